@@ -1,0 +1,50 @@
+/**
+ * Preconditions, stated where state changes (Trio's `assert task._next_send_fn
+ * is None`, libuv's `assert(w->fd >= 0)`). These are cheap and always on; a
+ * failure means eventide itself is wrong, never the user's input — user input
+ * is checked with the `check*` helpers, which throw TypeError/RangeError with
+ * a message naming the bad argument.
+ */
+export class AssertionError extends Error {
+  override name = 'AssertionError';
+}
+
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new AssertionError(`eventide internal invariant broken: ${message}`);
+}
+
+/** Throws a TypeError naming `what` unless `value` is a function. */
+export function checkCallback(value: unknown, what: string): asserts value is (...args: never[]) => unknown {
+  if (typeof value !== 'function') {
+    throw new TypeError(`${what} must be a function, got ${describe(value)}`);
+  }
+}
+
+/** Throws a RangeError naming `what` unless `value` is a finite number. */
+export function checkFiniteNumber(value: unknown, what: string): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new RangeError(`${what} must be a finite number of milliseconds, got ${describe(value)}`);
+  }
+}
+
+/** A short, safe description of any value for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return String(value);
+    case 'symbol':
+      return value.toString();
+    case 'function':
+      return `function ${value.name || '(anonymous)'}`;
+    default: {
+      const ctor = (value as object).constructor;
+      return ctor && typeof ctor.name === 'string' && ctor.name !== '' ? `a ${ctor.name}` : 'an object';
+    }
+  }
+}

@@ -1,0 +1,589 @@
+/**
+ * The loop itself: a ready queue, a timer heap and a selector, exactly the
+ * seed's model.
+ *
+ * This is the only place where callbacks are actually *called* (in
+ * `#runHandle`). Every other place just puts handles on the ready queue.
+ *
+ * Futures and Tasks are not known here: `EventLoop` (tasks/event-loop.ts)
+ * extends this class with `createFuture`, `createTask` and
+ * `runUntilComplete`, so that core stays free of everything above it.
+ */
+import { checkCallback, checkFiniteNumber, describe } from './assert.js';
+import { MonotonicClock, VirtualClock, type Clock } from './clock.js';
+import { RuntimeError } from './errors.js';
+import { Handle, TimerHandle, type HandleCallback, type TimerOwner } from './handle.js';
+import { GlobalTimersHost, type LoopHost } from './host.js';
+import { laneOf, LANE_COUNT, LANE_NORMAL, type ScheduleOptions } from './priority.js';
+import { ReadyQueue } from './ready-queue.js';
+import { enterTick, exitTick, markActive } from './running.js';
+import { EVENT_READ, EVENT_WRITE, TimerOnlySelector, type Selector } from './selector.js';
+import { TimerHeap } from './timer-heap.js';
+
+/** What the exception handler is told. Fields beyond `message` apply when relevant. */
+export interface ExceptionContext {
+  message: string;
+  exception?: unknown;
+  handle?: Handle;
+  future?: unknown;
+  task?: unknown;
+  [key: string]: unknown;
+}
+
+export type ExceptionHandler = (context: ExceptionContext, loop: BaseEventLoop) => void;
+
+/** Where the loop writes warnings and errors; `console` by default. */
+export interface LoopLogger {
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
+export interface EventLoopOptions {
+  /** `'real'` (default), `'virtual'`, or any Clock. */
+  clock?: 'real' | 'virtual' | Clock;
+  /** Default: a TimerOnlySelector (no fds). io/ provides epoll. */
+  selector?: Selector;
+  /** Who waits when the loop is idle inside runForever. Default: GlobalTimersHost. */
+  host?: LoopHost;
+  /** Debug mode: slow-callback warnings, creation stacks, unretrieved-exception reports. */
+  debug?: boolean;
+  /** Debug mode reports callbacks that run at least this long (ms). Default 100. */
+  slowCallbackDurationMs?: number;
+  logger?: LoopLogger;
+}
+
+/** A timeout passed to the selector never exceeds this (ms): ~24.8 days, setTimeout's limit. */
+export const MAX_SELECT_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** The wall-clock used to time callbacks in debug mode, even on a virtual loop. */
+let debugTimer: Clock | null = null;
+
+export class BaseEventLoop implements TimerOwner {
+  readonly #clock: Clock;
+  readonly #selector: Selector;
+  readonly #host: LoopHost;
+  readonly #ready = new ReadyQueue<Handle>();
+  readonly #timers = new TimerHeap<TimerHandle>();
+  /** Increasing per timer: breaks ties between equal deadlines (FIFO). */
+  #timerSeq = 0;
+  readonly #readers = new Map<number, Handle>();
+  readonly #writers = new Map<number, Handle>();
+  /** The bound dispatcher given to the selector (allocated once). */
+  readonly #onFdReady = (fd: number, events: number): void => this.#queueFdHandles(fd, events);
+  readonly #enqueueTimer = (handle: TimerHandle): void => this.#ready.push(handle);
+
+  #stopping = false;
+  #running = false;
+  /** True while a tick is on the stack: nested runOnce is refused. */
+  #inTick = false;
+  #closed = false;
+  /** True while runForever awaits its host: scheduling from outside must wake it. */
+  #hostWaiting = false;
+  /** Promises and other outside events the loop was asked to wait for (see `until`). */
+  #externalWaits = 0;
+
+  #debug: boolean;
+  /** Debug mode reports callbacks at least this long. */
+  slowCallbackDurationMs: number;
+  #exceptionHandler: ExceptionHandler | null = null;
+  readonly #logger: LoopLogger;
+
+  constructor(options: EventLoopOptions = {}) {
+    const clock = options.clock ?? 'real';
+    if (clock === 'real') this.#clock = new MonotonicClock();
+    else if (clock === 'virtual') this.#clock = new VirtualClock();
+    else if (clock !== null && typeof clock === 'object' && typeof clock.now === 'function') this.#clock = clock;
+    else throw new TypeError(`clock must be 'real', 'virtual' or a Clock object, got ${describe(clock)}`);
+    this.#selector = options.selector ?? new TimerOnlySelector();
+    this.#host = options.host ?? new GlobalTimersHost();
+    this.#debug = options.debug ?? false;
+    this.slowCallbackDurationMs = options.slowCallbackDurationMs ?? 100;
+    this.#logger = options.logger ?? console;
+  }
+
+  // ---------------------------------------------------------------- time
+
+  /** The loop's current time in ms, from its clock (monotonic). */
+  time(): number {
+    return this.#clock.now();
+  }
+
+  /** The loop's clock (a VirtualClock on virtual loops). */
+  get clock(): Clock {
+    return this.#clock;
+  }
+
+  /** The loop's selector. */
+  get selector(): Selector {
+    return this.#selector;
+  }
+
+  // ---------------------------------------------------------- scheduling
+
+  /**
+   * Schedules `callback` to run on a later tick, after everything already
+   * queued in its lane. Returns a Handle that can cancel it.
+   *
+   * @example
+   * loop.callSoon(() => log.push('soon'));
+   * loop.callSoon(() => log.push('first'), { priority: 'critical' });
+   */
+  callSoon(callback: () => unknown, options?: ScheduleOptions): Handle {
+    this.#checkOpen('callSoon');
+    checkCallback(callback, 'callSoon: callback');
+    const handle = new Handle(callback, undefined, options === undefined ? LANE_NORMAL : laneOf(options.priority));
+    if (this.#debug) handle.sourceStack = captureStack();
+    this.#ready.push(handle);
+    if (this.#hostWaiting) this.#host.wake();
+    return handle;
+  }
+
+  /**
+   * Schedules `callback` to run `delayMs` ms from now (0 or negative: as soon
+   * as timers are next checked). Equal deadlines run in scheduling order.
+   *
+   * @example
+   * const timer = loop.callLater(100, () => console.log('100 ms'));
+   */
+  callLater(delayMs: number, callback: () => unknown, options?: ScheduleOptions): TimerHandle {
+    checkFiniteNumber(delayMs, 'callLater: delayMs');
+    return this.callAt(this.#clock.now() + delayMs, callback, options);
+  }
+
+  /**
+   * Schedules `callback` at `whenMs` on the loop's clock (`loop.time()`).
+   *
+   * @example
+   * loop.callAt(loop.time() + 10, () => console.log('at +10 ms'));
+   */
+  callAt(whenMs: number, callback: () => unknown, options?: ScheduleOptions): TimerHandle {
+    this.#checkOpen('callAt');
+    checkFiniteNumber(whenMs, 'callAt: whenMs');
+    checkCallback(callback, 'callAt: callback');
+    const lane = options === undefined ? LANE_NORMAL : laneOf(options.priority);
+    return this.scheduleTimer(whenMs, callback, undefined, lane);
+  }
+
+  /**
+   * @internal Schedules `callback(arg)` without checks or closures: the path
+   * futures and tasks use. `lane` must be a valid lane index.
+   */
+  scheduleCallback(callback: HandleCallback, arg: unknown, lane: number): Handle {
+    if (this.#closed) this.#checkOpen('scheduleCallback');
+    const handle = new Handle(callback, arg, lane);
+    if (this.#debug) handle.sourceStack = captureStack();
+    this.#ready.push(handle);
+    if (this.#hostWaiting) this.#host.wake();
+    return handle;
+  }
+
+  /** @internal Timer counterpart of scheduleCallback. */
+  scheduleTimer(whenMs: number, callback: HandleCallback, arg: unknown, lane: number): TimerHandle {
+    if (this.#closed) this.#checkOpen('scheduleTimer');
+    const handle = new TimerHandle(whenMs, this.#timerSeq++, callback, arg, lane, this);
+    if (this.#debug) handle.sourceStack = captureStack();
+    this.#timers.push(handle);
+    if (this.#hostWaiting) this.#host.wake();
+    return handle;
+  }
+
+  /** @internal Called by a TimerHandle in the heap when it is cancelled. */
+  timerCancelled(_handle: TimerHandle): void {
+    this.#timers.noteCancelled();
+  }
+
+  // ------------------------------------------------------------------ I/O
+
+  /**
+   * Calls `callback` on every tick in which `fd` is readable, until
+   * `removeReader(fd)`. Replaces an earlier reader of the same fd.
+   *
+   * @example
+   * loop.addReader(socketFd, () => onReadable(), { priority: 'critical' });
+   */
+  addReader(fd: number, callback: () => unknown, options?: ScheduleOptions): Handle {
+    return this.#addFdHandle(fd, callback, options, this.#readers, 'addReader');
+  }
+
+  /**
+   * Calls `callback` on every tick in which `fd` is writable, until
+   * `removeWriter(fd)`.
+   *
+   * @example
+   * loop.addWriter(socketFd, () => flush());
+   */
+  addWriter(fd: number, callback: () => unknown, options?: ScheduleOptions): Handle {
+    return this.#addFdHandle(fd, callback, options, this.#writers, 'addWriter');
+  }
+
+  /** Stops watching `fd` for reading; `false` if it had no reader (as asyncio). */
+  removeReader(fd: number): boolean {
+    return this.#removeFdHandle(fd, this.#readers);
+  }
+
+  /** Stops watching `fd` for writing; `false` if it had no writer (as asyncio). */
+  removeWriter(fd: number): boolean {
+    return this.#removeFdHandle(fd, this.#writers);
+  }
+
+  #addFdHandle(
+    fd: number,
+    callback: () => unknown,
+    options: ScheduleOptions | undefined,
+    table: Map<number, Handle>,
+    what: string,
+  ): Handle {
+    this.#checkOpen(what);
+    if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`${what}: fd must be a non-negative integer, got ${describe(fd)}`);
+    checkCallback(callback, `${what}: callback`);
+    if (!this.#selector.supportsFds) {
+      throw new TypeError(
+        `${what}(${fd}): this loop's selector (${this.#selector.name}) watches no file descriptors; ` +
+          `create the loop with an fd selector (EpollSelector from 'eventide/node')`,
+      );
+    }
+    const handle = new Handle(callback, undefined, laneOf(options?.priority));
+    const oldMask = this.#maskOf(fd);
+    const previous = table.get(fd);
+    table.set(fd, handle);
+    try {
+      if (oldMask === 0) this.#selector.register(fd, this.#maskOf(fd));
+      else this.#selector.modify(fd, this.#maskOf(fd));
+    } catch (error) {
+      // Leave the tables as they were: a bad fd must disturb nothing.
+      if (previous === undefined) table.delete(fd);
+      else table.set(fd, previous);
+      throw error;
+    }
+    previous?.cancel();
+    if (this.#hostWaiting) this.#host.wake();
+    return handle;
+  }
+
+  #removeFdHandle(fd: number, table: Map<number, Handle>): boolean {
+    if (this.#closed) return false;
+    const handle = table.get(fd);
+    if (handle === undefined) return false;
+    table.delete(fd);
+    handle.cancel();
+    const mask = this.#maskOf(fd);
+    if (mask === 0) this.#selector.unregister(fd);
+    else this.#selector.modify(fd, mask);
+    return true;
+  }
+
+  #maskOf(fd: number): number {
+    return (this.#readers.has(fd) ? EVENT_READ : 0) | (this.#writers.has(fd) ? EVENT_WRITE : 0);
+  }
+
+  /** Step 3: a ready fd's reader and/or writer handle go onto the ready queue. */
+  #queueFdHandles(fd: number, events: number): void {
+    if (events & EVENT_READ) {
+      const reader = this.#readers.get(fd);
+      if (reader !== undefined) this.#ready.push(reader);
+    }
+    if (events & EVENT_WRITE) {
+      const writer = this.#writers.get(fd);
+      if (writer !== undefined) this.#ready.push(writer);
+    }
+  }
+
+  // ------------------------------------------------------------- one tick
+
+  /**
+   * One turn of the loop:
+   *  1. work out how long the selector may block: 0 if anything is ready
+   *     (or the loop is stopping), else until the earliest live timer, else
+   *     forever — never longer than `timeoutMs`;
+   *  2. poll I/O, blocking at most that long;
+   *  3. queue the reader/writer handles of ready fds (in the selector's
+   *     callback);
+   *  4. move every timer whose time has come to the ready queue;
+   *  5. run the handles that were ready when step 5 began, in lane order,
+   *     FIFO within a lane.
+   *
+   * Work made ready during step 5 waits for the next tick, after another
+   * I/O poll: a callback that keeps rescheduling itself cannot starve I/O.
+   *
+   * @example
+   * loop.callSoon(() => console.log('hi'));
+   * loop.runOnce(); // prints "hi"
+   */
+  runOnce(timeoutMs = Infinity): void {
+    this.#checkOpen('runOnce');
+    if (this.#inTick) throw new RuntimeError('runOnce: called from inside a callback of the same loop');
+    if (!(timeoutMs >= 0)) throw new RangeError(`runOnce: timeoutMs must be >= 0, got ${describe(timeoutMs)}`);
+    this.#tick(timeoutMs);
+  }
+
+  #tick(timeoutMs: number): void {
+    this.#inTick = true;
+    const previousLoop = enterTick(this);
+    try {
+      this.#selector.select(this.#selectTimeout(timeoutMs), this.#onFdReady);
+      this.#timers.popExpired(this.#clock.now(), this.#enqueueTimer);
+      this.#runReadyBatch();
+    } finally {
+      exitTick(previousLoop);
+      this.#inTick = false;
+    }
+  }
+
+  /**
+   * Step 1. How long the selector may block, capped by `limitMs`. On a
+   * virtual clock with nothing to wait for from outside (no fds, no
+   * pending `until` promises), time jumps to the next timer instead of
+   * blocking (Trio's autojump), when `limitMs` allows blocking that long.
+   */
+  #selectTimeout(limitMs: number): number {
+    if (this.#ready.length > 0 || this.#stopping || limitMs <= 0) return 0;
+    const deadline = this.#timers.nextDeadline();
+    if (deadline === undefined) return Math.min(limitMs, MAX_SELECT_TIMEOUT_MS);
+    const waitMs = deadline - this.#clock.now();
+    if (waitMs <= 0) return 0;
+    const skipTo = this.#clock.skipTo;
+    if (skipTo !== undefined && waitMs <= limitMs && this.#canAutojump()) {
+      skipTo.call(this.#clock, deadline);
+      return 0;
+    }
+    return Math.min(waitMs, limitMs, MAX_SELECT_TIMEOUT_MS);
+  }
+
+  #canAutojump(): boolean {
+    return this.#externalWaits === 0 && this.#selector.fdCount === 0;
+  }
+
+  /** Step 5: run what was ready when the batch began. */
+  #runReadyBatch(): void {
+    const ready = this.#ready;
+    if (ready.length === 0) return;
+    // Count each lane before running anything: handles that become ready
+    // during the batch run in the next tick, after an I/O poll.
+    const counts = [ready.laneLength(0), ready.laneLength(1), ready.laneLength(2), ready.laneLength(3), ready.laneLength(4)];
+    for (let lane = 0; lane < LANE_COUNT; lane++) {
+      for (let n = counts[lane] as number; n > 0; n--) {
+        const handle = ready.shiftFrom(lane) as Handle;
+        if (!handle.isCancelled) this.#runHandle(handle);
+      }
+    }
+  }
+
+  /** Calls one handle's callback; an exception goes to the exception handler. */
+  #runHandle(handle: Handle): void {
+    if (this.#debug) return this.#runHandleTimed(handle);
+    try {
+      handle.callback(handle.arg);
+    } catch (exception) {
+      this.callExceptionHandler({ message: `Exception in callback ${handle}`, exception, handle });
+    }
+  }
+
+  #runHandleTimed(handle: Handle): void {
+    const timer = (debugTimer ??= new MonotonicClock());
+    const startMs = timer.now();
+    try {
+      handle.callback(handle.arg);
+    } catch (exception) {
+      this.callExceptionHandler({ message: `Exception in callback ${handle}`, exception, handle });
+    }
+    const tookMs = timer.now() - startMs;
+    if (tookMs >= this.slowCallbackDurationMs) {
+      this.#logger.warn(`eventide: executing ${handle} took ${tookMs.toFixed(3)} ms` + (handle.sourceStack ? `\ncreated at:${handle.sourceStack}` : ''));
+    }
+  }
+
+  // ---------------------------------------------------------- run & stop
+
+  /**
+   * Runs ticks until `stop()`. Between ticks the JavaScript thread goes back
+   * to its host: pending promise continuations always run (a microtask
+   * checkpoint after every tick), and when the loop would block, or has held
+   * the thread for a slice, the host's own loop gets a turn (Node's timers
+   * and I/O, a browser's input and painting).
+   *
+   * `stop()` called before `runForever()` makes it run exactly one tick.
+   *
+   * @example
+   * loop.callLater(10, () => loop.stop());
+   * await loop.runForever();
+   */
+  async runForever(): Promise<void> {
+    this.#checkOpen('runForever');
+    if (this.#running) throw new RuntimeError('runForever: this event loop is already running');
+    this.#running = true;
+    markActive(this, true);
+    try {
+      for (;;) {
+        const waitMs = this.#selectTimeout(Infinity);
+        if (waitMs > 0) {
+          this.#hostWaiting = true;
+          try {
+            // A virtual clock that could not jump is waiting for the outside
+            // world (a promise, an fd): only a wake-up can end that wait, not
+            // real time, which has nothing to do with the virtual deadline.
+            await this.#host.wait(this.#clock.skipTo === undefined ? waitMs : Infinity);
+          } finally {
+            this.#hostWaiting = false;
+          }
+        }
+        this.#tick(0);
+        if (this.#stopping) break;
+        if (this.#host.shouldYield()) await this.#host.yieldToHost();
+        else await undefined; // microtask checkpoint: let promise continuations run
+      }
+    } finally {
+      this.#stopping = false;
+      this.#running = false;
+      markActive(this, false);
+    }
+  }
+
+  /**
+   * Asks the loop to stop: `runForever` returns after the current tick
+   * completes (before its next I/O poll).
+   */
+  stop(): void {
+    this.#stopping = true;
+    if (this.#hostWaiting) this.#host.wake();
+  }
+
+  /** Whether `runForever` (or `runUntilComplete`) is in progress. */
+  isRunning(): boolean {
+    return this.#running;
+  }
+
+  /** Whether `close()` was called. */
+  isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Closes the loop: drops every queued callback and timer, unwatches every
+   * fd, closes the selector and host. Idempotent. Refused while running.
+   *
+   * @example
+   * loop.close();
+   * loop.isClosed(); // true
+   */
+  close(): void {
+    if (this.#running) throw new RuntimeError('close: cannot close a running event loop');
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const handle of this.#ready.drain()) handle.cancel();
+    for (const handle of this.#timers.clear()) handle.cancel();
+    this.#readers.clear();
+    this.#writers.clear();
+    this.#selector.close();
+    this.#host.close();
+  }
+
+  // ------------------------------------------------ outside-world waits
+
+  /**
+   * @internal Something outside the loop (a promise) will schedule work
+   * later: a virtual clock must not jump past it. Pair with endExternalWait.
+   */
+  beginExternalWait(): void {
+    this.#externalWaits++;
+  }
+
+  /** @internal */
+  endExternalWait(): void {
+    this.#externalWaits--;
+  }
+
+  // ----------------------------------------------------------- exceptions
+
+  /**
+   * Sets the function that receives errors no one else can catch (a
+   * callback that threw, a future whose exception was never retrieved);
+   * `null` restores the default, which logs.
+   *
+   * @example
+   * loop.setExceptionHandler((context) => errors.push(context.exception));
+   */
+  setExceptionHandler(handler: ExceptionHandler | null): void {
+    if (handler !== null) checkCallback(handler, 'setExceptionHandler: handler');
+    this.#exceptionHandler = handler;
+  }
+
+  /** The handler set by setExceptionHandler, or null. */
+  getExceptionHandler(): ExceptionHandler | null {
+    return this.#exceptionHandler;
+  }
+
+  /**
+   * Reports `context` to the exception handler. If the handler itself
+   * throws, both errors are logged by the default handler; the loop goes on.
+   */
+  callExceptionHandler(context: ExceptionContext): void {
+    const handler = this.#exceptionHandler;
+    if (handler === null) {
+      this.defaultExceptionHandler(context);
+      return;
+    }
+    try {
+      handler(context, this);
+    } catch (exception) {
+      this.defaultExceptionHandler({ message: 'Unhandled error in exception handler', exception, context });
+    }
+  }
+
+  /** Logs `context` with the loop's logger. */
+  defaultExceptionHandler(context: ExceptionContext): void {
+    const lines = [`eventide: ${context.message}`];
+    for (const [key, value] of Object.entries(context)) {
+      if (key === 'message' || key === 'exception') continue;
+      lines.push(`  ${key}: ${String(value)}`);
+    }
+    const exception = context.exception;
+    if (exception !== undefined) lines.push(exception instanceof Error ? (exception.stack ?? String(exception)) : String(exception));
+    this.#logger.error(lines.join('\n'));
+  }
+
+  // ---------------------------------------------------------------- debug
+
+  /** Turns debug mode on or off. */
+  setDebug(enabled: boolean): void {
+    this.#debug = Boolean(enabled);
+  }
+
+  /** Whether debug mode is on. */
+  getDebug(): boolean {
+    return this.#debug;
+  }
+
+  /** The loop's logger (console unless given). */
+  get logger(): LoopLogger {
+    return this.#logger;
+  }
+
+  /** A frozen snapshot of the loop's queues, for introspection and tests. */
+  statistics(): Readonly<{ ready: number; readyByLane: readonly number[]; timers: number; cancelledTimers: number; readers: number; writers: number }> {
+    const readyByLane: number[] = [];
+    for (let lane = 0; lane < LANE_COUNT; lane++) readyByLane.push(this.#ready.laneLength(lane));
+    return Object.freeze({
+      ready: this.#ready.length,
+      readyByLane: Object.freeze(readyByLane),
+      timers: this.#timers.liveCount,
+      cancelledTimers: this.#timers.cancelledCount,
+      readers: this.#readers.size,
+      writers: this.#writers.size,
+    });
+  }
+
+  #checkOpen(what: string): void {
+    if (this.#closed) throw new RuntimeError(`${what}: the event loop is closed`);
+  }
+}
+
+function captureStack(): string {
+  const stack = new Error().stack ?? '';
+  // Drop the "Error" line and eventide's own frames at the top.
+  return stack
+    .split('\n')
+    .slice(1)
+    .filter((line) => !line.includes('/core/') && !line.includes('/tasks/'))
+    .slice(0, 8)
+    .join('\n');
+}

@@ -1,0 +1,132 @@
+/**
+ * The host: whoever gives the JavaScript thread back to the loop.
+ *
+ * A JavaScript loop cannot simply block forever like the seed's
+ * `while not stopping: run_once()`: native promises, `async` functions and
+ * the runtime's own timers and I/O only progress when the thread returns to
+ * the runtime's loop. So `runForever` runs ticks while there is work and,
+ * when it would block, asks its host to wait instead — the host's loop does
+ * the sleeping and everything else it owns keeps running. Trio calls this
+ * guest mode; React's scheduler calls its host part `requestHostCallback`.
+ *
+ * Contract:
+ *  - `wait(timeoutMs)` resolves after about `timeoutMs` (Infinity: only on
+ *    wake), or sooner once `wake()` is called. One wait at a time.
+ *  - `wake()` ends the pending wait; if none is pending, it makes the next
+ *    `wait` resolve at once (a wake-up is never lost).
+ *  - `yieldToHost()` resolves after the host has had one turn at its own
+ *    queued work (timers, I/O callbacks, rendering).
+ *  - `shouldYield()` says the loop has held the thread long enough; it is
+ *    polled between ticks and must be cheap.
+ */
+export interface LoopHost {
+  wait(timeoutMs: number): Promise<void>;
+  wake(): void;
+  yieldToHost(): Promise<void>;
+  shouldYield(): boolean;
+  close(): void;
+}
+
+type TimerId = unknown;
+interface HostGlobals {
+  setTimeout(cb: () => void, ms: number): TimerId;
+  clearTimeout(id: TimerId): void;
+  setImmediate?: (cb: () => void) => unknown;
+  MessageChannel?: new () => { port1: { onmessage: (() => void) | null; close(): void }; port2: { postMessage(v: unknown): void; close(): void } };
+  performance: { now(): number };
+}
+
+/** How long the loop may keep the thread before letting the host run (React uses 5 ms frames). */
+export const DEFAULT_HOST_SLICE_MS = 5;
+
+/**
+ * A host built from the timer globals every JavaScript runtime has.
+ * Turns are requested with the cheapest "as soon as possible" primitive the
+ * runtime offers: `setImmediate` (Node: runs after I/O callbacks, no clamp),
+ * else `MessageChannel` (browsers: no 4 ms clamp of nested setTimeout), else
+ * `setTimeout(0)`.
+ */
+export class GlobalTimersHost implements LoopHost {
+  readonly #g: HostGlobals;
+  readonly #sliceMs: number;
+  #sliceStart: number;
+  #resolveWait: (() => void) | null = null;
+  #timer: TimerId | null = null;
+  #wokenEarly = false;
+  readonly #requestTurn: (cb: () => void) => void;
+  #channel: InstanceType<NonNullable<HostGlobals['MessageChannel']>> | null = null;
+  readonly #turnCallbacks: (() => void)[] = [];
+
+  constructor(sliceMs = DEFAULT_HOST_SLICE_MS) {
+    this.#g = globalThis as unknown as HostGlobals;
+    this.#sliceMs = sliceMs;
+    this.#sliceStart = this.#g.performance.now();
+    const g = this.#g;
+    if (typeof g.setImmediate === 'function') {
+      const setImmediate = g.setImmediate;
+      this.#requestTurn = (cb) => void setImmediate(cb);
+    } else if (typeof g.MessageChannel === 'function') {
+      const channel = new g.MessageChannel();
+      this.#channel = channel;
+      channel.port1.onmessage = () => this.#turnCallbacks.shift()?.();
+      this.#requestTurn = (cb) => {
+        this.#turnCallbacks.push(cb);
+        channel.port2.postMessage(null);
+      };
+    } else {
+      this.#requestTurn = (cb) => void g.setTimeout(cb, 0);
+    }
+  }
+
+  wait(timeoutMs: number): Promise<void> {
+    if (this.#wokenEarly || timeoutMs <= 0) {
+      this.#wokenEarly = false;
+      return this.yieldToHost();
+    }
+    return new Promise<void>((resolve) => {
+      this.#resolveWait = resolve;
+      if (timeoutMs !== Infinity) {
+        // setTimeout counts whole ms and may fire a little early by the
+        // monotonic clock; the loop recomputes and waits again if so.
+        this.#timer = this.#g.setTimeout(() => this.#endWait(), Math.max(1, Math.ceil(timeoutMs)));
+      }
+    });
+  }
+
+  wake(): void {
+    if (this.#resolveWait === null) this.#wokenEarly = true;
+    else this.#endWait();
+  }
+
+  yieldToHost(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#requestTurn(() => {
+        this.#sliceStart = this.#g.performance.now();
+        resolve();
+      });
+    });
+  }
+
+  shouldYield(): boolean {
+    return this.#g.performance.now() - this.#sliceStart >= this.#sliceMs;
+  }
+
+  close(): void {
+    if (this.#timer !== null) this.#g.clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#channel?.port1.close();
+    this.#channel?.port2.close();
+    this.#endWait();
+  }
+
+  #endWait(): void {
+    if (this.#timer !== null) {
+      this.#g.clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+    const resolve = this.#resolveWait;
+    this.#resolveWait = null;
+    this.#sliceStart = this.#g.performance.now();
+    resolve?.();
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * EventLoop: the core loop plus what asyncio's BaseEventLoop adds on top of
+ * callbacks — futures, tasks, and running until a future is done.
+ *
+ * It lives in tasks/ because it creates Futures and Tasks; core/ stays free
+ * of them (arrows only point down).
+ */
+import { describe } from '../core/assert.js';
+import { BaseEventLoop, type EventLoopOptions } from '../core/base-event-loop.js';
+import { RuntimeError } from '../core/errors.js';
+import { requireRunningLoop } from '../core/running.js';
+import { Future } from './future.js';
+import { isCoroutine, type Coroutine, type CoroutineFunction } from './operation.js';
+import { Task, type TaskOptions } from './task.js';
+
+export type { EventLoopOptions };
+
+/** A coroutine (generator object) or a generator function called with no arguments. */
+export type CoroutineLike<T> = Coroutine<T> | CoroutineFunction<T>;
+
+export class EventLoop extends BaseEventLoop {
+  /** Tasks not yet done (strongly held: a pending task is part of the program). */
+  readonly #tasks = new Set<Task<unknown>>();
+  readonly #forgetTask = (task: Future<unknown>): void => void this.#tasks.delete(task as Task<unknown>);
+
+  /**
+   * @example
+   * const loop = new EventLoop();                      // real time
+   * const test = new EventLoop({ clock: 'virtual' });  // virtual time
+   */
+  constructor(options: EventLoopOptions = {}) {
+    super(options);
+  }
+
+  /**
+   * A new pending Future attached to this loop.
+   *
+   * @example
+   * const f = loop.createFuture<string>();
+   * loop.callLater(5, () => f.setResult('ready'));
+   */
+  createFuture<T = unknown>(): Future<T> {
+    return new Future<T>(this);
+  }
+
+  /**
+   * Wraps a coroutine in a Task and schedules its first step. `coro` is a
+   * generator object or a generator function (called with no arguments).
+   *
+   * @example
+   * const task = loop.createTask(function* () {
+   *   yield* sleep(10);
+   *   return 'done';
+   * }, { name: 'worker', priority: 'high' });
+   */
+  createTask<T>(coro: CoroutineLike<T>, options?: TaskOptions): Task<T> {
+    const generator = toCoroutine(coro, 'createTask');
+    const task = new Task<T>(this, generator, options);
+    this.#tasks.add(task);
+    task.addDoneCallbackInLane(this.#forgetTask, -1);
+    return task;
+  }
+
+  /** Tasks of this loop that are not done yet, in creation order. */
+  allTasks(): Task<unknown>[] {
+    return Array.from(this.#tasks);
+  }
+
+  /**
+   * Runs the loop until `future` is done and returns its result (throws its
+   * exception). A coroutine is wrapped in a task first.
+   *
+   * @example
+   * const value = await loop.runUntilComplete(function* () { return 42; });
+   */
+  async runUntilComplete<T>(future: Future<T> | CoroutineLike<T>): Promise<T> {
+    if (this.isClosed()) throw new RuntimeError('runUntilComplete: the event loop is closed');
+    if (this.isRunning()) throw new RuntimeError('runUntilComplete: this event loop is already running');
+    const isNewTask = !(future instanceof Future);
+    const target: Future<T> = future instanceof Future ? future : this.createTask(future);
+    if (target.loop !== this) throw new RuntimeError(`runUntilComplete: ${target} belongs to a different event loop`);
+    const stopWhenDone = (): void => this.stop();
+    target.addDoneCallbackInLane(stopWhenDone, -1);
+    try {
+      await this.runForever();
+    } catch (error) {
+      // Mark a task we created as retrieved so it is not reported twice.
+      if (isNewTask && target.done() && !target.cancelled()) target.exception();
+      throw error;
+    } finally {
+      target.removeDoneCallback(stopWhenDone);
+    }
+    if (!target.done()) throw new RuntimeError('runUntilComplete: the event loop stopped before the future completed');
+    return target.result();
+  }
+}
+
+/** The running loop (inside a task or callback); throws RuntimeError if none. */
+export function getRunningLoop(): EventLoop {
+  return requireRunningLoop() as EventLoop;
+}
+
+/** @internal Calls a generator function if given one; checks it is a coroutine. */
+export function toCoroutine<T>(coro: CoroutineLike<T>, what: string): Coroutine<T> {
+  const generator = typeof coro === 'function' ? (coro as CoroutineFunction<T>)() : coro;
+  if (!isCoroutine(generator)) {
+    const hint =
+      generator !== null && typeof generator === 'object' && typeof (generator as { then?: unknown }).then === 'function'
+        ? ' (an async function returns a Promise: make it a generator function, or wait for the promise with `yield* until(promise)`)'
+        : '';
+    throw new TypeError(`${what}: expected a generator object or generator function, got ${describe(typeof coro === 'function' ? generator : coro)}${hint}`);
+  }
+  return generator;
+}

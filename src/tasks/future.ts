@@ -1,0 +1,335 @@
+/**
+ * Future: a value that will exist later, and the list of who wants to know.
+ *
+ * States (asyncio's): PENDING → FINISHED (a result or an exception) or
+ * PENDING → CANCELLED. A settled future never changes again; settling it a
+ * second time throws InvalidStateError.
+ *
+ * Callbacks never run inside `setResult`: settling puts each done-callback on
+ * the loop's ready queue (at the lane it was added with), so the code that
+ * settles a future is never re-entered by the code that waits for it.
+ *
+ * A Future is both:
+ *  - iterable, for `const v = yield* future` inside a task (typed `T`): its
+ *    iterator yields the future itself to the task, which suspends until it
+ *    is done, then evaluates to `result()` (asyncio's `Future.__await__`);
+ *  - thenable, for `await future` in ordinary async code.
+ */
+import { checkCallback } from '../core/assert.js';
+import type { BaseEventLoop } from '../core/base-event-loop.js';
+import { CancelledError, InvalidStateError } from '../core/errors.js';
+import { laneOf, LANE_NORMAL, type ScheduleOptions } from '../core/priority.js';
+
+const PENDING = 0;
+const CANCELLED = 1;
+const FINISHED = 2;
+type State = typeof PENDING | typeof CANCELLED | typeof FINISHED;
+const STATE_NAMES = ['pending', 'cancelled', 'finished'] as const;
+
+/** A done-callback receives the future that finished. */
+export type DoneCallback<T> = (future: Future<T>) => unknown;
+
+/**
+ * A lane of -1 marks a settle hook: called synchronously when the future
+ * settles, for hooks that defer their own effects (resolving a native
+ * promise, which queues a microtask). Never exposed to users.
+ */
+const SETTLE_HOOK = -1;
+
+/** Reports futures whose exception nobody looked at (debug mode). */
+const unretrievedRegistry = new FinalizationRegistry<{ loop: BaseEventLoop; exception: unknown; label: string }>(
+  ({ loop, exception, label }) => {
+    loop.callExceptionHandler({ message: 'Future exception was never retrieved', exception, future: label });
+  },
+);
+
+let futureIds = 0;
+
+export class Future<T = unknown> implements PromiseLike<T> {
+  /** The loop this future belongs to; callbacks run there. */
+  readonly loop: BaseEventLoop;
+  #state: State = PENDING;
+  #result: T | undefined = undefined;
+  #exception: unknown = undefined;
+  #hasException = false;
+  #cancelMessage: string | undefined = undefined;
+  /**
+   * Done-callbacks as flat pairs [callback, lane, callback, lane, …]. Most
+   * futures have exactly one waiter, so the first pair lives in fields.
+   */
+  // Stored as DoneCallback<any> so that Future<T> stays covariant in T.
+  #cb0: DoneCallback<any> | null = null;
+  #lane0 = LANE_NORMAL;
+  #more: (DoneCallback<any> | number)[] | null = null;
+  /** Debug mode: registered with unretrievedRegistry until retrieved. */
+  #unretrievedToken: object | null = null;
+  /** Where the future was created (debug mode only). */
+  sourceStack: string | undefined = undefined;
+  /** A small unique number, for labels. */
+  readonly id = ++futureIds;
+
+  /**
+   * Prefer `loop.createFuture()`.
+   *
+   * @example
+   * const f = new Future<number>(loop);
+   * loop.callLater(10, () => f.setResult(42));
+   */
+  constructor(loop: BaseEventLoop) {
+    this.loop = loop;
+    if (loop.getDebug()) this.sourceStack = new Error().stack?.split('\n').slice(2, 8).join('\n');
+  }
+
+  /** The loop this future belongs to. */
+  getLoop(): BaseEventLoop {
+    return this.loop;
+  }
+
+  /** Whether the future has a result, an exception, or was cancelled. */
+  done(): boolean {
+    return this.#state !== PENDING;
+  }
+
+  /** Whether the future was cancelled. */
+  cancelled(): boolean {
+    return this.#state === CANCELLED;
+  }
+
+  /**
+   * The result. Throws the future's exception if it has one, CancelledError
+   * if it was cancelled, InvalidStateError if it is not done yet.
+   */
+  result(): T {
+    if (this.#state === FINISHED) {
+      if (this.#hasException) {
+        this.#markRetrieved();
+        throw this.#exception;
+      }
+      return this.#result as T;
+    }
+    throw this.#notFinishedError('result');
+  }
+
+  /**
+   * The exception, or `null` if the future succeeded. Throws CancelledError
+   * if cancelled, InvalidStateError if not done.
+   */
+  exception(): unknown {
+    if (this.#state === FINISHED) {
+      this.#markRetrieved();
+      return this.#hasException ? this.#exception : null;
+    }
+    throw this.#notFinishedError('exception');
+  }
+
+  /**
+   * Marks the future done with `value` and schedules its callbacks.
+   * Throws InvalidStateError if it is already done.
+   */
+  setResult(value: T): void {
+    if (this.#state !== PENDING) throw new InvalidStateError(`setResult: ${this} is already ${STATE_NAMES[this.#state]}`);
+    this.#result = value;
+    this.#state = FINISHED;
+    this.#scheduleCallbacks();
+  }
+
+  /**
+   * Marks the future done with `exception` and schedules its callbacks.
+   * Throws InvalidStateError if it is already done.
+   */
+  setException(exception: unknown): void {
+    if (this.#state !== PENDING) throw new InvalidStateError(`setException: ${this} is already ${STATE_NAMES[this.#state]}`);
+    this.#exception = exception;
+    this.#hasException = true;
+    this.#state = FINISHED;
+    if (this.loop.getDebug()) {
+      this.#unretrievedToken = {};
+      unretrievedRegistry.register(this, { loop: this.loop, exception, label: String(this) }, this.#unretrievedToken);
+    }
+    this.#scheduleCallbacks();
+  }
+
+  /**
+   * Cancels the future: it becomes done and its callbacks are scheduled.
+   * Returns false if it was already done.
+   */
+  cancel(message?: string): boolean {
+    if (this.#state !== PENDING) return false;
+    this.#state = CANCELLED;
+    this.#cancelMessage = message;
+    this.#scheduleCallbacks();
+    return true;
+  }
+
+  /**
+   * Calls `callback(future)` once the future is done, as a loop callback at
+   * `options.priority` (default `'normal'`). If it is already done, the
+   * callback is scheduled at once.
+   *
+   * @example
+   * future.addDoneCallback((f) => console.log('done:', f.result()));
+   */
+  addDoneCallback(callback: DoneCallback<T>, options?: ScheduleOptions): void {
+    checkCallback(callback, 'addDoneCallback: callback');
+    this.addDoneCallbackInLane(callback, options === undefined ? LANE_NORMAL : laneOf(options.priority));
+  }
+
+  /** @internal addDoneCallback for a known-good callback and lane index. */
+  addDoneCallbackInLane(callback: DoneCallback<T>, lane: number): void {
+    if (this.#state !== PENDING) {
+      if (lane === SETTLE_HOOK) callback(this);
+      else this.loop.scheduleCallback(callback, this, lane);
+    } else if (this.#cb0 === null && this.#more === null) {
+      this.#cb0 = callback;
+      this.#lane0 = lane;
+    } else {
+      (this.#more ??= []).push(callback, lane);
+    }
+  }
+
+  /**
+   * Removes every registration of `callback`; returns how many there were.
+   */
+  removeDoneCallback(callback: DoneCallback<T>): number {
+    let removed = 0;
+    if (this.#cb0 === callback) {
+      this.#cb0 = null;
+      removed++;
+    }
+    const more = this.#more;
+    if (more !== null) {
+      let kept = 0;
+      for (let i = 0; i < more.length; i += 2) {
+        if (more[i] === callback) {
+          removed++;
+        } else {
+          more[kept++] = more[i] as DoneCallback<any>;
+          more[kept++] = more[i + 1] as number;
+        }
+      }
+      more.length = kept;
+    }
+    return removed;
+  }
+
+  /** How many done-callbacks wait for this future (for introspection). */
+  get waiterCount(): number {
+    return (this.#cb0 === null ? 0 : 1) + (this.#more === null ? 0 : this.#more.length / 2);
+  }
+
+  /** The message given to `cancel(msg)`, if any. */
+  get cancelMessage(): string | undefined {
+    return this.#cancelMessage;
+  }
+
+  /**
+   * `yield* future` suspends the task until the future is done and
+   * evaluates to its result (or throws its exception).
+   *
+   * @example
+   * const value = yield* future; // typed T
+   */
+  [Symbol.iterator](): Iterator<Future<T>, T, unknown> {
+    return new FutureIterator(this);
+  }
+
+  /**
+   * Lets async code `await` a future. The promise settles when the future
+   * does (rejecting with CancelledError if it is cancelled); no loop tick is
+   * needed to deliver it.
+   *
+   * @example
+   * const value = await future;
+   */
+  then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    const promise = new Promise<T>((resolve, reject) => {
+      this.addDoneCallbackInLane((future) => {
+        if (future.#state === CANCELLED) reject(future.#cancelledError());
+        else if (future.#hasException) {
+          future.#markRetrieved();
+          reject(future.#exception);
+        } else resolve(future.#result as T);
+      }, SETTLE_HOOK);
+    });
+    return promise.then(onFulfilled, onRejected);
+  }
+
+  toString(): string {
+    return `<${this.constructor.name} #${this.id} ${STATE_NAMES[this.#state]}>`;
+  }
+
+  /** The CancelledError this future's `result()` throws once cancelled. */
+  protected cancelledErrorFor(): CancelledError {
+    return this.#cancelledError();
+  }
+
+  #cancelledError(): CancelledError {
+    return new CancelledError(this.#cancelMessage);
+  }
+
+  #notFinishedError(what: string): Error {
+    if (this.#state === CANCELLED) return this.#cancelledError();
+    return new InvalidStateError(`${what}(): ${this} is not done yet`);
+  }
+
+  #markRetrieved(): void {
+    if (this.#unretrievedToken !== null) {
+      unretrievedRegistry.unregister(this.#unretrievedToken);
+      this.#unretrievedToken = null;
+    }
+  }
+
+  /** Moves every done-callback to the loop's ready queue, in the order added. */
+  #scheduleCallbacks(): void {
+    const cb0 = this.#cb0;
+    const more = this.#more;
+    this.#cb0 = null;
+    this.#more = null;
+    if (cb0 !== null) this.#dispatch(cb0, this.#lane0);
+    if (more !== null) {
+      for (let i = 0; i < more.length; i += 2) this.#dispatch(more[i] as DoneCallback<any>, more[i + 1] as number);
+    }
+  }
+
+  #dispatch(callback: DoneCallback<any>, lane: number): void {
+    if (lane === SETTLE_HOOK) callback(this);
+    else this.loop.scheduleCallback(callback, this, lane);
+  }
+}
+
+/**
+ * The iterator behind `yield* future`. The first `next()` yields the future
+ * (the task then waits for it); the task resumes the generator only once
+ * the future is done, so the second `next()` returns the result. `throw` is
+ * how a task delivers the future's exception or a CancelledError at the
+ * `yield*`.
+ */
+class FutureIterator<T> implements Iterator<Future<T>, T, unknown> {
+  readonly #future: Future<T>;
+
+  constructor(future: Future<T>) {
+    this.#future = future;
+  }
+
+  next(): IteratorResult<Future<T>, T> {
+    const future = this.#future;
+    if (!future.done()) return { value: future, done: false };
+    return { value: future.result(), done: true };
+  }
+
+  throw(error: unknown): never {
+    throw error;
+  }
+
+  return(value?: T): IteratorResult<Future<T>, T> {
+    return { value: value as T, done: true };
+  }
+}
+
+/** Whether `value` is a Future (of any loop). */
+export function isFuture(value: unknown): value is Future<unknown> {
+  return value instanceof Future;
+}
