@@ -32,3 +32,7 @@ export { sleep, until, Sleep } from './tasks/operation.js';
 export type { Coroutine, CoroutineFunction, Instruction, Operation } from './tasks/operation.js';
 export { run } from './tasks/run.js';
 export type { RunOptions } from './tasks/run.js';
+
+// --- synchronization primitives and queues (tasks/locks.ts, tasks/queues.ts) ---
+
+// --- combinators (tasks/gather.ts, wait.ts, timeout.ts, shield.ts, task-group.ts) ---
