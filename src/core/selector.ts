@@ -80,9 +80,11 @@ export class TimerOnlySelector implements Selector {
   select(timeoutMs: number, _onReady: ReadyCallback): number {
     if (this.#closed) throw new Error('TimerOnlySelector: select() after close()');
     const flag = this.#flag;
-    if (flag === null) return 0;
+    // A poll (timeout 0) has nothing to report: no fds. Any pending wake-up
+    // stays pending for the next blocking select, which is the one it is for.
+    if (timeoutMs <= 0 || flag === null) return 0;
     // A pending wake-up ends this select at once and is consumed.
-    if (Atomics.exchange(flag, 0, 0) === 1 || timeoutMs <= 0 || !this.#canBlock) return 0;
+    if (Atomics.exchange(flag, 0, 0) === 1 || !this.#canBlock) return 0;
     try {
       Atomics.wait(flag, 0, 0, timeoutMs === Infinity ? undefined : timeoutMs);
     } catch {

@@ -320,7 +320,7 @@ class FutureIterator<T> implements Iterator<Future<T>, T, unknown> {
     return { value: future.result(), done: true };
   }
 
-  throw(error: unknown): never {
+  throw(error: unknown): IteratorResult<Future<T>, T> {
     throw error;
   }
 

@@ -64,7 +64,7 @@ export class Sleep<T = undefined> implements Operation<T>, Iterator<Instruction,
     return { value: this.value, done: true };
   }
 
-  throw(error: unknown): never {
+  throw(error: unknown): IteratorResult<Instruction, T> {
     this.#started = false;
     throw error;
   }
@@ -125,7 +125,7 @@ class Until<T> implements Operation<T>, Iterator<Instruction, T, unknown> {
     return { value: sent as T, done: true };
   }
 
-  throw(error: unknown): never {
+  throw(error: unknown): IteratorResult<Instruction, T> {
     this.#started = false;
     throw error;
   }
