@@ -44,7 +44,8 @@ export function describe(value: unknown): string {
       return `function ${value.name || '(anonymous)'}`;
     default: {
       const ctor = (value as object).constructor;
-      return ctor && typeof ctor.name === 'string' && ctor.name !== '' ? `a ${ctor.name}` : 'an object';
+      if (!ctor || typeof ctor.name !== 'string' || ctor.name === '') return 'an object';
+      return `${/^[AEIOU]/.test(ctor.name) ? 'an' : 'a'} ${ctor.name}`;
     }
   }
 }

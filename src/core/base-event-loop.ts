@@ -55,8 +55,18 @@ export interface EventLoopOptions {
    * first. Default 1 ms; Infinity turns preemption off.
    */
   sliceMs?: number;
+  /**
+   * Virtual clock only: while a promise or fd the loop waits for is
+   * outstanding, time does not jump; after this many real ms with nothing
+   * back from outside, it jumps to the next timer anyway. Default 100;
+   * Infinity waits for the outside world forever.
+   */
+  virtualStallMs?: number;
   logger?: LoopLogger;
 }
+
+/** See EventLoopOptions.virtualStallMs. */
+export const DEFAULT_VIRTUAL_STALL_MS = 100;
 
 /** Default preemption slice: higher lanes wait at most about this long behind lower ones. */
 export const DEFAULT_SLICE_MS = 1;
@@ -106,6 +116,8 @@ export class BaseEventLoop implements TimerOwner {
   slowCallbackDurationMs: number;
   /** After this long in one lane's batch, higher lanes may preempt (see #runLane). */
   readonly #sliceMs: number;
+  /** Virtual clock: real ms to wait for the outside world before jumping anyway. */
+  readonly #virtualStallMs: number;
   #exceptionHandler: ExceptionHandler | null = null;
   readonly #logger: LoopLogger;
 
@@ -122,6 +134,9 @@ export class BaseEventLoop implements TimerOwner {
     const sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS;
     if (!(sliceMs > 0)) throw new RangeError(`sliceMs must be a number > 0 (Infinity disables preemption), got ${describe(sliceMs)}`);
     this.#sliceMs = sliceMs;
+    const stallMs = options.virtualStallMs ?? DEFAULT_VIRTUAL_STALL_MS;
+    if (!(stallMs >= 0)) throw new RangeError(`virtualStallMs must be a number >= 0, got ${describe(stallMs)}`);
+    this.#virtualStallMs = stallMs;
     this.#logger = options.logger ?? console;
   }
 
@@ -170,7 +185,9 @@ export class BaseEventLoop implements TimerOwner {
    * const timer = loop.callLater(100, () => console.log('100 ms'));
    */
   callLater(delayMs: number, callback: () => unknown, options?: ScheduleOptions): TimerHandle {
+    this.#checkOpen('callLater');
     checkFiniteNumber(delayMs, 'callLater: delayMs');
+    checkCallback(callback, 'callLater: callback');
     return this.callAt(this.#clock.now() + delayMs, callback, options);
   }
 
@@ -471,7 +488,7 @@ export class BaseEventLoop implements TimerOwner {
     }
     const tookMs = timer.now() - startMs;
     if (tookMs >= this.slowCallbackDurationMs) {
-      this.#logger.warn(`eventide: executing ${handle} took ${tookMs.toFixed(3)} ms` + (handle.sourceStack ? `\ncreated at:${handle.sourceStack}` : ''));
+      this.#logger.warn(`eventide: executing ${handle} took ${tookMs.toFixed(3)} ms` + (handle.sourceStack ? `\ncreated at:\n${handle.sourceStack}` : ''));
     }
   }
 
@@ -499,15 +516,7 @@ export class BaseEventLoop implements TimerOwner {
       for (;;) {
         const waitMs = this.#selectTimeout(Infinity);
         if (waitMs > 0) {
-          this.#hostWaiting = true;
-          try {
-            // A virtual clock that could not jump is waiting for the outside
-            // world (a promise, an fd): only a wake-up can end that wait, not
-            // real time, which has nothing to do with the virtual deadline.
-            await this.#host.wait(this.#clock.skipTo === undefined ? waitMs : Infinity);
-          } finally {
-            this.#hostWaiting = false;
-          }
+          await this.#waitInHost(waitMs);
         }
         this.#tick(0);
         if (this.#stopping) break;
@@ -518,6 +527,33 @@ export class BaseEventLoop implements TimerOwner {
       this.#stopping = false;
       this.#running = false;
       markActive(this, false);
+    }
+  }
+
+  /**
+   * Lets the host wait until the loop has work. On a real clock that is at
+   * most `waitMs`. A virtual clock that could not jump is waiting for the
+   * outside world (a promise, an fd); real time says nothing about virtual
+   * deadlines, so it waits for a wake-up — but if nothing has come back
+   * after `virtualStallMs` real ms and a timer is pending, time moves on to
+   * that timer (Trio's autojump threshold). Otherwise a promise that itself
+   * waits for a loop timer would deadlock the program.
+   */
+  async #waitInHost(waitMs: number): Promise<void> {
+    const virtual = this.#clock.skipTo !== undefined;
+    const hasTimer = this.#timers.liveCount > 0;
+    const hostWaitMs = !virtual ? waitMs : hasTimer ? this.#virtualStallMs : Infinity;
+    const realClock = virtual && hasTimer ? (debugTimer ??= new MonotonicClock()) : null;
+    const startedMs = realClock?.now() ?? 0;
+    this.#hostWaiting = true;
+    try {
+      await this.#host.wait(hostWaitMs);
+    } finally {
+      this.#hostWaiting = false;
+    }
+    if (realClock !== null && this.#ready.length === 0 && realClock.now() - startedMs >= this.#virtualStallMs) {
+      const deadline = this.#timers.nextDeadline();
+      if (deadline !== undefined) this.#clock.skipTo?.(deadline);
     }
   }
 
@@ -608,7 +644,9 @@ export class BaseEventLoop implements TimerOwner {
     try {
       handler(context, this);
     } catch (exception) {
-      this.defaultExceptionHandler({ message: 'Unhandled error in exception handler', exception, context });
+      // Log both errors: what the handler was asked to report, then how it failed.
+      this.defaultExceptionHandler(context);
+      this.defaultExceptionHandler({ message: 'Unhandled error in exception handler', exception, context: context.message });
     }
   }
 
@@ -660,13 +698,18 @@ export class BaseEventLoop implements TimerOwner {
   }
 }
 
+/** eventide's own core/ and tasks/ folders (as stack frames show them): left out of creation stacks. */
+const OWN_CORE_DIR = new URL('../core/', import.meta.url).href;
+const OWN_TASKS_DIR = new URL('../tasks/', import.meta.url).href;
+
 function captureStack(): string {
   const stack = new Error().stack ?? '';
-  // Drop the "Error" line and eventide's own frames at the top.
+  // Drop the "Error" line and eventide's own frames (not just any path with
+  // a /core/ folder in it: user code may live in one too).
   return stack
     .split('\n')
     .slice(1)
-    .filter((line) => !line.includes('/core/') && !line.includes('/tasks/'))
+    .filter((line) => !line.includes(OWN_CORE_DIR) && !line.includes(OWN_TASKS_DIR))
     .slice(0, 8)
     .join('\n');
 }

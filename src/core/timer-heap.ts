@@ -110,9 +110,10 @@ export class TimerHeap<T extends TimerEntry> {
    * passing each to `sink`. Cancelled entries met on the way are dropped.
    */
   popExpired(nowMs: number, sink: (item: T) => void): void {
-    const items = this.#items;
-    while (items.length > 0) {
-      const top = items[0] as T;
+    // Re-read #items every time: `sink` may cancel entries, and a compaction
+    // replaces the array.
+    while (this.#items.length > 0) {
+      const top = this.#items[0] as T;
       if (!top.isCancelled && top.whenMs > nowMs) return;
       this.pop();
       if (!top.isCancelled) sink(top);

@@ -21,6 +21,14 @@ export type CoroutineLike<T> = Coroutine<T> | CoroutineFunction<T>;
 export class EventLoop extends BaseEventLoop {
   /** Tasks not yet done (strongly held: a pending task is part of the program). */
   readonly #tasks = new Set<Task<unknown>>();
+  /**
+   * Debug mode holds pending tasks weakly instead, as asyncio always does:
+   * a task that nothing can ever wake (it waits on a future nobody else
+   * references) is then collected and reported as "destroyed but pending".
+   * Outside debug mode a pending task is part of the program and is kept
+   * alive — no "keep a reference to your tasks" footgun.
+   */
+  readonly #weakTasks = new Set<WeakRef<Task<unknown>>>();
   readonly #forgetTask = (task: Future<unknown>): void => void this.#tasks.delete(task as Task<unknown>);
 
   /**
@@ -54,16 +62,29 @@ export class EventLoop extends BaseEventLoop {
    * }, { name: 'worker', priority: 'high' });
    */
   createTask<T>(coro: CoroutineLike<T>, options?: TaskOptions): Task<T> {
+    if (this.isClosed()) throw new RuntimeError('createTask: the event loop is closed');
     const generator = toCoroutine(coro, 'createTask');
     const task = new Task<T>(this, generator, options);
-    this.#tasks.add(task);
-    task.addDoneCallbackInLane(this.#forgetTask, -1);
+    if (this.getDebug()) {
+      const ref = new WeakRef<Task<unknown>>(task);
+      this.#weakTasks.add(ref);
+      task.addDoneCallbackInLane(() => this.#weakTasks.delete(ref), -1);
+    } else {
+      this.#tasks.add(task);
+      task.addDoneCallbackInLane(this.#forgetTask, -1);
+    }
     return task;
   }
 
   /** Tasks of this loop that are not done yet, in creation order. */
   allTasks(): Task<unknown>[] {
-    return Array.from(this.#tasks);
+    const tasks = Array.from(this.#tasks);
+    for (const ref of this.#weakTasks) {
+      const task = ref.deref();
+      if (task === undefined) this.#weakTasks.delete(ref);
+      else tasks.push(task);
+    }
+    return tasks;
   }
 
   /**

@@ -51,7 +51,10 @@ export class Sleep<T = undefined> implements Operation<T>, Iterator<Instruction,
     this.value = value;
   }
 
-  [Symbol.iterator](): this {
+  // Typed as Iterator, not `this`: with the class type, TypeScript folds
+  // the optional parameter of `return(value?)` into `yield*`'s result and
+  // `yield* sleep(1, 'x')` would be `string | undefined`.
+  [Symbol.iterator](): Iterator<Instruction, T, unknown> {
     return this;
   }
 

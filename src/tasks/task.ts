@@ -100,9 +100,13 @@ export class Task<T = unknown> extends Future<T> {
     if (lane === this.#lane) return;
     this.#lane = lane;
     // A future we wait on holds our wake-up at the old lane: re-register.
+    // A sleep's timer still in the heap picks its lane only when it fires.
+    // A step already in the ready queue keeps its place.
     const waiter = this.#waiter;
-    if (waiter instanceof Future && !waiter.done() && waiter.removeDoneCallback(this.#wakeup) > 0) {
-      waiter.addDoneCallbackInLane(this.#wakeup, lane);
+    if (waiter instanceof Future) {
+      if (!waiter.done() && waiter.removeDoneCallback(this.#wakeup) > 0) waiter.addDoneCallbackInLane(this.#wakeup, lane);
+    } else if (waiter instanceof TimerHandle && waiter.scheduled) {
+      waiter.lane = lane;
     }
   }
 
@@ -148,14 +152,19 @@ export class Task<T = unknown> extends Future<T> {
   override cancel(message?: string): boolean {
     if (this.done()) return false;
     this.#cancelRequests++;
+    // Also read by `signal` when it is first created after this call.
+    this.#cancelMessage = message;
     this.#abortController?.abort(new CancelledError(message));
     const waiter = this.#waiter;
     if (waiter instanceof Future) {
       if (waiter.cancel(message)) return true;
     } else if (waiter instanceof TimerHandle) {
       // Suspended in a sleep: drop the timer and step now with the error.
+      // The sleep carries the error, as a cancelled future would: a later
+      // uncancel() must not turn it into an early, silent wake-up.
       waiter.cancel();
-      this.#waiter = this.loop.scheduleCallback(Task.#runStep, this, this.#lane);
+      this.#throwInSoon(new CancelledError(message));
+      return true;
     }
     this.#mustCancel = true;
     this.#cancelMessage = message;
@@ -253,8 +262,9 @@ export class Task<T = unknown> extends Future<T> {
     } else if (yielded instanceof Sleep) {
       this.#sendValue = yielded.value;
       const delayMs = yielded.delayMs;
+      // A cancel requested during this step must not wait out the sleep.
       this.#waiter =
-        delayMs > 0
+        delayMs > 0 && !this.#mustCancel
           ? this.loop.scheduleTimer(this.loop.time() + delayMs, Task.#runStep, this, this.#lane)
           : this.loop.scheduleCallback(Task.#runStep, this, this.#lane);
     } else if (isThenable(yielded)) {
@@ -321,6 +331,9 @@ export function promiseToFuture<T>(loop: BaseEventLoop, thenable: PromiseLike<T>
   } catch (error) {
     settle(false, error);
   }
+  // Cancelled first (its task was cancelled): stop holding back the
+  // virtual clock for a promise whose outcome nobody will read.
+  future.addDoneCallbackInLane(() => settle(false, undefined), -1);
   return future;
 }
 
