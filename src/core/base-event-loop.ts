@@ -65,6 +65,16 @@ export interface EventLoopOptions {
   logger?: LoopLogger;
 }
 
+/** @internal What attachGuest gives a guest driver (hosts/guest.ts). */
+export interface GuestAttachment {
+  /** While true, scheduling from outside a tick calls the driver's `wake` (once). */
+  idle(idle: boolean): void;
+  /** Whether stop() was called since the last check; clears the request. */
+  takeStop(): boolean;
+  /** Ends guest mode: the loop is no longer running. */
+  detach(): void;
+}
+
 /** See EventLoopOptions.virtualStallMs. */
 export const DEFAULT_VIRTUAL_STALL_MS = 100;
 
@@ -110,6 +120,11 @@ export class BaseEventLoop implements TimerOwner {
   #hostWaiting = false;
   /** Promises and other outside events the loop was asked to wait for (see `until`). */
   #externalWaits = 0;
+  /** Set while a guest driver runs the loop (attachGuest): told instead of the host. */
+  #guestWake: (() => void) | null = null;
+  /** The running tick's `shouldYield` (runOnce), and whether it ended the batch early. */
+  #tickShouldYield: (() => boolean) | null = null;
+  #tickCut = false;
 
   #debug: boolean;
   /** Debug mode reports callbacks at least this long. */
@@ -170,10 +185,10 @@ export class BaseEventLoop implements TimerOwner {
   callSoon(callback: () => unknown, options?: ScheduleOptions): Handle {
     this.#checkOpen('callSoon');
     checkCallback(callback, 'callSoon: callback');
-    const handle = new Handle(callback, undefined, options === undefined ? LANE_NORMAL : laneOf(options.priority));
+    const handle = new Handle(callback, undefined, options == null ? LANE_NORMAL : laneOf(options.priority));
     if (this.#debug) handle.sourceStack = captureStack();
     this.#ready.push(handle);
-    if (this.#hostWaiting) this.#host.wake();
+    if (this.#hostWaiting) this.#wakeHost();
     return handle;
   }
 
@@ -201,7 +216,7 @@ export class BaseEventLoop implements TimerOwner {
     this.#checkOpen('callAt');
     checkFiniteNumber(whenMs, 'callAt: whenMs');
     checkCallback(callback, 'callAt: callback');
-    const lane = options === undefined ? LANE_NORMAL : laneOf(options.priority);
+    const lane = options == null ? LANE_NORMAL : laneOf(options.priority);
     return this.scheduleTimer(whenMs, callback, undefined, lane);
   }
 
@@ -214,7 +229,7 @@ export class BaseEventLoop implements TimerOwner {
     const handle = new Handle(callback, arg, lane);
     if (this.#debug) handle.sourceStack = captureStack();
     this.#ready.push(handle);
-    if (this.#hostWaiting) this.#host.wake();
+    if (this.#hostWaiting) this.#wakeHost();
     return handle;
   }
 
@@ -224,7 +239,7 @@ export class BaseEventLoop implements TimerOwner {
     const handle = new TimerHandle(whenMs, this.#timerSeq++, callback, arg, lane, this);
     if (this.#debug) handle.sourceStack = captureStack();
     this.#timers.push(handle);
-    if (this.#hostWaiting) this.#host.wake();
+    if (this.#hostWaiting) this.#wakeHost();
     return handle;
   }
 
@@ -297,7 +312,7 @@ export class BaseEventLoop implements TimerOwner {
       throw error;
     }
     previous?.cancel();
-    if (this.#hostWaiting) this.#host.wake();
+    if (this.#hostWaiting) this.#wakeHost();
     return handle;
   }
 
@@ -346,19 +361,30 @@ export class BaseEventLoop implements TimerOwner {
    * Work made ready during step 5 waits for the next tick, after another
    * I/O poll: a callback that keeps rescheduling itself cannot starve I/O.
    *
+   * `shouldYield`, if given, is asked between callbacks of a non-critical
+   * lane, where the loop reads its clock anyway (about every quarter
+   * `sliceMs`). Once it answers true, step 5 ends there: the handles not
+   * yet run stay at the front of their lanes, in order, for the next tick.
+   * Guest drivers use it to hand the thread back to their host
+   * (hosts/guest.ts).
+   *
    * @example
    * loop.callSoon(() => console.log('hi'));
    * loop.runOnce(); // prints "hi"
+   * loop.runOnce(0, () => performance.now() > deadlineMs); // poll; stop running callbacks at deadlineMs
    */
-  runOnce(timeoutMs = Infinity): void {
+  runOnce(timeoutMs = Infinity, shouldYield?: () => boolean): void {
     this.#checkOpen('runOnce');
     if (this.#inTick) throw new RuntimeError('runOnce: called from inside a callback of the same loop');
     if (!(timeoutMs >= 0)) throw new RangeError(`runOnce: timeoutMs must be >= 0, got ${describe(timeoutMs)}`);
-    this.#tick(timeoutMs);
+    if (shouldYield !== undefined) checkCallback(shouldYield, 'runOnce: shouldYield');
+    this.#tick(timeoutMs, shouldYield ?? null);
   }
 
-  #tick(timeoutMs: number): void {
+  #tick(timeoutMs: number, shouldYield: (() => boolean) | null = null): void {
     this.#inTick = true;
+    this.#tickShouldYield = shouldYield;
+    this.#tickCut = false;
     const previousLoop = enterTick(this);
     try {
       this.#selector.select(this.#selectTimeout(timeoutMs), this.#onFdReady);
@@ -369,6 +395,7 @@ export class BaseEventLoop implements TimerOwner {
     } finally {
       exitTick(previousLoop);
       this.#inTick = false;
+      this.#tickShouldYield = null;
     }
   }
 
@@ -409,10 +436,10 @@ export class BaseEventLoop implements TimerOwner {
     const n3 = ready.laneLength(3);
     const n4 = ready.laneLength(4);
     if (n0 > 0) this.#runLane(0, n0);
-    if (n1 > 0) this.#runLane(1, n1);
-    if (n2 > 0) this.#runLane(2, n2);
-    if (n3 > 0) this.#runLane(3, n3);
-    if (n4 > 0) this.#runLane(4, n4);
+    if (n1 > 0 && !this.#tickCut) this.#runLane(1, n1);
+    if (n2 > 0 && !this.#tickCut) this.#runLane(2, n2);
+    if (n3 > 0 && !this.#tickCut) this.#runLane(3, n3);
+    if (n4 > 0 && !this.#tickCut) this.#runLane(4, n4);
   }
 
   /**
@@ -447,8 +474,13 @@ export class BaseEventLoop implements TimerOwner {
       if (!handle.isCancelled) this.#runHandle(handle);
       if (--countdown === 0) {
         const nowMs = clock.now();
+        if (this.#tickShouldYield !== null && this.#tickShouldYield()) {
+          this.#tickCut = true; // the rest of the batch waits, in order, for the next tick
+          return;
+        }
         if (nowMs - sliceStartMs >= this.#sliceMs) {
           this.#runPreemptingWork(lane, nowMs);
+          if (this.#tickCut) return;
           sliceStartMs = clock.now();
         }
         interval = nextCheckInterval((nowMs - lastCheckMs) / interval, this.#sliceMs);
@@ -464,7 +496,7 @@ export class BaseEventLoop implements TimerOwner {
     if (this.#timers.size > 0) this.#timers.popExpired(nowMs, this.#enqueueTimer);
     for (let higher = 0; higher < lane; higher++) {
       const waiting = this.#ready.laneLength(higher);
-      if (waiting > 0) this.#runLane(higher, waiting);
+      if (waiting > 0 && !this.#tickCut) this.#runLane(higher, waiting);
     }
   }
 
@@ -557,13 +589,73 @@ export class BaseEventLoop implements TimerOwner {
     }
   }
 
+  /** Something was scheduled from outside while the host waits: end the wait (a guest driver is told once). */
+  #wakeHost(): void {
+    const guestWake = this.#guestWake;
+    if (guestWake === null) return this.#host.wake();
+    this.#hostWaiting = false;
+    guestWake();
+  }
+
+  /**
+   * How long the loop has nothing to do: 0 when callbacks are ready (or it
+   * is stopping), else the ms until its earliest live timer, else Infinity
+   * (only something from outside — an fd, a promise, a host event — can
+   * give it work). A host that drives `runOnce(0)` itself asks this after
+   * every tick to know when to call back (GLib's "prepare").
+   *
+   * @example
+   * loop.runOnce(0);
+   * const waitMs = loop.timeUntilWorkMs();
+   * if (waitMs === 0) queueTurn(); else if (waitMs !== Infinity) setTimeout(turn, waitMs);
+   */
+  timeUntilWorkMs(): number {
+    if (this.#ready.length > 0 || this.#stopping) return 0;
+    const deadline = this.#timers.nextDeadline();
+    return deadline === undefined ? Infinity : Math.max(0, deadline - this.#clock.now());
+  }
+
+  /**
+   * @internal Guest mode (hosts/guest.ts): a driver runs ticks with runOnce
+   * from its host's callbacks instead of runForever. The loop counts as
+   * running (runForever, runUntilComplete and close are refused) until
+   * `detach()`. While the driver says it is idle, anything scheduled from
+   * outside a tick (a DOM event, a settled promise, stop()) calls `wake`
+   * once, as it would end runForever's host wait. `takeStop()` reports and
+   * clears a stop() request.
+   */
+  attachGuest(wake: () => void): GuestAttachment {
+    this.#checkOpen('attachGuest');
+    checkCallback(wake, 'attachGuest: wake');
+    if (this.#running) throw new RuntimeError('attachGuest: this event loop is already running');
+    this.#running = true;
+    markActive(this, true);
+    this.#guestWake = wake;
+    return {
+      idle: (idle: boolean): void => void (this.#hostWaiting = idle),
+      takeStop: (): boolean => {
+        const stopping = this.#stopping;
+        this.#stopping = false;
+        return stopping;
+      },
+      detach: (): void => {
+        if (this.#guestWake !== wake) return;
+        this.#guestWake = null;
+        this.#hostWaiting = false;
+        this.#stopping = false;
+        this.#running = false;
+        markActive(this, false);
+      },
+    };
+  }
+
   /**
    * Asks the loop to stop: `runForever` returns after the current tick
    * completes (before its next I/O poll).
    */
   stop(): void {
     this.#stopping = true;
-    if (this.#hostWaiting) this.#host.wake();
+    if (this.#hostWaiting) this.#wakeHost();
   }
 
   /** Whether `runForever` (or `runUntilComplete`) is in progress. */
