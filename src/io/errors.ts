@@ -1,0 +1,239 @@
+/**
+ * Operating-system errors, named as Python names its OSError subclasses.
+ *
+ * The native layer never throws for a failed system call: it returns the
+ * negative errno (see native/eventide.h for why). Code that cannot handle a
+ * failure on the spot turns it into one of these with `osError(-result,
+ * 'connect', detail)` or `checkErrno(result, 'connect', detail)`, so callers
+ * can write `catch (e) { if (e instanceof ConnectionRefusedError) … }`
+ * exactly as in asyncio.
+ *
+ * Every error carries:
+ *  - `errno`: the POSITIVE C errno (Python's convention, equal to
+ *    `os.constants.errno.ECONNREFUSED`; note that Node's own SystemError
+ *    uses the negative libuv number instead);
+ *  - `code`: its name, 'ECONNREFUSED' (as Node's errors do);
+ *  - `syscall`: the call that failed, 'connect'.
+ *
+ * Python's `TimeoutError` (ETIMEDOUT) is `SocketTimeoutError` here: the name
+ * `TimeoutError` belongs to eventide's core error for expired deadlines
+ * (asyncio.TimeoutError), which is not an OS error.
+ *
+ * This module does not load the native addon: it only needs Node's errno
+ * table, so errors can be named even where the addon failed to load.
+ */
+import { constants as osConstants } from 'node:os';
+import { getSystemErrorMap } from 'node:util';
+
+/** errno number → name ('EAGAIN'), from the platform's own table. */
+const ERRNO_NAMES = new Map<number, string>();
+/** Where two names share a number, the one people recognise. */
+const PREFERRED = ['EAGAIN', 'EDEADLK', 'EOPNOTSUPP'];
+for (const [name, value] of Object.entries(osConstants.errno)) {
+  if (!ERRNO_NAMES.has(value)) ERRNO_NAMES.set(value, name);
+}
+for (const name of PREFERRED) {
+  const value = (osConstants.errno as Record<string, number | undefined>)[name];
+  if (value !== undefined) ERRNO_NAMES.set(value, name);
+}
+
+/** libuv's messages, keyed by negative errno; read once, on first use. */
+let messages: Map<number, [string, string]> | null = null;
+
+function errnoValue(name: string): number {
+  const value = (osConstants.errno as Record<string, number | undefined>)[name];
+  return value ?? -1;
+}
+
+/** The errnos the I/O layer tests on its hot paths (positive, platform values). */
+export const EAGAIN = errnoValue('EAGAIN');
+export const EWOULDBLOCK = errnoValue('EWOULDBLOCK');
+export const EINTR = errnoValue('EINTR');
+export const EINPROGRESS = errnoValue('EINPROGRESS');
+export const EBADF = errnoValue('EBADF');
+export const ENOENT = errnoValue('ENOENT');
+export const EEXIST = errnoValue('EEXIST');
+export const EPIPE = errnoValue('EPIPE');
+export const EMFILE = errnoValue('EMFILE');
+export const ENFILE = errnoValue('ENFILE');
+export const ENOBUFS = errnoValue('ENOBUFS');
+export const ENOMEM = errnoValue('ENOMEM');
+export const ECONNRESET = errnoValue('ECONNRESET');
+export const ECONNREFUSED = errnoValue('ECONNREFUSED');
+export const ECONNABORTED = errnoValue('ECONNABORTED');
+export const ENOTCONN = errnoValue('ENOTCONN');
+export const ETIMEDOUT = errnoValue('ETIMEDOUT');
+export const EPERM = errnoValue('EPERM');
+
+/**
+ * The symbolic name of a (positive or negative) errno, 'E?' + number if the
+ * platform has none.
+ *
+ * @example
+ * errnoName(11);  // 'EAGAIN'
+ * errnoName(-9);  // 'EBADF'
+ */
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES.get(Math.abs(errno)) ?? `E?${Math.abs(errno)}`;
+}
+
+/**
+ * A human description of an errno ("connection refused"), from libuv's
+ * table, falling back to its name.
+ *
+ * @example
+ * errnoMessage(111); // 'connection refused'
+ */
+export function errnoMessage(errno: number): string {
+  messages ??= getSystemErrorMap();
+  return messages.get(-Math.abs(errno))?.[1] ?? errnoName(errno);
+}
+
+/**
+ * Python's OSError: a system call failed. Subclasses name the common cases;
+ * `osError()` picks the right one for an errno.
+ *
+ * @example
+ * try { sock.connect(addr); } catch (e) {
+ *   if (e instanceof OSError && e.code === 'EADDRNOTAVAIL') retryElsewhere();
+ * }
+ */
+export class OSError extends Error {
+  override name = 'OSError';
+  /** The positive C errno (os.constants.errno). */
+  readonly errno: number;
+  /** Its symbolic name, e.g. 'ECONNRESET'. */
+  readonly code: string;
+  /** The system call that failed, e.g. 'recv'. */
+  readonly syscall: string;
+
+  /**
+   * @param errno the C errno (a negative value is taken as -errno)
+   * @param syscall the failing call, e.g. 'connect'
+   * @param detail what it was called on, e.g. 'fd 12, 127.0.0.1:80'
+   */
+  constructor(errno: number, syscall: string, detail?: string) {
+    const positive = Math.abs(errno);
+    const code = errnoName(positive);
+    const where = detail ? ` (${detail})` : '';
+    super(`${syscall}${where} failed: ${code}: ${errnoMessage(positive)}`);
+    this.errno = positive;
+    this.code = code;
+    this.syscall = syscall;
+  }
+}
+
+/** EAGAIN / EWOULDBLOCK / EALREADY / EINPROGRESS: the operation would block. */
+export class BlockingIOError extends OSError {
+  override name = 'BlockingIOError';
+}
+/** ECHILD. */
+export class ChildProcessError extends OSError {
+  override name = 'ChildProcessError';
+}
+/** Base of the four connection errors below. */
+export class ConnectionError extends OSError {
+  override name = 'ConnectionError';
+}
+/** EPIPE / ESHUTDOWN: writing to a connection whose other end is gone. */
+export class BrokenPipeError extends ConnectionError {
+  override name = 'BrokenPipeError';
+}
+/** ECONNABORTED. */
+export class ConnectionAbortedError extends ConnectionError {
+  override name = 'ConnectionAbortedError';
+}
+/** ECONNREFUSED: nobody listens there. */
+export class ConnectionRefusedError extends ConnectionError {
+  override name = 'ConnectionRefusedError';
+}
+/** ECONNRESET: the peer reset the connection. */
+export class ConnectionResetError extends ConnectionError {
+  override name = 'ConnectionResetError';
+}
+/** EEXIST. */
+export class FileExistsError extends OSError {
+  override name = 'FileExistsError';
+}
+/** ENOENT. */
+export class FileNotFoundError extends OSError {
+  override name = 'FileNotFoundError';
+}
+/** EINTR (the native layer retries most calls; this surfaces rarely). */
+export class InterruptedError extends OSError {
+  override name = 'InterruptedError';
+}
+/** EISDIR. */
+export class IsADirectoryError extends OSError {
+  override name = 'IsADirectoryError';
+}
+/** ENOTDIR. */
+export class NotADirectoryError extends OSError {
+  override name = 'NotADirectoryError';
+}
+/** EACCES / EPERM. */
+export class PermissionError extends OSError {
+  override name = 'PermissionError';
+}
+/** ESRCH. */
+export class ProcessLookupError extends OSError {
+  override name = 'ProcessLookupError';
+}
+/** ETIMEDOUT: Python's (OS-level) TimeoutError, renamed so as not to clash with eventide's TimeoutError. */
+export class SocketTimeoutError extends OSError {
+  override name = 'SocketTimeoutError';
+}
+
+type OSErrorClass = new (errno: number, syscall: string, detail?: string) => OSError;
+
+/** errno name → class, as CPython's errno-to-subclass map. */
+const CLASS_BY_NAME: Record<string, OSErrorClass> = {
+  EAGAIN: BlockingIOError,
+  EWOULDBLOCK: BlockingIOError,
+  EALREADY: BlockingIOError,
+  EINPROGRESS: BlockingIOError,
+  ECHILD: ChildProcessError,
+  EPIPE: BrokenPipeError,
+  ESHUTDOWN: BrokenPipeError,
+  ECONNABORTED: ConnectionAbortedError,
+  ECONNREFUSED: ConnectionRefusedError,
+  ECONNRESET: ConnectionResetError,
+  EEXIST: FileExistsError,
+  ENOENT: FileNotFoundError,
+  EINTR: InterruptedError,
+  EISDIR: IsADirectoryError,
+  ENOTDIR: NotADirectoryError,
+  EACCES: PermissionError,
+  EPERM: PermissionError,
+  ESRCH: ProcessLookupError,
+  ETIMEDOUT: SocketTimeoutError,
+};
+const CLASS_BY_ERRNO = new Map<number, OSErrorClass>();
+for (const [name, cls] of Object.entries(CLASS_BY_NAME)) {
+  const value = errnoValue(name);
+  if (value > 0) CLASS_BY_ERRNO.set(value, cls);
+}
+
+/**
+ * The OSError subclass for `errno` (positive or negative), constructed.
+ *
+ * @example
+ * const r = sys.connect(fd, AF_INET, '127.0.0.1', 1);
+ * if (r < 0 && r !== -EINPROGRESS) throw osError(r, 'connect', `fd ${fd}, 127.0.0.1:1`);
+ */
+export function osError(errno: number, syscall: string, detail?: string): OSError {
+  const cls = CLASS_BY_ERRNO.get(Math.abs(errno)) ?? OSError;
+  return new cls(errno, syscall, detail);
+}
+
+/**
+ * Returns `result` when it is >= 0, else throws `osError(result, …)`: the
+ * cold-path way to use a native call.
+ *
+ * @example
+ * const fd = checkErrno(sys.socket(AF_INET, SOCK_STREAM, 0), 'socket');
+ */
+export function checkErrno(result: number, syscall: string, detail?: string): number {
+  if (result < 0) throw osError(result, syscall, detail);
+  return result;
+}
