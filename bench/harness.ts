@@ -42,8 +42,9 @@ export interface RatioSpec {
   label: string;
   numerator: string;
   denominator: string;
-  /** Pass when ratio <= target; null: reported for information only. */
+  /** Pass when ratio <= target (< target if `strict`); null: reported for information only. */
   target: number | null;
+  strict?: boolean;
   /** How the target reads in the table, e.g. '<= 2' or '< 1 (faster)'. */
   targetText?: string;
 }
@@ -106,6 +107,29 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/** A running stopwatch: wall clock and process CPU time (all threads). */
+export interface Stopwatch {
+  wall0: number;
+  cpu0: NodeJS.CpuUsage;
+}
+
+export function startWatch(): Stopwatch {
+  return { cpu0: process.cpuUsage(), wall0: nowNs() };
+}
+
+/**
+ * Stops `watch`. The headline is process CPU time per op (user + system,
+ * GC helper threads included), not wall time: on a shared machine a run
+ * that loses the CPU to a neighbour half-way through has its wall time
+ * inflated at random, while its CPU time stays the work it did. Wall ns
+ * per op rides along as a side figure (wall >> CPU: the run was starved).
+ */
+export function stopWatch(watch: Stopwatch, ops: number): Sample {
+  const wall = nowNs() - watch.wall0;
+  const cpu = process.cpuUsage(watch.cpu0);
+  return { value: ((cpu.user + cpu.system) * 1000) / ops, extra: { 'wall ns': wall / ops } };
+}
+
 /** Throws if a case did not do the work it claims to measure. */
 export function expectCount(what: string, got: number, want: number): void {
   if (got !== want) throw new Error(`bench: ${what} ran ${got} times, expected ${want}`);
@@ -156,7 +180,7 @@ export async function runGroup(group: Group, quick: boolean, onProgress: (done: 
       ratio,
       target: spec.target,
       targetText: spec.targetText ?? (spec.target === null ? 'info' : `<= ${spec.target}`),
-      pass: spec.target === null ? null : ratio <= spec.target,
+      pass: spec.target === null ? null : spec.strict === true ? ratio < spec.target : ratio <= spec.target,
     };
   });
   return { id: group.id, title: group.title, reps, warmups, cases: caseResults, ratios };
@@ -204,7 +228,10 @@ function table(rows: string[][], alignRight: boolean[]): string {
   const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? '').length))) ?? [];
   return rows
     .map((row, i) => {
-      const line = row.map((cell, col) => (alignRight[col] ? cell.padStart(widths[col] ?? 0) : cell.padEnd(widths[col] ?? 0))).join('  ');
+      const line = row
+        .map((cell, col) => (alignRight[col] ? cell.padStart(widths[col] ?? 0) : cell.padEnd(widths[col] ?? 0)))
+        .join('  ')
+        .trimEnd();
       return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
     })
     .join('\n');
@@ -212,12 +239,13 @@ function table(rows: string[][], alignRight: boolean[]): string {
 
 /** A readable report of one group: the cases, then the ratios with their verdicts. */
 export function formatGroup(result: GroupResult): string {
-  const caseRows = [['case', 'median', 'min', 'unit', 'side figures (median)']];
+  const hasExtra = result.cases.some((c) => Object.keys(c.extra).length > 0);
+  const caseRows = [['case', 'median', 'min', 'unit', ...(hasExtra ? ['side figures (median)'] : [])]];
   for (const c of result.cases) {
     const extra = Object.entries(c.extra)
       .map(([k, v]) => `${k} ${fmt(v)}`)
       .join(', ');
-    caseRows.push([c.name, fmt(c.median), fmt(c.min), c.unit, extra]);
+    caseRows.push([c.name, fmt(c.median), fmt(c.min), c.unit, ...(hasExtra ? [extra] : [])]);
   }
   const ratioRows = [['ratio (median / median)', 'value', 'target', 'verdict']];
   for (const r of result.ratios) {
