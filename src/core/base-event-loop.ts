@@ -13,6 +13,7 @@ import { checkCallback, checkFiniteNumber, describe } from './assert.js';
 import { MonotonicClock, VirtualClock, type Clock } from './clock.js';
 import { RuntimeError } from './errors.js';
 import { Handle, TimerHandle, type HandleCallback, type TimerOwner } from './handle.js';
+import { InstrumentHooks, type CoreInstrument } from './instruments.js';
 import { GlobalTimersHost, type LoopHost } from './host.js';
 import { laneOf, LANE_COUNT, LANE_CRITICAL, LANE_NORMAL, type ScheduleOptions } from './priority.js';
 import { ReadyQueue } from './ready-queue.js';
@@ -109,7 +110,10 @@ export class BaseEventLoop implements TimerOwner {
   readonly #writers = new Map<number, Handle>();
   /** The bound dispatcher given to the selector (allocated once). */
   readonly #onFdReady = (fd: number, events: number): void => this.#queueFdHandles(fd, events);
-  readonly #enqueueTimer = (handle: TimerHandle): void => this.#ready.push(handle);
+  readonly #enqueueTimer = (handle: TimerHandle): void => {
+    this.#ready.push(handle);
+    if (this.instrumentHooks.taskScheduled !== null) this.instrumentHooks.reportTimerReady(handle);
+  };
 
   #stopping = false;
   #running = false;
@@ -127,6 +131,15 @@ export class BaseEventLoop implements TimerOwner {
   #tickCut = false;
 
   #debug: boolean;
+  /**
+   * @internal The instrument hook table (core/instruments.ts): call sites
+   * test one field, e.g. `instrumentHooks.taskScheduled !== null`.
+   */
+  readonly instrumentHooks: InstrumentHooks;
+  /** Debug mode or an instrument: handles run through #runHandleObserved. */
+  #observeHandles = false;
+  /** The handle being run, tracked only while #observeHandles (for wake causes). */
+  #currentHandle: Handle | null = null;
   /** Debug mode reports callbacks at least this long. */
   slowCallbackDurationMs: number;
   /** After this long in one lane's batch, higher lanes may preempt (see #runLane). */
@@ -145,6 +158,12 @@ export class BaseEventLoop implements TimerOwner {
     this.#selector = options.selector ?? new TimerOnlySelector();
     this.#host = options.host ?? new GlobalTimersHost();
     this.#debug = options.debug ?? false;
+    this.instrumentHooks = new InstrumentHooks(
+      this,
+      (context) => this.callExceptionHandler(context),
+      () => void (this.#observeHandles = this.#debug || this.instrumentHooks.active),
+    );
+    this.instrumentHooks.setDebug(this.#debug);
     this.slowCallbackDurationMs = options.slowCallbackDurationMs ?? 100;
     const sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS;
     if (!(sliceMs > 0)) throw new RangeError(`sliceMs must be a number > 0 (Infinity disables preemption), got ${describe(sliceMs)}`);
@@ -231,6 +250,17 @@ export class BaseEventLoop implements TimerOwner {
     this.#ready.push(handle);
     if (this.#hostWaiting) this.#wakeHost();
     return handle;
+  }
+
+  /**
+   * @internal Puts an existing handle back on the ready queue (a task
+   * reusing its step handle). The caller guarantees the handle is not
+   * queued already and not cancelled.
+   */
+  requeue(handle: Handle): void {
+    if (this.#closed) this.#checkOpen('requeue');
+    this.#ready.push(handle);
+    if (this.#hostWaiting) this.#wakeHost();
   }
 
   /** @internal Timer counterpart of scheduleCallback. */
@@ -387,7 +417,8 @@ export class BaseEventLoop implements TimerOwner {
     this.#tickCut = false;
     const previousLoop = enterTick(this);
     try {
-      this.#selector.select(this.#selectTimeout(timeoutMs), this.#onFdReady);
+      if (this.instrumentHooks.active) this.#selectObserved(this.#selectTimeout(timeoutMs));
+      else this.#selector.select(this.#selectTimeout(timeoutMs), this.#onFdReady);
       // Read the clock once for the whole timer phase, and not at all when
       // there are no timers (a clock read is a large part of an idle tick).
       if (this.#timers.size > 0) this.#timers.popExpired(this.#clock.now(), this.#enqueueTimer);
@@ -417,6 +448,14 @@ export class BaseEventLoop implements TimerOwner {
       return 0;
     }
     return Math.min(waitMs, limitMs, MAX_SELECT_TIMEOUT_MS);
+  }
+
+  /** Step 2 with an instrument attached: beforeIoWait / afterIoWait around the poll. */
+  #selectObserved(timeoutMs: number): void {
+    const hooks = this.instrumentHooks;
+    if (hooks.beforeIoWait !== null) hooks.call('beforeIoWait', timeoutMs);
+    const eventCount = this.#selector.select(timeoutMs, this.#onFdReady);
+    if (hooks.afterIoWait !== null) hooks.call('afterIoWait', eventCount);
   }
 
   #canAutojump(): boolean {
@@ -502,7 +541,7 @@ export class BaseEventLoop implements TimerOwner {
 
   /** Calls one handle's callback; an exception goes to the exception handler. */
   #runHandle(handle: Handle): void {
-    if (this.#debug) return this.#runHandleTimed(handle);
+    if (this.#observeHandles) return this.#runHandleObserved(handle);
     try {
       handle.callback(handle.arg);
     } catch (exception) {
@@ -510,16 +549,27 @@ export class BaseEventLoop implements TimerOwner {
     }
   }
 
-  #runHandleTimed(handle: Handle): void {
-    const timer = (debugTimer ??= new MonotonicClock());
-    const startMs = timer.now();
+  /**
+   * #runHandle in debug mode or with an instrument attached: records the
+   * running handle (a wake-up's cause names it), fires beforeCallback /
+   * afterCallback, and in debug mode times the callback (afterCallback then
+   * gets the duration) and warns about slow ones.
+   */
+  #runHandleObserved(handle: Handle): void {
+    const hooks = this.instrumentHooks;
+    if (hooks.beforeCallback !== null) hooks.call('beforeCallback', handle);
+    const timer = this.#debug ? (debugTimer ??= new MonotonicClock()) : null;
+    const startMs = timer === null ? 0 : timer.now();
+    this.#currentHandle = handle;
     try {
       handle.callback(handle.arg);
     } catch (exception) {
       this.callExceptionHandler({ message: `Exception in callback ${handle}`, exception, handle });
     }
-    const tookMs = timer.now() - startMs;
-    if (tookMs >= this.slowCallbackDurationMs) {
+    this.#currentHandle = null;
+    const tookMs = timer === null ? undefined : timer.now() - startMs;
+    if (hooks.afterCallback !== null) hooks.call('afterCallback', handle, tookMs);
+    if (tookMs !== undefined && tookMs >= this.slowCallbackDurationMs) {
       this.#logger.warn(`eventide: executing ${handle} took ${tookMs.toFixed(3)} ms` + (handle.sourceStack ? `\ncreated at:\n${handle.sourceStack}` : ''));
     }
   }
@@ -544,11 +594,16 @@ export class BaseEventLoop implements TimerOwner {
     if (this.#running) throw new RuntimeError('runForever: this event loop is already running');
     this.#running = true;
     markActive(this, true);
+    const hooks = this.instrumentHooks;
+    if (hooks.beforeRun !== null) hooks.call('beforeRun', this);
     try {
       for (;;) {
         const waitMs = this.#selectTimeout(Infinity);
         if (waitMs > 0) {
+          // The host does the blocking here; instruments see it as an I/O wait.
+          if (hooks.beforeIoWait !== null) hooks.call('beforeIoWait', waitMs);
           await this.#waitInHost(waitMs);
+          if (hooks.afterIoWait !== null) hooks.call('afterIoWait', 0);
         }
         this.#tick(0);
         if (this.#stopping) break;
@@ -556,6 +611,7 @@ export class BaseEventLoop implements TimerOwner {
         else await undefined; // microtask checkpoint: let promise continuations run
       }
     } finally {
+      if (hooks.afterRun !== null) hooks.call('afterRun', this);
       this.#stopping = false;
       this.#running = false;
       markActive(this, false);
@@ -631,6 +687,7 @@ export class BaseEventLoop implements TimerOwner {
     this.#running = true;
     markActive(this, true);
     this.#guestWake = wake;
+    if (this.instrumentHooks.beforeRun !== null) this.instrumentHooks.call('beforeRun', this);
     return {
       idle: (idle: boolean): void => void (this.#hostWaiting = idle),
       takeStop: (): boolean => {
@@ -640,6 +697,7 @@ export class BaseEventLoop implements TimerOwner {
       },
       detach: (): void => {
         if (this.#guestWake !== wake) return;
+        if (this.instrumentHooks.afterRun !== null) this.instrumentHooks.call('afterRun', this);
         this.#guestWake = null;
         this.#hostWaiting = false;
         this.#stopping = false;

@@ -36,19 +36,25 @@ export type Coroutine<T = unknown> = Generator<Instruction, T, any>;
 export type CoroutineFunction<T = unknown> = () => Coroutine<T>;
 
 /**
- * The operation `sleep(ms, value)` returns. It is its own iterator: the first
- * `next()` yields itself to the task; the task resumes the generator after
- * `delayMs` with `value`, which the second `next()` returns. A fresh Sleep
- * per call keeps that state private to one `yield*`.
+ * The operation `sleep(ms, value)` returns. It is its own iterator and keeps
+ * no state, so one Sleep can be shared and re-run: the first `next()` (sent
+ * `undefined` by `yield*`) yields the Sleep itself to the task; when the
+ * time is up the task resumes the generator by sending the Sleep back, and
+ * that `next(this)` returns `value`. Both iterator results are made once,
+ * with the Sleep; `sleep(0)` returns one shared Sleep, so a `yield*
+ * sleep(0)` allocates nothing at all.
  */
 export class Sleep<T = undefined> implements Operation<T>, Iterator<Instruction, T, unknown> {
   readonly delayMs: number;
   readonly value: T;
-  #started = false;
+  readonly #yielded: IteratorResult<Instruction, T>;
+  readonly #finished: IteratorResult<Instruction, T>;
 
   constructor(delayMs: number, value: T) {
     this.delayMs = delayMs;
     this.value = value;
+    this.#yielded = { value: this, done: false };
+    this.#finished = { value, done: true };
   }
 
   // Typed as Iterator, not `this`: with the class type, TypeScript folds
@@ -58,25 +64,21 @@ export class Sleep<T = undefined> implements Operation<T>, Iterator<Instruction,
     return this;
   }
 
-  next(): IteratorResult<Instruction, T> {
-    if (!this.#started) {
-      this.#started = true;
-      return { value: this, done: false };
-    }
-    this.#started = false;
-    return { value: this.value, done: true };
+  next(sent?: unknown): IteratorResult<Instruction, T> {
+    return sent === this ? this.#finished : this.#yielded;
   }
 
   throw(error: unknown): IteratorResult<Instruction, T> {
-    this.#started = false;
     throw error;
   }
 
   return(value?: T): IteratorResult<Instruction, T> {
-    this.#started = false;
     return { value: value as T, done: true };
   }
 }
+
+/** The one `sleep(0)`: shared, since a Sleep keeps no state. */
+const SLEEP_ZERO = new Sleep<undefined>(0, undefined);
 
 /**
  * Suspends the current task for `ms` milliseconds (on the loop's clock) and
@@ -91,6 +93,7 @@ export function sleep(ms: number): Sleep<undefined>;
 export function sleep<T>(ms: number, value: T): Sleep<T>;
 export function sleep<T>(ms: number, value?: T): Sleep<T | undefined> {
   checkFiniteNumber(ms, 'sleep: ms');
+  if (ms <= 0 && value === undefined) return SLEEP_ZERO;
   return new Sleep(ms, value);
 }
 

@@ -58,6 +58,8 @@ export class Task<T = unknown> extends Future<T> {
    * step, a thrown-in error). Null only while a step runs or once done.
    */
   #waiter: Future<unknown> | Handle | null = null;
+  /** The Handle of this task's own steps, reused (see #scheduleStep). */
+  readonly #stepHandle: Handle;
   /** Value sent into the generator at the next step. */
   #sendValue: unknown = undefined;
   /** Error thrown into the generator at the next step (if #throwPending). */
@@ -83,7 +85,8 @@ export class Task<T = unknown> extends Future<T> {
     this.#coro = coro;
     this.#lane = laneOf(options.priority);
     this.name = options.name !== undefined ? String(options.name) : `Task-${++taskCounter}`;
-    this.#waiter = loop.scheduleCallback(Task.#runStep, this, this.#lane);
+    this.#stepHandle = loop.scheduleCallback(Task.#runStep, this, this.#lane);
+    this.#waiter = this.#stepHandle;
     if (loop.getDebug()) {
       this.#registryToken = {};
       pendingTaskRegistry.register(this, { loop, label: String(this) }, this.#registryToken);
@@ -260,13 +263,14 @@ export class Task<T = unknown> extends Future<T> {
       yielded.addDoneCallbackInLane(this.#wakeup, this.#lane);
       if (this.#mustCancel && yielded.cancel(this.#cancelMessage)) this.#mustCancel = false;
     } else if (yielded instanceof Sleep) {
-      this.#sendValue = yielded.value;
+      // A Sleep finishes when it is sent back to itself (see Sleep.next).
+      this.#sendValue = yielded;
       const delayMs = yielded.delayMs;
       // A cancel requested during this step must not wait out the sleep.
       this.#waiter =
         delayMs > 0 && !this.#mustCancel
           ? this.loop.scheduleTimer(this.loop.time() + delayMs, Task.#runStep, this, this.#lane)
-          : this.loop.scheduleCallback(Task.#runStep, this, this.#lane);
+          : this.#scheduleStep();
     } else if (isThenable(yielded)) {
       this.#suspendOn(promiseToFuture(this.loop, yielded));
     } else {
@@ -296,7 +300,19 @@ export class Task<T = unknown> extends Future<T> {
   #throwInSoon(error: unknown): void {
     this.#throwPending = true;
     this.#throwValue = error;
-    this.#waiter = this.loop.scheduleCallback(Task.#runStep, this, this.#lane);
+    this.#waiter = this.#scheduleStep();
+  }
+
+  /**
+   * Queues this task's next step. The task reuses one Handle for all its
+   * own steps: a task has at most one step queued at any time (invariant),
+   * so the handle is never in the ready queue twice.
+   */
+  #scheduleStep(): Handle {
+    const handle = this.#stepHandle;
+    handle.lane = this.#lane;
+    this.loop.requeue(handle);
+    return handle;
   }
 
   #finish(): void {
