@@ -31,3 +31,59 @@ export {
   osError,
   errnoName,
 } from './io/errors.js';
+
+// --- hosts: Node's own loop beside eventide's (hosts/node.ts, hosts/node-guest.ts, hosts/node-blocking.ts) ---
+// `run` here overrides the portable one from index.js: same contract, on a createNodeLoop() loop.
+export { run, createNodeLoop, type NodeHostMode, type NodeLoopOptions, type NodeRunOptions } from './hosts/node.js';
+export { NodeGuestHost, isPollableSelector, type PollableSelector, type NodeHostOptions } from './hosts/node-guest.js';
+export { NodeBlockingHost, NodeBlockingSelector, type NodeBlockingHostStatistics } from './hosts/node-blocking.js';
+
+// --- io: transports, protocols, servers, streams, sockets, DNS (io/transport.ts ... io/node-event-loop.ts) ---
+export { NodeEventLoop } from './io/node-event-loop.js';
+export { SocketTransport, type SocketTransportOptions, type ConnectionTracker } from './io/socket-transport.js';
+export { UdpTransport, type UdpTransportOptions } from './io/datagram-transport.js';
+export { Server, DEFAULT_BACKLOG, ACCEPT_RETRY_DELAY_MS, type ServerOptions, type ServerStatistics } from './io/server.js';
+export {
+  createConnection,
+  createServer,
+  createUnixConnection,
+  createUnixServer,
+  createDatagramEndpoint,
+  connectAcceptedSocket,
+  type CreateConnectionOptions,
+  type CreateServerOptions,
+  type CreateUnixServerOptions,
+  type DatagramEndpointOptions,
+} from './io/connect.js';
+export { sockRecv, sockRecvInto, sockSendAll, sockAccept, sockConnect } from './io/sock.js';
+export { getaddrinfo, type AddrInfo, type GetaddrinfoOptions } from './io/dns.js';
+export { StreamReader, IncompleteReadError, LimitOverrunError, DEFAULT_STREAM_LIMIT, type StreamReaderOptions } from './io/stream-reader.js';
+export { StreamWriter, type DrainableProtocol } from './io/stream-writer.js';
+export {
+  openConnection,
+  openUnixConnection,
+  startServer,
+  startUnixServer,
+  StreamReaderProtocol,
+  type ClientConnectedCallback,
+  type StreamOptions,
+} from './io/streams.js';
+export { TransportSocket, socketConstants } from './io/sockets.js';
+export type {
+  BaseTransport,
+  ReadTransport,
+  WriteTransport,
+  Transport,
+  DatagramTransport,
+  BaseProtocol,
+  Protocol,
+  DatagramProtocol,
+  SocketAddress,
+  InetAddress,
+  Inet6Address,
+  AddressInput,
+  SocketInfo,
+  ExtraInfo,
+  BytesLike,
+  WriteBufferLimits,
+} from './io/transport.js';

@@ -1,0 +1,446 @@
+/**
+ * Making connections, servers and datagram endpoints: asyncio's
+ * `loop.create_connection`, `create_server`, `create_unix_connection`,
+ * `create_unix_server`, `create_datagram_endpoint` and
+ * `connect_accepted_socket`, as functions of a loop.
+ *
+ * Each returns a Task — so a task can `yield*` it and async code can
+ * `await` it — that resolves once the protocol's `connectionMade` has run
+ * (for connections) or the sockets listen (for servers). Arguments are
+ * checked before the task is made: a bad one throws at the call.
+ *
+ * Connecting to a name tries each address the resolver gives, in order,
+ * and fails with the error if they all failed the same way (so
+ * `ConnectionRefusedError` stays catchable), or an AggregateError of the
+ * different errors. Every fd opened on the way is closed on failure and on
+ * cancellation.
+ *
+ * Loops with these as methods: NodeEventLoop (node-event-loop.ts).
+ */
+import { statSync, unlinkSync } from 'node:fs';
+import { checkCallback, describe } from '../core/assert.js';
+import type { Priority } from '../core/priority.js';
+import type { EventLoop } from '../tasks/event-loop.js';
+import type { Coroutine } from '../tasks/operation.js';
+import type { Task } from '../tasks/task.js';
+import { UdpTransport } from './datagram-transport.js';
+import { getaddrinfo, type AddrInfo } from './dns.js';
+import { checkErrno, OSError, osError } from './errors.js';
+import { checkFd } from './selector-support.js';
+import { checkServerOptions, Server, type Listener } from './server.js';
+import { sockConnect } from './sock.js';
+import { SocketTransport } from './socket-transport.js';
+import { checkPort, closeQuietly, formatAddress, isInetFamily, openSocket, setNoDelay, socketFamily, toNativeAddress } from './sockets.js';
+import { syscalls as sys } from './syscalls.js';
+import type { AddressInput, DatagramProtocol, Protocol } from './transport.js';
+
+const C = sys.constants;
+
+export interface CreateConnectionOptions {
+  /** Only addresses of this family (AF_INET / AF_INET6). Default: any. */
+  family?: number;
+  /** Bind the socket to this numeric address before connecting. */
+  localAddr?: AddressInput | null;
+  /** Use this already connected socket fd instead (host and port must be null). The transport takes it over. */
+  sock?: number | null;
+  /** Priority of the connection's callbacks. Default 'normal'. */
+  priority?: Priority;
+}
+
+export interface CreateServerOptions {
+  /** listen() backlog. Default 100. */
+  backlog?: number;
+  /** SO_REUSEPORT: several servers (processes) share the port. Default false. */
+  reusePort?: boolean;
+  /** SO_REUSEADDR (rebind while old connections linger in TIME_WAIT). Default true, as asyncio on Unix. */
+  reuseAddress?: boolean;
+  /** Only this family when `host` is a name or null. */
+  family?: number;
+  /** Serve on this already bound socket fd instead (host and port must be null). */
+  sock?: number | null;
+  /** Start accepting at once. Default true; else call `server.startServing()`. */
+  startServing?: boolean;
+  /** Pause after EMFILE & co. before accepting again (ms). Default 1000. */
+  acceptRetryDelayMs?: number;
+  priority?: Priority;
+}
+
+export interface CreateUnixServerOptions {
+  backlog?: number;
+  sock?: number | null;
+  startServing?: boolean;
+  acceptRetryDelayMs?: number;
+  /** Remove the socket file when the server closes. Default true. */
+  cleanupSocket?: boolean;
+  priority?: Priority;
+}
+
+export interface DatagramEndpointOptions {
+  /** Bind here: `[host, port]` (port 0: any) or a Unix path. */
+  localAddr?: AddressInput | null;
+  /** Connect to this peer: sendto() then needs no address and only its datagrams arrive. */
+  remoteAddr?: AddressInput | null;
+  /** AF_INET / AF_INET6 / AF_UNIX when neither address says. */
+  family?: number;
+  reusePort?: boolean;
+  /** SO_BROADCAST. */
+  allowBroadcast?: boolean;
+  /** Use this datagram socket fd instead. */
+  sock?: number | null;
+}
+
+function checkFactory(factory: unknown, who: string): void {
+  checkCallback(factory, `${who}: protocolFactory`);
+}
+
+function checkHostPort(host: unknown, port: unknown, sock: unknown, who: string): void {
+  if (sock != null) {
+    checkFd(sock, `${who}: options.sock`);
+    if (host != null || port != null) throw new TypeError(`${who}: host and port must be null when options.sock is given`);
+    return;
+  }
+  if (typeof host !== 'string' || host.length === 0) throw new TypeError(`${who}: host must be a non-empty string, got ${describe(host)}`);
+  checkPort(port, who);
+}
+
+/** One error if they are all alike (same class and code), else an AggregateError. */
+function combinedError(errors: unknown[], what: string): unknown {
+  const first = errors[0];
+  const alike = errors.every((e) => e instanceof OSError && first instanceof OSError && e.constructor === first.constructor && e.code === first.code);
+  if (errors.length === 1 || alike) return first;
+  return new AggregateError(errors, `${what}: ${errors.map((e) => (e instanceof Error ? e.message : String(e))).join('; ')}`);
+}
+
+/** Resolves `host` unless it is numeric (no resolver round-trip then). */
+function* resolve(loop: EventLoop, host: string, port: number, family: number, type: number): Coroutine<AddrInfo[]> {
+  const infos = yield* getaddrinfo(loop, host, port, { family, type });
+  if (infos.length === 0) throw new Error(`getaddrinfo(${host}) returned no addresses of the requested family`);
+  return infos;
+}
+
+/** Wraps a connected fd in a transport and waits for connectionMade. */
+function* wrapConnected<P extends Protocol>(loop: EventLoop, fd: number, factory: () => P, family: number, priority: Priority | undefined): Coroutine<[SocketTransport, P]> {
+  let protocol: P;
+  try {
+    if (isInetFamily(family)) setNoDelay(fd);
+    protocol = factory();
+  } catch (error) {
+    closeQuietly(fd);
+    throw error;
+  }
+  const waiter = loop.createFuture<void>();
+  const transport = new SocketTransport(loop, fd, protocol, { waiter, family, ...(priority ? { priority } : {}) });
+  try {
+    yield* waiter;
+  } catch (error) {
+    transport.abort();
+    throw error;
+  }
+  return [transport, protocol];
+}
+
+/**
+ * Opens a TCP connection to `host:port` and wraps it in a SocketTransport
+ * with the protocol `protocolFactory()` makes. Resolves to
+ * `[transport, protocol]` after `connectionMade`.
+ *
+ * @example
+ * const [transport, protocol] = yield* createConnection(loop, () => new Client(), '127.0.0.1', 8888);
+ */
+export function createConnection<P extends Protocol>(
+  loop: EventLoop,
+  protocolFactory: () => P,
+  host: string | null,
+  port: number | null,
+  options: CreateConnectionOptions = {},
+): Task<[SocketTransport, P]> {
+  checkFactory(protocolFactory, 'createConnection');
+  checkHostPort(host, port, options.sock, 'createConnection');
+  const localAddr = options.localAddr == null ? null : toNativeAddress(options.localAddr, 'createConnection: options.localAddr');
+  return loop.createTask(function* (): Coroutine<[SocketTransport, P]> {
+    if (options.sock != null) return yield* wrapConnected(loop, options.sock, protocolFactory, socketFamily(options.sock), options.priority);
+    const infos = yield* resolve(loop, host as string, port as number, options.family ?? 0, C.SOCK_STREAM);
+    const errors: unknown[] = [];
+    for (const [family, , , , address] of infos) {
+      if (localAddr !== null && localAddr.family !== family) continue;
+      const fd = openSocket(family, C.SOCK_STREAM, 'createConnection');
+      try {
+        if (localAddr !== null) checkErrno(sys.bind(fd, localAddr.family, localAddr.host, localAddr.port), 'bind', `local address for ${formatAddress(address)}`);
+        yield* sockConnect(loop, fd, address);
+      } catch (error) {
+        closeQuietly(fd);
+        if (!(error instanceof OSError)) throw error; // cancellation and bugs end the attempt
+        errors.push(error);
+        continue;
+      }
+      return yield* wrapConnected(loop, fd, protocolFactory, family, options.priority);
+    }
+    if (errors.length === 0) throw new TypeError(`createConnection: no address of ${host} matches the family of localAddr`);
+    throw combinedError(errors, `createConnection(${host}, ${port})`);
+  }, { name: `createConnection ${host ?? `fd ${options.sock}`}:${port ?? ''}` });
+}
+
+/**
+ * Connects to the Unix socket at `path` (a leading '\0' selects the
+ * abstract namespace).
+ *
+ * @example
+ * const [transport] = yield* createUnixConnection(loop, () => new Client(), '/tmp/app.sock');
+ */
+export function createUnixConnection<P extends Protocol>(
+  loop: EventLoop,
+  protocolFactory: () => P,
+  path: string | null,
+  options: { sock?: number | null; priority?: Priority } = {},
+): Task<[SocketTransport, P]> {
+  checkFactory(protocolFactory, 'createUnixConnection');
+  if (options.sock != null) checkFd(options.sock, 'createUnixConnection: options.sock');
+  else if (typeof path !== 'string' || path.length === 0) throw new TypeError(`createUnixConnection: path must be a non-empty string, got ${describe(path)}`);
+  return loop.createTask(function* (): Coroutine<[SocketTransport, P]> {
+    if (options.sock != null) return yield* wrapConnected(loop, options.sock, protocolFactory, C.AF_UNIX, options.priority);
+    const fd = openSocket(C.AF_UNIX, C.SOCK_STREAM, 'createUnixConnection');
+    try {
+      yield* sockConnect(loop, fd, path as string);
+    } catch (error) {
+      closeQuietly(fd);
+      throw error;
+    }
+    return yield* wrapConnected(loop, fd, protocolFactory, C.AF_UNIX, options.priority);
+  }, { name: `createUnixConnection ${path ?? `fd ${options.sock}`}` });
+}
+
+/**
+ * Wraps an already connected stream socket fd (accepted elsewhere, or one
+ * end of a socketpair) in a transport (asyncio's connect_accepted_socket).
+ *
+ * @example
+ * const [transport, protocol] = yield* connectAcceptedSocket(loop, () => new Echo(), fd);
+ */
+export function connectAcceptedSocket<P extends Protocol>(loop: EventLoop, protocolFactory: () => P, sock: number, options: { priority?: Priority } = {}): Task<[SocketTransport, P]> {
+  checkFactory(protocolFactory, 'connectAcceptedSocket');
+  checkFd(sock, 'connectAcceptedSocket: sock');
+  return loop.createTask(() => wrapConnected(loop, sock, protocolFactory, socketFamily(sock), options.priority), { name: `connectAcceptedSocket fd ${sock}` });
+}
+
+/** Binds a listening-to-be socket for one address; closes it on failure. */
+function bindListener(family: number, host: string, port: number, options: CreateServerOptions): Listener {
+  const fd = openSocket(family, C.SOCK_STREAM, 'createServer');
+  try {
+    if (options.reuseAddress ?? true) checkErrno(sys.setsockoptInt(fd, C.SOL_SOCKET, C.SO_REUSEADDR, 1), 'setsockopt', 'SO_REUSEADDR');
+    if (options.reusePort) checkErrno(sys.setsockoptInt(fd, C.SOL_SOCKET, C.SO_REUSEPORT, 1), 'setsockopt', 'SO_REUSEPORT');
+    // Serve IPv6 on the IPv6 socket only: '::' must not also claim IPv4's port (asyncio does the same).
+    if (family === C.AF_INET6) sys.setsockoptInt(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, 1);
+    checkErrno(sys.bind(fd, family, host, port), 'bind', `while attempting to bind on address ${formatAddress([host, port])}`);
+  } catch (error) {
+    closeQuietly(fd);
+    throw error;
+  }
+  return { fd, family };
+}
+
+/**
+ * Listens on `host:port` (TCP) and serves each connection with a new
+ * protocol from `protocolFactory`. `host` null listens on all interfaces
+ * (IPv4 and, where available, IPv6); a list listens on each; port 0 picks
+ * a free port (see `server.addresses()`).
+ *
+ * @example
+ * const server = yield* createServer(loop, () => new Echo(), '127.0.0.1', 0, { backlog: 512 });
+ * const [[host, port]] = server.addresses() as [string, number][];
+ */
+export function createServer(
+  loop: EventLoop,
+  protocolFactory: () => Protocol,
+  host: string | readonly string[] | null,
+  port: number | null,
+  options: CreateServerOptions = {},
+): Task<Server> {
+  checkFactory(protocolFactory, 'createServer');
+  if (options.sock != null) checkFd(options.sock, 'createServer: options.sock');
+  else {
+    if (host !== null && typeof host !== 'string' && !(Array.isArray(host) && host.every((h) => typeof h === 'string'))) {
+      throw new TypeError(`createServer: host must be a string, a list of strings or null, got ${describe(host)}`);
+    }
+    checkPort(port, 'createServer');
+  }
+  checkServerOptions(options, 'createServer');
+  return loop.createTask(function* (): Coroutine<Server> {
+    const listeners: Listener[] = [];
+    try {
+      if (options.sock != null) {
+        listeners.push({ fd: options.sock, family: socketFamily(options.sock) });
+      } else if (host === null) {
+        listeners.push(...bindWildcard(port as number, options));
+      } else {
+        const hosts = typeof host === 'string' ? [host] : host;
+        const seen = new Set<string>();
+        for (const name of hosts) {
+          for (const [family, , , , [address]] of yield* resolve(loop, name, port as number, options.family ?? 0, C.SOCK_STREAM)) {
+            if (seen.has(address)) continue;
+            seen.add(address);
+            listeners.push(bindListener(family, address, port as number, options));
+          }
+        }
+      }
+    } catch (error) {
+      for (const { fd } of listeners) closeQuietly(fd);
+      throw error;
+    }
+    const server = new Server(loop, listeners, protocolFactory, serverOptions(options));
+    if (options.startServing ?? true) startOrClose(server);
+    return server;
+  }, { name: `createServer ${host ?? '*'}:${port ?? ''}` });
+}
+
+/** host null: 0.0.0.0 and, if the machine has IPv6, '::'. */
+function bindWildcard(port: number, options: CreateServerOptions): Listener[] {
+  const listeners: Listener[] = [];
+  const families = options.family ? [options.family] : [C.AF_INET, C.AF_INET6];
+  for (const family of families) {
+    try {
+      listeners.push(bindListener(family, family === C.AF_INET6 ? '::' : '0.0.0.0', port, options));
+    } catch (error) {
+      // No IPv6 on this machine: serve IPv4 only (asyncio gets the same from getaddrinfo).
+      const noIpv6 = family === C.AF_INET6 && error instanceof OSError && ['EAFNOSUPPORT', 'EADDRNOTAVAIL'].includes(error.code);
+      if (!noIpv6 || families.length === 1) {
+        for (const { fd } of listeners) closeQuietly(fd);
+        throw error;
+      }
+    }
+  }
+  return listeners;
+}
+
+function serverOptions(options: { backlog?: number; acceptRetryDelayMs?: number; priority?: Priority }): ConstructorParameters<typeof Server>[3] {
+  return {
+    ...(options.backlog !== undefined ? { backlog: options.backlog } : {}),
+    ...(options.acceptRetryDelayMs !== undefined ? { acceptRetryDelayMs: options.acceptRetryDelayMs } : {}),
+    ...(options.priority !== undefined ? { priority: options.priority } : {}),
+  };
+}
+
+function startOrClose(server: Server): void {
+  try {
+    server.startServing();
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+}
+
+/**
+ * Listens on the Unix socket `path`. A stale socket file left by an
+ * earlier server is removed first; the file is removed again on close
+ * (unless `cleanupSocket: false`).
+ *
+ * @example
+ * const server = yield* createUnixServer(loop, () => new Echo(), '/tmp/echo.sock');
+ */
+export function createUnixServer(loop: EventLoop, protocolFactory: () => Protocol, path: string | null, options: CreateUnixServerOptions = {}): Task<Server> {
+  checkFactory(protocolFactory, 'createUnixServer');
+  if (options.sock != null) checkFd(options.sock, 'createUnixServer: options.sock');
+  else if (typeof path !== 'string' || path.length === 0) throw new TypeError(`createUnixServer: path must be a non-empty string, got ${describe(path)}`);
+  checkServerOptions(options, 'createUnixServer');
+  return loop.createTask(function* (): Coroutine<Server> {
+    let fd: number;
+    if (options.sock != null) fd = options.sock;
+    else {
+      removeStaleSocket(path as string);
+      fd = openSocket(C.AF_UNIX, C.SOCK_STREAM, 'createUnixServer');
+      const result = sys.bind(fd, C.AF_UNIX, path as string, 0);
+      if (result < 0) {
+        closeQuietly(fd);
+        throw osError(result, 'bind', `while attempting to bind on ${formatAddress(path as string)}`);
+      }
+    }
+    const cleanup = options.sock == null && (options.cleanupSocket ?? true);
+    const server = new Server(loop, [{ fd, family: C.AF_UNIX }], protocolFactory, { ...serverOptions(options), unixPath: cleanup ? path : null });
+    if (options.startServing ?? true) startOrClose(server);
+    return server;
+  }, { name: `createUnixServer ${path ?? `fd ${options.sock}`}` });
+}
+
+function removeStaleSocket(path: string): void {
+  if (path.startsWith('\0')) return;
+  try {
+    if (statSync(path).isSocket()) unlinkSync(path);
+  } catch {
+    // no such file: nothing stale
+  }
+}
+
+/**
+ * Makes a datagram (UDP) endpoint: bound to `localAddr`, connected to
+ * `remoteAddr`, or both. Resolves to `[transport, protocol]`.
+ *
+ * @example
+ * const [transport] = yield* createDatagramEndpoint(loop, () => new EchoUdp(), { localAddr: ['127.0.0.1', 9999] });
+ */
+export function createDatagramEndpoint<P extends DatagramProtocol>(loop: EventLoop, protocolFactory: () => P, options: DatagramEndpointOptions = {}): Task<[UdpTransport, P]> {
+  checkFactory(protocolFactory, 'createDatagramEndpoint');
+  if (options.sock != null) checkFd(options.sock, 'createDatagramEndpoint: options.sock');
+  else if (options.localAddr == null && options.remoteAddr == null && !options.family) {
+    throw new TypeError('createDatagramEndpoint: give localAddr, remoteAddr, family or sock');
+  }
+  return loop.createTask(function* (): Coroutine<[UdpTransport, P]> {
+    let fd: number;
+    let family: number;
+    let remote: ResolvedAddress | null = null;
+    if (options.sock != null) {
+      fd = options.sock;
+      family = socketFamily(fd);
+    } else {
+      const local = options.localAddr == null ? null : yield* resolveOne(loop, options.localAddr, options.family ?? 0, 'localAddr');
+      remote = options.remoteAddr == null ? null : yield* resolveOne(loop, options.remoteAddr, local?.family ?? options.family ?? 0, 'remoteAddr');
+      family = local?.family ?? remote?.family ?? (options.family as number);
+      fd = openSocket(family, C.SOCK_DGRAM, 'createDatagramEndpoint');
+      try {
+        if (options.reusePort) checkErrno(sys.setsockoptInt(fd, C.SOL_SOCKET, C.SO_REUSEPORT, 1), 'setsockopt', 'SO_REUSEPORT');
+        if (options.allowBroadcast) checkErrno(sys.setsockoptInt(fd, C.SOL_SOCKET, C.SO_BROADCAST, 1), 'setsockopt', 'SO_BROADCAST');
+        if (local !== null) checkErrno(sys.bind(fd, local.family, local.host, local.port), 'bind', formatAddress(local.input));
+        // A datagram connect only records the peer: it never blocks.
+        if (remote !== null) checkErrno(sys.connect(fd, remote.family, remote.host, remote.port), 'connect', formatAddress(remote.input));
+      } catch (error) {
+        closeQuietly(fd);
+        throw error;
+      }
+    }
+    let protocol: P;
+    try {
+      protocol = protocolFactory();
+    } catch (error) {
+      closeQuietly(fd);
+      throw error;
+    }
+    const waiter = loop.createFuture<void>();
+    const transport = new UdpTransport(loop, fd, protocol, { family, remote: remote?.input ?? null, waiter });
+    try {
+      yield* waiter;
+    } catch (error) {
+      transport.abort();
+      throw error;
+    }
+    return [transport, protocol];
+  }, { name: 'createDatagramEndpoint' });
+}
+
+interface ResolvedAddress {
+  family: number;
+  host: string;
+  port: number;
+  /** The numeric form, as sendto() compares it. */
+  input: AddressInput;
+}
+
+/** A Unix path, a numeric tuple, or `[name, port]` resolved to its first address. */
+function* resolveOne(loop: EventLoop, address: AddressInput, family: number, what: string): Coroutine<ResolvedAddress> {
+  if (typeof address === 'string') return { family: C.AF_UNIX, host: address, port: 0, input: address };
+  if (!Array.isArray(address) || typeof address[0] !== 'string') {
+    throw new TypeError(`createDatagramEndpoint: ${what} must be [host, port] or a Unix path, got ${describe(address)}`);
+  }
+  checkPort(address[1], `createDatagramEndpoint: ${what}`);
+  const [info] = yield* resolve(loop, address[0], address[1], family, C.SOCK_DGRAM);
+  const [af, , , , sockaddr] = info as AddrInfo;
+  const native = toNativeAddress(sockaddr, `createDatagramEndpoint: ${what}`);
+  return { family: af, host: native.host, port: native.port, input: [sockaddr[0], sockaddr[1]] };
+}

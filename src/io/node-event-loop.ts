@@ -1,0 +1,108 @@
+/**
+ * NodeEventLoop: EventLoop plus the I/O methods asyncio puts on its loop
+ * (`loop.createConnection`, `loop.createServer`, `loop.sockRecv`, ...).
+ *
+ * EventLoop (tasks/) must stay free of Node, so these live in a subclass
+ * here in io/. Each method is a one-line call of the function of the same
+ * name (connect.ts, sock.ts, dns.ts) with `this` as the loop; the
+ * functions work on any EventLoop with an fd selector, so code that was
+ * handed a plain EventLoop can call them directly.
+ *
+ * The default selector is the epoll selector. A NodeEventLoop does not by
+ * itself decide who waits between ticks: drive it with runOnce, or use a
+ * Node host (hosts/node.ts), which builds one of these.
+ */
+import type { EventLoopOptions } from '../core/base-event-loop.js';
+import { EventLoop } from '../tasks/event-loop.js';
+import type { Future } from '../tasks/future.js';
+import type { Task } from '../tasks/task.js';
+import {
+  connectAcceptedSocket,
+  createConnection,
+  createDatagramEndpoint,
+  createServer,
+  createUnixConnection,
+  createUnixServer,
+  type CreateConnectionOptions,
+  type CreateServerOptions,
+  type CreateUnixServerOptions,
+  type DatagramEndpointOptions,
+} from './connect.js';
+import type { UdpTransport } from './datagram-transport.js';
+import { getaddrinfo, type AddrInfo, type GetaddrinfoOptions } from './dns.js';
+import { EpollSelector } from './epoll-selector.js';
+import type { Server } from './server.js';
+import { sockAccept, sockConnect, sockRecv, sockRecvInto, sockSendAll } from './sock.js';
+import type { SocketTransport } from './socket-transport.js';
+import type { AddressInput, BytesLike, DatagramProtocol, Protocol, SocketAddress } from './transport.js';
+
+/**
+ * @example
+ * const loop = new NodeEventLoop();
+ * const server = await loop.runUntilComplete(loop.createServer(() => new Echo(), '127.0.0.1', 8888));
+ */
+export class NodeEventLoop extends EventLoop {
+  constructor(options: EventLoopOptions = {}) {
+    super({ ...options, selector: options.selector ?? new EpollSelector() });
+  }
+
+  /** See `createConnection` (connect.ts). */
+  createConnection<P extends Protocol>(protocolFactory: () => P, host: string | null, port: number | null, options?: CreateConnectionOptions): Task<[SocketTransport, P]> {
+    return createConnection(this, protocolFactory, host, port, options);
+  }
+
+  /** See `createServer` (connect.ts). */
+  createServer(protocolFactory: () => Protocol, host: string | readonly string[] | null, port: number | null, options?: CreateServerOptions): Task<Server> {
+    return createServer(this, protocolFactory, host, port, options);
+  }
+
+  /** See `createUnixConnection` (connect.ts). */
+  createUnixConnection<P extends Protocol>(protocolFactory: () => P, path: string | null, options?: { sock?: number | null }): Task<[SocketTransport, P]> {
+    return createUnixConnection(this, protocolFactory, path, options);
+  }
+
+  /** See `createUnixServer` (connect.ts). */
+  createUnixServer(protocolFactory: () => Protocol, path: string | null, options?: CreateUnixServerOptions): Task<Server> {
+    return createUnixServer(this, protocolFactory, path, options);
+  }
+
+  /** See `connectAcceptedSocket` (connect.ts). */
+  connectAcceptedSocket<P extends Protocol>(protocolFactory: () => P, sock: number): Task<[SocketTransport, P]> {
+    return connectAcceptedSocket(this, protocolFactory, sock);
+  }
+
+  /** See `createDatagramEndpoint` (connect.ts). */
+  createDatagramEndpoint<P extends DatagramProtocol>(protocolFactory: () => P, options?: DatagramEndpointOptions): Task<[UdpTransport, P]> {
+    return createDatagramEndpoint(this, protocolFactory, options);
+  }
+
+  /** See `sockRecv` (sock.ts). */
+  sockRecv(fd: number, nbytes: number): Future<Buffer> {
+    return sockRecv(this, fd, nbytes);
+  }
+
+  /** See `sockRecvInto` (sock.ts). */
+  sockRecvInto(fd: number, buffer: BytesLike): Future<number> {
+    return sockRecvInto(this, fd, buffer);
+  }
+
+  /** See `sockSendAll` (sock.ts). */
+  sockSendAll(fd: number, data: BytesLike): Future<void> {
+    return sockSendAll(this, fd, data);
+  }
+
+  /** See `sockAccept` (sock.ts). */
+  sockAccept(fd: number): Future<[number, SocketAddress]> {
+    return sockAccept(this, fd);
+  }
+
+  /** See `sockConnect` (sock.ts). */
+  sockConnect(fd: number, address: AddressInput): Future<void> {
+    return sockConnect(this, fd, address);
+  }
+
+  /** See `getaddrinfo` (dns.ts). */
+  getaddrinfo(host: string, port: number | string | null, options?: GetaddrinfoOptions): Future<AddrInfo[]> {
+    return getaddrinfo(this, host, port, options);
+  }
+}

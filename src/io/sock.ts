@@ -1,0 +1,197 @@
+/**
+ * Low-level socket operations as Futures: asyncio's `loop.sock_recv`,
+ * `sock_sendall`, `sock_accept`, `sock_connect`, for code that wants a
+ * socket fd and a task rather than a transport and a protocol.
+ *
+ * Each call tries the system call at once; only if the kernel says EAGAIN
+ * does it watch the fd (a reader or writer on the loop) and retry when it
+ * is ready. So a `yield* sockRecv(...)` on a socket with data waiting
+ * costs one recv and no loop round-trip beyond the task's own.
+ *
+ * The returned Future is both `yield*`-able in a task and `await`-able.
+ * Cancelling it (or the task waiting on it) removes the watch at once. An
+ * OS failure (a reset, a closed fd) becomes the Future's exception, a named
+ * OSError; bad arguments throw a TypeError / RangeError synchronously.
+ *
+ * One operation per fd and direction at a time: the loop keeps one reader
+ * and one writer per fd, so a second pending `sockRecv` on the same fd
+ * would silently replace the first. It is refused with a RuntimeError.
+ */
+import { describe } from '../core/assert.js';
+import type { BaseEventLoop } from '../core/base-event-loop.js';
+import { RuntimeError } from '../core/errors.js';
+import type { EventLoop } from '../tasks/event-loop.js';
+import type { Future } from '../tasks/future.js';
+import { EAGAIN, EINPROGRESS, osError } from './errors.js';
+import { checkFd } from './selector-support.js';
+import { READ_CHUNK_BYTES, sharedReceiveBuffer } from './socket-transport.js';
+import { formatAddress, peerAddress, toNativeAddress } from './sockets.js';
+import { syscalls as sys } from './syscalls.js';
+import { checkBytes, type AddressInput, type BytesLike, type SocketAddress } from './transport.js';
+
+const READ = 0;
+const WRITE = 1;
+/** Per loop: fd * 2 + direction of every pending operation. */
+const claims = new WeakMap<BaseEventLoop, Set<number>>();
+/** The settle-hook lane of Future (called synchronously when it settles). */
+const SETTLE_HOOK = -1;
+
+/**
+ * Runs `attempt` now and, while it returns false (EAGAIN), again each time
+ * `fd` is ready in `direction`. `attempt` settles `future` when it returns true.
+ */
+function retryWhenReady<T>(loop: EventLoop, fd: number, direction: number, future: Future<T>, attempt: () => boolean, who: string): Future<T> {
+  if (attempt()) return future;
+  const key = fd * 2 + direction;
+  let claimed = claims.get(loop);
+  if (claimed === undefined) claims.set(loop, (claimed = new Set()));
+  if (claimed.has(key)) {
+    throw new RuntimeError(`${who}: another ${direction === READ ? 'read' : 'write'} operation is already waiting on fd ${fd}`);
+  }
+  const onReady = (): void => {
+    if (!future.done()) attempt();
+  };
+  if (direction === READ) loop.addReader(fd, onReady);
+  else loop.addWriter(fd, onReady);
+  claimed.add(key);
+  const set = claimed;
+  // Done (a result, an error, or cancelled by the waiting task): stop watching now.
+  future.addDoneCallbackInLane(() => {
+    set.delete(key);
+    if (loop.isClosed()) return;
+    if (direction === READ) loop.removeReader(fd);
+    else loop.removeWriter(fd);
+  }, SETTLE_HOOK);
+  return future;
+}
+
+function checkSize(n: unknown, what: string): asserts n is number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 0x7fffffff) {
+    throw new RangeError(`${what} must be a positive integer, got ${describe(n)}`);
+  }
+}
+
+/**
+ * Receives up to `nbytes` from the socket `fd`: a Buffer with what arrived
+ * (empty at EOF).
+ *
+ * @example
+ * const data = yield* sockRecv(loop, fd, 4096);
+ * if (data.length === 0) console.log('peer closed');
+ */
+export function sockRecv(loop: EventLoop, fd: number, nbytes: number): Future<Buffer> {
+  checkFd(fd, 'sockRecv');
+  checkSize(nbytes, 'sockRecv: nbytes');
+  const future = loop.createFuture<Buffer>();
+  const own = nbytes > READ_CHUNK_BYTES ? Buffer.allocUnsafe(nbytes) : null;
+  return retryWhenReady(loop, fd, READ, future, () => {
+    const buffer = own ?? sharedReceiveBuffer();
+    const n = sys.recv(fd, buffer, 0, nbytes, 0);
+    if (n === -EAGAIN) return false;
+    if (n < 0) future.setException(osError(n, 'recv', `fd ${fd}`));
+    else future.setResult(own !== null ? own.subarray(0, n) : Buffer.from(buffer.subarray(0, n)));
+    return true;
+  }, 'sockRecv');
+}
+
+/**
+ * Receives into `buffer` (from its start); resolves to the byte count (0 at EOF).
+ *
+ * @example
+ * const n = yield* sockRecvInto(loop, fd, buf);
+ */
+export function sockRecvInto(loop: EventLoop, fd: number, buffer: BytesLike): Future<number> {
+  checkFd(fd, 'sockRecvInto');
+  checkBytes(buffer, 'sockRecvInto');
+  const future = loop.createFuture<number>();
+  return retryWhenReady(loop, fd, READ, future, () => {
+    const n = sys.recv(fd, buffer, 0, buffer.byteLength, 0);
+    if (n === -EAGAIN) return false;
+    if (n < 0) future.setException(osError(n, 'recv', `fd ${fd}`));
+    else future.setResult(n);
+    return true;
+  }, 'sockRecvInto');
+}
+
+/**
+ * Sends all of `data`, waiting for the socket to drain as often as needed.
+ * Do not modify `data` until the Future is done.
+ *
+ * @example
+ * yield* sockSendAll(loop, fd, Buffer.from('GET / HTTP/1.0\r\n\r\n'));
+ */
+export function sockSendAll(loop: EventLoop, fd: number, data: BytesLike): Future<void> {
+  checkFd(fd, 'sockSendAll');
+  checkBytes(data, 'sockSendAll');
+  const future = loop.createFuture<void>();
+  let offset = 0;
+  return retryWhenReady(loop, fd, WRITE, future, () => {
+    while (offset < data.byteLength) {
+      const n = sys.send(fd, data, offset, data.byteLength - offset, 0);
+      if (n === -EAGAIN) return false;
+      if (n < 0) {
+        future.setException(osError(n, 'send', `fd ${fd}`));
+        return true;
+      }
+      offset += n;
+    }
+    future.setResult();
+    return true;
+  }, 'sockSendAll');
+}
+
+/**
+ * Connects the non-blocking socket `fd` to a numeric address (`[host,
+ * port]` or a Unix path); resolves once connected. Resolve host names
+ * first (`getaddrinfo`).
+ *
+ * @example
+ * const fd = openSocket(AF_INET, SOCK_STREAM, 'client');
+ * yield* sockConnect(loop, fd, ['127.0.0.1', 8080]);
+ */
+export function sockConnect(loop: EventLoop, fd: number, address: AddressInput): Future<void> {
+  checkFd(fd, 'sockConnect');
+  const target = toNativeAddress(address, 'sockConnect');
+  const detail = `fd ${fd}, ${formatAddress(address)}`;
+  const future = loop.createFuture<void>();
+  const result = sys.connect(fd, target.family, target.host, target.port);
+  if (result === 0) {
+    future.setResult();
+    return future;
+  }
+  if (result !== -EINPROGRESS) {
+    future.setException(osError(result, 'connect', detail));
+    return future;
+  }
+  let started = false;
+  return retryWhenReady(loop, fd, WRITE, future, () => {
+    if (!started) {
+      started = true; // the connect is in progress: wait for writability
+      return false;
+    }
+    const error = sys.getsockoptInt(fd, sys.constants.SOL_SOCKET, sys.constants.SO_ERROR);
+    if (error === 0) future.setResult();
+    else future.setException(osError(error < 0 ? error : -error, 'connect', detail));
+    return true;
+  }, 'sockConnect');
+}
+
+/**
+ * Accepts one connection on the listening socket `fd`: `[connFd, peer]`.
+ * The new fd is non-blocking and close-on-exec; the caller owns it.
+ *
+ * @example
+ * const [conn, peer] = yield* sockAccept(loop, listenFd);
+ */
+export function sockAccept(loop: EventLoop, fd: number): Future<[number, SocketAddress]> {
+  checkFd(fd, 'sockAccept');
+  const future = loop.createFuture<[number, SocketAddress]>();
+  const { SOCK_NONBLOCK, SOCK_CLOEXEC } = sys.constants;
+  return retryWhenReady(loop, fd, READ, future, () => {
+    const conn = sys.accept4(fd, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (conn === -EAGAIN) return false;
+    if (conn < 0) future.setException(osError(conn, 'accept4', `fd ${fd}`));
+    else future.setResult([conn, peerAddress(conn) ?? '']);
+    return true;
+  }, 'sockAccept');
+}

@@ -1,0 +1,538 @@
+/**
+ * SocketTransport: a connected stream socket (TCP or Unix) driven by the
+ * loop's readiness callbacks — asyncio's _SelectorSocketTransport.
+ *
+ * Reading. While reading is on, the fd has a reader. Each readable tick
+ * does ONE recv into a buffer shared by every transport in the process
+ * (JavaScript runs one callback at a time, so one buffer is enough), then
+ * copies the bytes it got into a Buffer of exactly that size for
+ * `dataReceived` — the protocol may keep it. One recv per tick is fair: a
+ * busy connection cannot starve the others, and level-triggered epoll
+ * reports what is left on the next tick.
+ *
+ * Writing. `write` first tries to send at once (the common case: the
+ * kernel buffer has room, no syscall beyond the send, nothing queued). What
+ * the kernel does not take is copied into a queue — copied, because the
+ * caller may reuse its buffer the moment `write` returns — and a writer is
+ * added. Each writable tick sends the queue with one writev. Queued bytes
+ * above the high water mark call `protocol.pauseWriting()`; draining to
+ * the low water mark calls `resumeWriting()`.
+ *
+ * Closing, in three ways, each ending in exactly one `connectionLost`:
+ *  - `close()`: stop reading; once the queue is flushed, connectionLost(null);
+ *  - `abort()`: drop the queue, connectionLost(null) on the next tick;
+ *  - a fatal error (ECONNRESET, EPIPE, a protocol method that threw):
+ *    as abort, but connectionLost(error).
+ * The fd is closed right after `connectionLost` returns, and only after
+ * its reader and writer were removed (epoll's rule: unregister, then close).
+ *
+ * Writes after the connection was lost (not closed by the user) are
+ * dropped silently, as asyncio does: the peer is gone and the protocol is
+ * told through connectionLost; raising in every writer would punish code
+ * that simply had not heard yet (a broadcast loop). Writes after the user's
+ * own close() or abort(), or after writeEof(), are a bug and throw.
+ */
+import type { BaseEventLoop } from '../core/base-event-loop.js';
+import { RuntimeError } from '../core/errors.js';
+import type { ScheduleOptions } from '../core/priority.js';
+import type { Future } from '../tasks/future.js';
+import { BrokenPipeError, ConnectionAbortedError, ConnectionResetError, EAGAIN, ENOTCONN, osError } from './errors.js';
+import { localAddress, peerAddress, socketFamily, TransportSocket } from './sockets.js';
+import { syscalls as sys } from './syscalls.js';
+import {
+  checkBytes,
+  resolveWaterMarks,
+  type BytesLike,
+  type ExtraInfo,
+  type Protocol,
+  type SocketAddress,
+  type Transport,
+  type WriteBufferLimits,
+} from './transport.js';
+
+/** Bytes asked of the kernel per recv (asyncio's max_size). */
+export const READ_CHUNK_BYTES = 256 * 1024;
+/** After this many writes to a lost connection, warn once (asyncio's LOG_THRESHOLD_FOR_CONNLOST_WRITES). */
+const LOST_WRITES_WARN_THRESHOLD = 5;
+
+let sharedReadBuffer: Buffer | null = null;
+
+/** The read buffer every transport receives into (allocated on first use). */
+export function sharedReceiveBuffer(): Buffer {
+  return (sharedReadBuffer ??= Buffer.allocUnsafe(READ_CHUNK_BYTES));
+}
+
+/** A server (or anything else) that wants to know when its transports come and go. */
+export interface ConnectionTracker {
+  attach(transport: SocketTransport): void;
+  detach(transport: SocketTransport): void;
+}
+
+export interface SocketTransportOptions {
+  /** Resolved once `connectionMade` has returned; rejected if it threw. */
+  waiter?: Future<void> | null;
+  /** Told on creation and after connectionLost. */
+  server?: ConnectionTracker | null;
+  /** AF_INET / AF_INET6 / AF_UNIX, for getExtraInfo('socket'); looked up if omitted. */
+  family?: number;
+  /** Extra values for getExtraInfo, checked before the built-in names. */
+  extra?: Record<string, unknown>;
+  /** Priority of this connection's reader, writer and protocol calls. Default 'normal'. */
+  priority?: ScheduleOptions['priority'];
+}
+
+/** Errors that only mean "the peer went away": not reported to the exception handler. */
+function isPeerGone(exc: unknown): boolean {
+  return exc instanceof BrokenPipeError || exc instanceof ConnectionResetError || exc instanceof ConnectionAbortedError;
+}
+
+function toError(exc: unknown): Error {
+  return exc instanceof Error ? exc : new Error(String(exc));
+}
+
+/** The bytes of `data` from `offset` on, as a fresh copy. */
+function copyTail(data: BytesLike, offset: number): Uint8Array {
+  return new Uint8Array(data.buffer, data.byteOffset + offset, data.byteLength - offset).slice();
+}
+
+/**
+ * A connected, non-blocking stream socket with a protocol on top. Created
+ * by `createConnection`, servers and `connectAccepted`; it takes ownership
+ * of `fd` (and closes it).
+ *
+ * @example
+ * const [transport, protocol] = yield* loop.createConnection(() => new Client(), '127.0.0.1', 8080);
+ * transport.write(Buffer.from('hello'));
+ * transport.close();
+ */
+export class SocketTransport implements Transport {
+  readonly #loop: BaseEventLoop;
+  readonly #fd: number;
+  #protocol: Protocol;
+  readonly #server: ConnectionTracker | null;
+  readonly #scheduleOptions: ScheduleOptions | undefined;
+  readonly #extra: Record<string, unknown> | undefined;
+  #family: number;
+  #peername: SocketAddress | undefined = undefined;
+  #sockname: SocketAddress | undefined = undefined;
+  #socketInfo: TransportSocket | null = null;
+
+  /** close() or abort() was called, or the connection was lost: no more reading. */
+  #closing = false;
+  /** The user called close() or abort(): further writes are a bug. */
+  #closedByUser = false;
+  /** connectionLost is scheduled or done (asyncio's _conn_lost, as a count of writes dropped since). */
+  #lost = false;
+  #lostWrites = 0;
+  /** connectionLost has been called (guards "exactly once"). */
+  #lostCalled = false;
+  #fdClosed = false;
+  /** writeEof() was called. */
+  #eof = false;
+  /** The peer's EOF arrived: reading is over for good. */
+  #eofReceived = false;
+  /** pauseReading() is in effect. */
+  #paused = false;
+  #readerActive = false;
+  #writerActive = false;
+
+  /** Unsent bytes, oldest first: each a private copy. */
+  readonly #queue: Uint8Array[] = [];
+  #bufferSize = 0;
+  #lowWater: number;
+  #highWater: number;
+  /** pauseWriting() was called and resumeWriting() not yet. */
+  #protocolPaused = false;
+
+  readonly #onReadable = (): void => this.#readReady();
+  readonly #onWritable = (): void => this.#writeReady();
+
+  constructor(loop: BaseEventLoop, fd: number, protocol: Protocol, options: SocketTransportOptions = {}) {
+    this.#loop = loop;
+    this.#fd = fd;
+    this.#protocol = protocol;
+    this.#server = options.server ?? null;
+    this.#scheduleOptions = options.priority === undefined ? undefined : { priority: options.priority };
+    this.#extra = options.extra;
+    this.#family = options.family ?? 0;
+    [this.#lowWater, this.#highWater] = resolveWaterMarks(undefined, 'SocketTransport');
+    this.#server?.attach(this);
+    const waiter = options.waiter ?? null;
+    loop.callSoon(() => this.#start(waiter), this.#scheduleOptions);
+  }
+
+  /** The fd (owned by the transport). */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  /** The loop this transport runs on. */
+  getLoop(): BaseEventLoop {
+    return this.#loop;
+  }
+
+  getProtocol(): Protocol {
+    return this.#protocol;
+  }
+
+  /** Switches protocols (e.g. after a protocol upgrade); the new one gets later events. */
+  setProtocol(protocol: Protocol): void {
+    this.#protocol = protocol;
+  }
+
+  // ------------------------------------------------------------- info
+
+  /**
+   * 'peername' and 'sockname' (asyncio tuples or a Unix path), 'socket'
+   * (the fd and its options), or any name given in `options.extra`.
+   */
+  getExtraInfo<K extends keyof ExtraInfo>(name: K): ExtraInfo[K] | undefined;
+  getExtraInfo<K extends keyof ExtraInfo, D>(name: K, defaultValue: D): ExtraInfo[K] | D;
+  getExtraInfo(name: string, defaultValue?: unknown): unknown;
+  getExtraInfo(name: string, defaultValue?: unknown): unknown {
+    if (this.#extra !== undefined && Object.hasOwn(this.#extra, name)) return this.#extra[name];
+    switch (name) {
+      case 'peername':
+        if (this.#peername === undefined && !this.#fdClosed) this.#peername = peerAddress(this.#fd);
+        return this.#peername ?? defaultValue;
+      case 'sockname':
+        if (this.#sockname === undefined && !this.#fdClosed) this.#sockname = localAddress(this.#fd);
+        return this.#sockname ?? defaultValue;
+      case 'socket':
+        if (this.#fdClosed) return defaultValue; // the fd number may belong to someone else now
+        if (this.#socketInfo === null) {
+          if (this.#family === 0) this.#family = socketFamily(this.#fd);
+          this.#socketInfo = new TransportSocket(this.#fd, this.#family, sys.constants.SOCK_STREAM);
+        }
+        return this.#socketInfo ?? defaultValue;
+      default:
+        return defaultValue;
+    }
+  }
+
+  isClosing(): boolean {
+    return this.#closing;
+  }
+
+  // ---------------------------------------------------------- reading
+
+  isReading(): boolean {
+    return !this.#paused && !this.#closing && !this.#eofReceived;
+  }
+
+  /**
+   * Stops reading (no more `dataReceived`) until `resumeReading()`. The
+   * kernel keeps receiving until its buffer fills, then the peer's sends
+   * block: back-pressure reaches the other end. No-op if not reading.
+   */
+  pauseReading(): void {
+    if (!this.isReading()) return;
+    this.#paused = true;
+    this.#stopReading();
+  }
+
+  resumeReading(): void {
+    if (this.#closing || !this.#paused) return;
+    this.#paused = false;
+    if (!this.#eofReceived) this.#startReading();
+  }
+
+  // ---------------------------------------------------------- writing
+
+  /**
+   * Sends `data` (a Buffer, TypedArray or DataView): at once if the kernel
+   * takes it, else later, in order. `data` may be reused as soon as this
+   * returns. A string is a TypeError (encode it first).
+   */
+  write(data: BytesLike): void {
+    checkBytes(data, 'SocketTransport.write');
+    if (this.#eof) throw new RuntimeError('SocketTransport.write: cannot write after writeEof()');
+    if (this.#closedByUser) throw this.#closedError('write');
+    const length = data.byteLength;
+    if (length === 0) return;
+    if (this.#lost) return this.#dropLostWrite();
+    let sent = 0;
+    if (this.#bufferSize === 0) {
+      const n = sys.send(this.#fd, data, 0, length, 0);
+      if (n === length) return;
+      if (n >= 0) sent = n;
+      else if (n !== -EAGAIN) return this.#fatalError(osError(n, 'send', this.#detail()), 'Fatal write error on socket transport');
+      this.#startWriting();
+    }
+    const rest = copyTail(data, sent);
+    this.#queue.push(rest);
+    this.#bufferSize += rest.byteLength;
+    this.#maybePauseProtocol();
+  }
+
+  /** Writes each buffer in turn. */
+  writelines(list: Iterable<BytesLike>): void {
+    for (const data of list) this.write(data);
+  }
+
+  /**
+   * Half-close: once the buffered data is sent, shuts down the sending side
+   * (the peer reads EOF); reading goes on. No-op if closing or already done.
+   */
+  writeEof(): void {
+    if (this.#closing || this.#eof) return;
+    this.#eof = true;
+    if (this.#bufferSize === 0) this.#shutdownWrite();
+  }
+
+  canWriteEof(): boolean {
+    return true;
+  }
+
+  getWriteBufferSize(): number {
+    return this.#bufferSize;
+  }
+
+  getWriteBufferLimits(): [low: number, high: number] {
+    return [this.#lowWater, this.#highWater];
+  }
+
+  /**
+   * Sets the water marks: `pauseWriting()` when more than `high` bytes are
+   * queued, `resumeWriting()` at `low` or less. Defaults: 64 KiB, high / 4.
+   */
+  setWriteBufferLimits(limits?: WriteBufferLimits): void {
+    [this.#lowWater, this.#highWater] = resolveWaterMarks(limits, 'SocketTransport.setWriteBufferLimits');
+    this.#maybePauseProtocol();
+  }
+
+  // ---------------------------------------------------------- closing
+
+  /** Stops reading, flushes what is queued, then calls connectionLost(null) and closes the fd. */
+  close(): void {
+    this.#closedByUser = true;
+    this.#close();
+  }
+
+  /** Closes at once: queued data is dropped; connectionLost(null) on the next tick. */
+  abort(): void {
+    this.#closedByUser = true;
+    this.#forceClose(null);
+  }
+
+  #close(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#stopReading();
+    if (this.#bufferSize === 0) {
+      this.#lost = true;
+      this.#loop.callSoon(() => this.#callConnectionLost(null), this.#scheduleOptions);
+    }
+  }
+
+  #forceClose(exc: Error | null): void {
+    if (this.#lost) return;
+    this.#lost = true;
+    if (this.#bufferSize > 0) {
+      this.#queue.length = 0;
+      this.#bufferSize = 0;
+      this.#stopWriting();
+    }
+    if (!this.#closing) {
+      this.#closing = true;
+      this.#stopReading();
+    }
+    this.#loop.callSoon(() => this.#callConnectionLost(exc), this.#scheduleOptions);
+  }
+
+  #callConnectionLost(exc: Error | null): void {
+    if (this.#lostCalled) return;
+    this.#lostCalled = true;
+    try {
+      this.#protocol.connectionLost?.(exc);
+    } catch (exception) {
+      this.#loop.callExceptionHandler({ message: 'protocol.connectionLost() failed', exception, transport: this });
+    } finally {
+      this.#stopReading();
+      this.#stopWriting();
+      this.#fdClosed = true;
+      sys.close(this.#fd);
+      this.#server?.detach(this);
+    }
+  }
+
+  #fatalError(exc: unknown, message: string): void {
+    if (!isPeerGone(exc)) {
+      this.#loop.callExceptionHandler({ message, exception: exc, transport: this, protocol: this.#protocol });
+    }
+    this.#forceClose(toError(exc));
+  }
+
+  // ------------------------------------------------------ the callbacks
+
+  /** First tick: connectionMade, then start reading (unless paused or closed meanwhile). */
+  #start(waiter: Future<void> | null): void {
+    try {
+      this.#protocol.connectionMade?.(this);
+    } catch (exception) {
+      this.#fatalError(exception, 'protocol.connectionMade() failed');
+      if (waiter !== null && !waiter.done()) waiter.setException(exception);
+      return;
+    }
+    if (this.isReading()) {
+      try {
+        this.#startReading();
+      } catch (exception) {
+        this.#fatalError(exception, 'cannot watch the socket');
+        if (waiter !== null && !waiter.done()) waiter.setException(exception);
+        return;
+      }
+    }
+    if (waiter !== null && !waiter.done()) waiter.setResult();
+  }
+
+  #readReady(): void {
+    if (this.#closing) return;
+    const buffer = sharedReadBuffer ?? sharedReceiveBuffer();
+    const n = sys.recv(this.#fd, buffer, 0, READ_CHUNK_BYTES, 0);
+    if (n > 0) {
+      const data = Buffer.allocUnsafe(n);
+      buffer.copy(data, 0, 0, n);
+      try {
+        this.#protocol.dataReceived?.(data);
+      } catch (exception) {
+        this.#fatalError(exception, 'Fatal error: protocol.dataReceived() call failed.');
+      }
+    } else if (n === 0) {
+      this.#readEof();
+    } else if (n !== -EAGAIN) {
+      this.#fatalError(osError(n, 'recv', this.#detail()), 'Fatal read error on socket transport');
+    }
+  }
+
+  #readEof(): void {
+    this.#eofReceived = true;
+    this.#stopReading();
+    let keepOpen: unknown;
+    try {
+      keepOpen = this.#protocol.eofReceived?.();
+    } catch (exception) {
+      this.#fatalError(exception, 'Fatal error: protocol.eofReceived() call failed.');
+      return;
+    }
+    // Not the user's close: later writes are dropped, not refused.
+    if (!keepOpen) this.#close();
+  }
+
+  #writeReady(): void {
+    if (this.#lost) return;
+    const queue = this.#queue;
+    const head = queue[0] as Uint8Array;
+    const n = queue.length === 1 ? sys.send(this.#fd, head, 0, head.byteLength, 0) : sys.writev(this.#fd, queue);
+    if (n < 0) {
+      if (n === -EAGAIN) return;
+      const syscall = queue.length === 1 ? 'send' : 'writev';
+      this.#fatalError(osError(n, syscall, this.#detail()), 'Fatal write error on socket transport');
+      return;
+    }
+    this.#consume(n);
+    this.#maybeResumeProtocol();
+    if (this.#bufferSize > 0) return;
+    this.#stopWriting();
+    if (this.#closing) {
+      this.#lost = true;
+      this.#callConnectionLost(null);
+    } else if (this.#eof) this.#shutdownWrite();
+  }
+
+  /** Drops `n` sent bytes from the front of the queue. */
+  #consume(n: number): void {
+    const queue = this.#queue;
+    let remaining = n;
+    let done = 0;
+    while (remaining > 0) {
+      const chunk = queue[done] as Uint8Array;
+      if (chunk.byteLength <= remaining) {
+        remaining -= chunk.byteLength;
+        done++;
+      } else {
+        queue[done] = chunk.subarray(remaining);
+        remaining = 0;
+      }
+    }
+    if (done > 0) queue.splice(0, done);
+    this.#bufferSize -= n;
+  }
+
+  #shutdownWrite(): void {
+    const result = sys.shutdown(this.#fd, sys.constants.SHUT_WR);
+    // ENOTCONN: the peer reset first; the reader will report it.
+    if (result < 0 && result !== -ENOTCONN) this.#fatalError(osError(result, 'shutdown', this.#detail()), 'Fatal error on shutdown');
+  }
+
+  // -------------------------------------------------- flow control
+
+  #maybePauseProtocol(): void {
+    if (this.#protocolPaused || this.#bufferSize <= this.#highWater) return;
+    this.#protocolPaused = true;
+    try {
+      this.#protocol.pauseWriting?.();
+    } catch (exception) {
+      this.#loop.callExceptionHandler({ message: 'protocol.pauseWriting() failed', exception, transport: this, protocol: this.#protocol });
+    }
+  }
+
+  #maybeResumeProtocol(): void {
+    if (!this.#protocolPaused || this.#bufferSize > this.#lowWater) return;
+    this.#protocolPaused = false;
+    try {
+      this.#protocol.resumeWriting?.();
+    } catch (exception) {
+      this.#loop.callExceptionHandler({ message: 'protocol.resumeWriting() failed', exception, transport: this, protocol: this.#protocol });
+    }
+  }
+
+  // -------------------------------------------------- fd watching
+
+  #startReading(): void {
+    if (this.#readerActive) return;
+    this.#loop.addReader(this.#fd, this.#onReadable, this.#scheduleOptions);
+    this.#readerActive = true;
+  }
+
+  #stopReading(): void {
+    if (!this.#readerActive) return;
+    this.#readerActive = false;
+    if (!this.#loop.isClosed()) this.#loop.removeReader(this.#fd);
+  }
+
+  #startWriting(): void {
+    if (this.#writerActive) return;
+    this.#loop.addWriter(this.#fd, this.#onWritable, this.#scheduleOptions);
+    this.#writerActive = true;
+  }
+
+  #stopWriting(): void {
+    if (!this.#writerActive) return;
+    this.#writerActive = false;
+    if (!this.#loop.isClosed()) this.#loop.removeWriter(this.#fd);
+  }
+
+  #dropLostWrite(): void {
+    if (++this.#lostWrites === LOST_WRITES_WARN_THRESHOLD) {
+      this.#loop.logger.warn(`eventide: ${this}: writing to a lost connection (the data is dropped; see connectionLost)`);
+    }
+  }
+
+  #closedError(what: string): RuntimeError {
+    const state = this.#fdClosed ? 'closed' : 'closing';
+    return new RuntimeError(`SocketTransport.${what}: the transport is ${state} (close() or abort() was called), fd ${this.#fd}`);
+  }
+
+  #detail(): string {
+    return `fd ${this.#fd}`;
+  }
+
+  toString(): string {
+    const state = this.#fdClosed ? 'closed' : this.#closing ? 'closing' : 'open';
+    const reading = this.#readerActive ? ' reading' : '';
+    const buffered = this.#bufferSize > 0 ? ` buffered=${this.#bufferSize}` : '';
+    return `<SocketTransport fd=${this.#fd} ${state}${reading}${buffered}>`;
+  }
+}
+

@@ -1,0 +1,150 @@
+/**
+ * Small socket helpers shared by transports, servers and the connect
+ * functions: open a non-blocking socket, turn native addresses into
+ * asyncio's tuples and back, name an address for an error message.
+ *
+ * Sockets here are plain fds. Every one is created SOCK_NONBLOCK and
+ * SOCK_CLOEXEC in the same system call, so there is no window in which a
+ * child process could inherit it or a read could block the loop.
+ */
+import { isIP } from 'node:net';
+import { describe } from '../core/assert.js';
+import { checkErrno } from './errors.js';
+import { newSockAddress, syscalls as sys, type SockAddress } from './syscalls.js';
+import type { AddressInput, SocketAddress, SocketInfo } from './transport.js';
+
+const C = sys.constants;
+
+/**
+ * The platform's socket constants (AF_INET, SOCK_STREAM, SOL_SOCKET,
+ * TCP_NODELAY, ...) for `family` options and `setsockoptInt`.
+ *
+ * @example
+ * yield* createConnection(loop, factory, 'localhost', 80, { family: socketConstants.AF_INET });
+ */
+export const socketConstants = sys.constants;
+
+/** socket(family, type | NONBLOCK | CLOEXEC) → fd; throws an OSError. */
+export function openSocket(family: number, type: number, who: string): number {
+  return checkErrno(sys.socket(family, type | C.SOCK_NONBLOCK | C.SOCK_CLOEXEC, 0), 'socket', who);
+}
+
+/** Closes `fd`, ignoring errors (used on failure paths, where the first error is the one to report). */
+export function closeQuietly(fd: number): void {
+  sys.close(fd);
+}
+
+/** AF_INET for '1.2.3.4', AF_INET6 for '::1', 0 for anything else (a name to resolve). */
+export function numericFamily(host: string): number {
+  const version = isIP(host.includes('%') ? (host.split('%')[0] as string) : host);
+  return version === 4 ? C.AF_INET : version === 6 ? C.AF_INET6 : 0;
+}
+
+/** A native address as asyncio reports it: a tuple for IP, a path for Unix. */
+export function toSocketAddress(address: SockAddress): SocketAddress {
+  if (address.family === C.AF_INET6) return [address.address, address.port, address.flowInfo, address.scopeId];
+  if (address.family === C.AF_UNIX) return address.address;
+  return [address.address, address.port];
+}
+
+/** getsockname as a SocketAddress, or undefined if the call fails. */
+export function localAddress(fd: number): SocketAddress | undefined {
+  const out = newSockAddress();
+  return sys.getsockname(fd, out) === 0 ? toSocketAddress(out) : undefined;
+}
+
+/** getpeername as a SocketAddress, or undefined if the call fails (not connected, closed). */
+export function peerAddress(fd: number): SocketAddress | undefined {
+  const out = newSockAddress();
+  return sys.getpeername(fd, out) === 0 ? toSocketAddress(out) : undefined;
+}
+
+/** The family of a bound or connected socket (getsockname), 0 if unknown. */
+export function socketFamily(fd: number): number {
+  const out = newSockAddress();
+  return sys.getsockname(fd, out) === 0 ? out.family : 0;
+}
+
+/** '127.0.0.1:80', '[::1]:80' or the Unix path: for error messages. */
+export function formatAddress(address: SocketAddress | AddressInput): string {
+  if (typeof address === 'string') return address.startsWith('\0') ? `@${address.slice(1)}` : address;
+  const [host, port] = address;
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** A checked, numeric address for the native calls. */
+export interface NativeAddress {
+  family: number;
+  host: string;
+  port: number;
+}
+
+/** Throws a RangeError unless `port` is an integer 0..65535. */
+export function checkPort(port: unknown, who: string): asserts port is number {
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`${who}: port must be an integer 0..65535, got ${describe(port)}`);
+  }
+}
+
+/**
+ * A numeric address tuple or Unix path → what the native calls take.
+ * Host names are refused here (resolve them first, see dns.ts).
+ */
+export function toNativeAddress(address: AddressInput, who: string): NativeAddress {
+  if (typeof address === 'string') {
+    if (address.length === 0) throw new TypeError(`${who}: a Unix socket path must not be empty`);
+    return { family: C.AF_UNIX, host: address, port: 0 };
+  }
+  if (!Array.isArray(address) || typeof address[0] !== 'string') {
+    throw new TypeError(`${who}: address must be [host, port] or a Unix path string, got ${describe(address)}`);
+  }
+  const [host, port, , scopeId] = address;
+  checkPort(port, who);
+  const family = numericFamily(host);
+  if (family === 0) throw new TypeError(`${who}: '${host}' is not a numeric IP address (resolve names with getaddrinfo first)`);
+  const withScope = family === C.AF_INET6 && scopeId && !host.includes('%') ? `${host}%${scopeId}` : host;
+  return { family, host: withScope, port };
+}
+
+/** Sets TCP_NODELAY, as asyncio does for every TCP transport (small writes go out at once). */
+export function setNoDelay(fd: number): void {
+  sys.setsockoptInt(fd, C.IPPROTO_TCP, C.TCP_NODELAY, 1);
+}
+
+/** Whether `family` is an IP family (TCP options apply). */
+export function isInetFamily(family: number): boolean {
+  return family === C.AF_INET || family === C.AF_INET6;
+}
+
+/**
+ * What `getExtraInfo('socket')` returns: the fd, its family and type, and
+ * int socket options (asyncio's TransportSocket, minus the ability to
+ * close or block it).
+ *
+ * @example
+ * const sock = transport.getExtraInfo('socket')!;
+ * sock.setsockoptInt(C.SOL_SOCKET, C.SO_KEEPALIVE, 1);
+ */
+export class TransportSocket implements SocketInfo {
+  readonly fd: number;
+  readonly family: number;
+  readonly type: number;
+
+  constructor(fd: number, family: number, type: number) {
+    this.fd = fd;
+    this.family = family;
+    this.type = type;
+  }
+
+  getsockoptInt(level: number, name: number): number {
+    return checkErrno(sys.getsockoptInt(this.fd, level, name), 'getsockopt', `fd ${this.fd}`);
+  }
+
+  setsockoptInt(level: number, name: number, value: number): void {
+    checkErrno(sys.setsockoptInt(this.fd, level, name, value), 'setsockopt', `fd ${this.fd}`);
+  }
+
+  toString(): string {
+    return `<TransportSocket fd=${this.fd} family=${this.family} type=${this.type}>`;
+  }
+}

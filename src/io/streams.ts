@@ -1,0 +1,233 @@
+/**
+ * Streams: a connection as a StreamReader and a StreamWriter, for code
+ * written as tasks — asyncio's `open_connection` / `start_server`.
+ *
+ * Underneath it is the protocol layer: StreamReaderProtocol is an ordinary
+ * Protocol that feeds what arrives into a StreamReader and turns the
+ * transport's pauseWriting / resumeWriting into the waits of
+ * `writer.drain()`. So streams cost one Future per read that has to wait,
+ * on top of the protocol path; a read with data buffered costs none.
+ *
+ * `startServer(cb, ...)` calls `cb(reader, writer)` per connection; if `cb`
+ * is a generator function, its coroutine becomes a task, and if that task
+ * fails the connection is closed and the error reported to the loop's
+ * exception handler (asyncio 3.12).
+ */
+import type { Priority } from '../core/priority.js';
+import { getRunningLoop, type EventLoop } from '../tasks/event-loop.js';
+import type { Future } from '../tasks/future.js';
+import { isCoroutine, type Coroutine } from '../tasks/operation.js';
+import type { Task } from '../tasks/task.js';
+import {
+  createConnection,
+  createServer,
+  createUnixConnection,
+  createUnixServer,
+  type CreateConnectionOptions,
+  type CreateServerOptions,
+  type CreateUnixServerOptions,
+} from './connect.js';
+import { ConnectionResetError, ECONNRESET } from './errors.js';
+import type { Server } from './server.js';
+import { StreamReader } from './stream-reader.js';
+import { StreamWriter, type DrainableProtocol } from './stream-writer.js';
+import type { Protocol, Transport } from './transport.js';
+
+/** Called per connection by `startServer`; may be a generator function (run as a task). */
+export type ClientConnectedCallback = (reader: StreamReader, writer: StreamWriter) => void | Coroutine<unknown>;
+
+export interface StreamOptions {
+  /** The StreamReader's buffer limit. Default 64 KiB. */
+  limit?: number;
+  /** Default: the running loop. */
+  loop?: EventLoop;
+}
+
+const SETTLE_HOOK = -1;
+
+/**
+ * The protocol behind streams: feeds a StreamReader, and gives the
+ * StreamWriter its drain waits. Exposed for code that builds its own
+ * stream pairs over `createConnection` (asyncio.StreamReaderProtocol).
+ *
+ * @example
+ * const reader = new StreamReader({ loop });
+ * const [transport, protocol] = yield* createConnection(loop, () => new StreamReaderProtocol(reader, null, loop), host, port);
+ * const writer = new StreamWriter(transport, protocol, reader, loop);
+ */
+export class StreamReaderProtocol implements Protocol, DrainableProtocol {
+  readonly #loop: EventLoop;
+  #reader: StreamReader | null;
+  readonly #clientConnected: ClientConnectedCallback | null;
+  #task: Task<unknown> | null = null;
+  #paused = false;
+  #connectionLost = false;
+  readonly #drainWaiters: Future<void>[] = [];
+  readonly closed: Future<void>;
+
+  constructor(reader: StreamReader, clientConnected: ClientConnectedCallback | null, loop: EventLoop) {
+    this.#loop = loop;
+    this.#reader = reader;
+    this.#clientConnected = clientConnected;
+    this.closed = loop.createFuture<void>();
+    // Nobody may ever wait for `closed`: its error is not "unretrieved".
+    this.closed.addDoneCallbackInLane((f) => void (f.cancelled() || f.exception()), SETTLE_HOOK);
+  }
+
+  connectionMade(transport: Transport): void {
+    const reader = this.#reader;
+    if (reader === null) return;
+    reader.setTransport(transport);
+    if (this.#clientConnected === null) return;
+    const writer = new StreamWriter(transport, this, reader, this.#loop);
+    const result = this.#clientConnected(reader, writer);
+    if (isCoroutine(result)) {
+      const task = this.#loop.createTask(result, { name: `client ${String(transport.getExtraInfo('peername', 'connection'))}` });
+      this.#task = task;
+      task.addDoneCallback((done) => {
+        this.#task = null;
+        if (done.cancelled()) return transport.close();
+        const exception = done.exception();
+        if (exception !== null) {
+          this.#loop.callExceptionHandler({ message: 'Unhandled exception in client_connected_cb', exception, transport });
+          transport.close();
+        }
+      });
+    }
+  }
+
+  connectionLost(exc: Error | null): void {
+    const reader = this.#reader;
+    if (reader !== null) {
+      if (exc === null) reader.feedEof();
+      else reader.setException(exc);
+    }
+    if (!this.closed.done()) {
+      if (exc === null) this.closed.setResult();
+      else this.closed.setException(exc);
+    }
+    this.#connectionLost = true;
+    for (const waiter of this.#drainWaiters) {
+      if (waiter.done()) continue;
+      if (exc === null) waiter.setResult();
+      else waiter.setException(exc);
+    }
+    this.#reader = null;
+  }
+
+  dataReceived(data: Buffer): void {
+    this.#reader?.feedData(data);
+  }
+
+  eofReceived(): boolean {
+    this.#reader?.feedEof();
+    return true; // keep the transport open: the task may still write (half-close)
+  }
+
+  pauseWriting(): void {
+    this.#paused = true;
+  }
+
+  resumeWriting(): void {
+    this.#paused = false;
+    for (const waiter of this.#drainWaiters) if (!waiter.done()) waiter.setResult();
+  }
+
+  /** The client task started by startServer, while it runs. */
+  get task(): Task<unknown> | null {
+    return this.#task;
+  }
+
+  *drainHelper(): Coroutine<void> {
+    if (this.#connectionLost) throw new ConnectionResetError(ECONNRESET, 'drain', 'connection lost');
+    if (!this.#paused) return;
+    const waiter = this.#loop.createFuture<void>();
+    this.#drainWaiters.push(waiter);
+    try {
+      yield* waiter;
+    } finally {
+      this.#drainWaiters.splice(this.#drainWaiters.indexOf(waiter), 1);
+    }
+  }
+}
+
+function connectionOptions(options: CreateConnectionOptions & StreamOptions): CreateConnectionOptions {
+  const { limit: _limit, loop: _loop, ...rest } = options;
+  return rest;
+}
+
+/**
+ * Connects to `host:port` and resolves to `[reader, writer]`.
+ *
+ * @example
+ * const [reader, writer] = yield* openConnection('127.0.0.1', 8888);
+ * writer.write(Buffer.from('ping\n'));
+ * const reply = yield* reader.readLine();
+ */
+export function openConnection(host: string | null, port: number | null, options: CreateConnectionOptions & StreamOptions = {}): Task<[StreamReader, StreamWriter]> {
+  const loop = options.loop ?? getRunningLoop();
+  const reader = new StreamReader({ loop, ...(options.limit !== undefined ? { limit: options.limit } : {}) });
+  const connecting = createConnection(loop, () => new StreamReaderProtocol(reader, null, loop), host, port, connectionOptions(options));
+  return loop.createTask(function* (): Coroutine<[StreamReader, StreamWriter]> {
+    const [transport, protocol] = yield* connecting;
+    return [reader, new StreamWriter(transport, protocol, reader, loop)];
+  }, { name: `openConnection ${host}:${port}` });
+}
+
+/**
+ * Connects to the Unix socket `path`; resolves to `[reader, writer]`.
+ *
+ * @example
+ * const [reader, writer] = yield* openUnixConnection('/tmp/app.sock');
+ */
+export function openUnixConnection(path: string | null, options: StreamOptions & { sock?: number | null; priority?: Priority } = {}): Task<[StreamReader, StreamWriter]> {
+  const loop = options.loop ?? getRunningLoop();
+  const reader = new StreamReader({ loop, ...(options.limit !== undefined ? { limit: options.limit } : {}) });
+  const { limit: _limit, loop: _loop, ...rest } = options;
+  const connecting = createUnixConnection(loop, () => new StreamReaderProtocol(reader, null, loop), path, rest);
+  return loop.createTask(function* (): Coroutine<[StreamReader, StreamWriter]> {
+    const [transport, protocol] = yield* connecting;
+    return [reader, new StreamWriter(transport, protocol, reader, loop)];
+  }, { name: `openUnixConnection ${path}` });
+}
+
+function streamFactory(clientConnected: ClientConnectedCallback, options: StreamOptions, loop: EventLoop): () => StreamReaderProtocol {
+  if (typeof clientConnected !== 'function') throw new TypeError(`startServer: clientConnected must be a function, got ${typeof clientConnected}`);
+  const limit = options.limit;
+  return () => new StreamReaderProtocol(new StreamReader({ loop, ...(limit !== undefined ? { limit } : {}) }), clientConnected, loop);
+}
+
+/**
+ * Listens on `host:port`; each connection calls `clientConnected(reader,
+ * writer)` (a generator function runs as a task). Resolves to the Server.
+ *
+ * @example
+ * const server = yield* startServer(function* (reader, writer) {
+ *   const line = yield* reader.readLine();
+ *   writer.write(line);
+ *   yield* writer.drain();
+ *   writer.close();
+ * }, '127.0.0.1', 8888);
+ */
+export function startServer(
+  clientConnected: ClientConnectedCallback,
+  host: string | readonly string[] | null,
+  port: number | null,
+  options: CreateServerOptions & StreamOptions = {},
+): Task<Server> {
+  const loop = options.loop ?? getRunningLoop();
+  const { limit: _limit, loop: _loop, ...rest } = options;
+  return createServer(loop, streamFactory(clientConnected, options, loop), host, port, rest);
+}
+
+/**
+ * startServer on a Unix socket.
+ *
+ * @example
+ * const server = yield* startUnixServer(handle, '/tmp/app.sock');
+ */
+export function startUnixServer(clientConnected: ClientConnectedCallback, path: string | null, options: CreateUnixServerOptions & StreamOptions = {}): Task<Server> {
+  const loop = options.loop ?? getRunningLoop();
+  const { limit: _limit, loop: _loop, ...rest } = options;
+  return createUnixServer(loop, streamFactory(clientConnected, options, loop), path, rest);
+}

@@ -1,0 +1,192 @@
+/**
+ * Transports and protocols: asyncio's two halves of a connection.
+ *
+ * A *transport* owns the socket: it reads when the fd is readable, buffers
+ * what cannot be written yet, and closes the fd exactly once. A *protocol*
+ * is the user's code: it is told what happened (`connectionMade`,
+ * `dataReceived`, `eofReceived`, `connectionLost`) and answers by calling
+ * the transport (`write`, `close`, `pauseReading`). Neither waits for
+ * anything: every method is a plain call from a loop callback, which is
+ * why this layer is the fast one (no task, no future per message).
+ *
+ * The rules both sides rely on (asyncio's, kept exactly):
+ *  - `connectionMade` is called once, on a loop tick after the transport
+ *    is created (never inside the constructor);
+ *  - `connectionLost(exc)` is called exactly once, last: `null` for a
+ *    normal close or EOF, the error otherwise. After it returns the fd is
+ *    closed;
+ *  - `eofReceived()` returning a truthy value keeps the transport open for
+ *    writing (half-close); otherwise the transport closes itself;
+ *  - `pauseWriting()` is called when the write buffer grows above the high
+ *    water mark, `resumeWriting()` once it drains to the low water mark —
+ *    always in pairs, never twice in a row.
+ *
+ * Every protocol method is optional: a protocol that only cares about data
+ * defines only `dataReceived`.
+ *
+ * Addresses are asyncio's tuples: `[host, port]` for IPv4,
+ * `[host, port, flowInfo, scopeId]` for IPv6, and a path string for Unix
+ * sockets.
+ */
+
+/** An IPv4 address: `['127.0.0.1', 8080]`. */
+export type InetAddress = [host: string, port: number];
+/** An IPv6 address: `['::1', 8080, 0, 0]` (flow info and scope id last, as asyncio). */
+export type Inet6Address = [host: string, port: number, flowInfo: number, scopeId: number];
+/** A socket address as asyncio reports it: a tuple for IP, a path for Unix sockets. */
+export type SocketAddress = InetAddress | Inet6Address | string;
+/** An address given to eventide: `[host, port]` (IPv6 may add flow info and scope) or a Unix path. */
+export type AddressInput = readonly [host: string, port: number] | readonly [host: string, port: number, flowInfo: number, scopeId: number] | string;
+
+/** What `getExtraInfo('socket')` returns: the transport's fd and its kind. */
+export interface SocketInfo {
+  /** The file descriptor. Owned by the transport: never close it yourself. */
+  readonly fd: number;
+  /** AF_INET, AF_INET6 or AF_UNIX. */
+  readonly family: number;
+  /** SOCK_STREAM or SOCK_DGRAM. */
+  readonly type: number;
+  /** getsockopt for an int option; throws an OSError on failure. */
+  getsockoptInt(level: number, name: number): number;
+  /** setsockopt for an int option; throws an OSError on failure. */
+  setsockoptInt(level: number, name: number, value: number): void;
+}
+
+/** The extra information transports can report, by name. */
+export interface ExtraInfo {
+  peername: SocketAddress;
+  sockname: SocketAddress;
+  socket: SocketInfo;
+}
+
+/** Bytes a transport accepts: a Buffer, any TypedArray or a DataView. */
+export type BytesLike = ArrayBufferView;
+
+/** Write-buffer water marks, in bytes. */
+export interface WriteBufferLimits {
+  high?: number;
+  low?: number;
+}
+
+/** What every transport offers (asyncio.BaseTransport). */
+export interface BaseTransport {
+  /**
+   * Optional information about the transport: 'peername', 'sockname',
+   * 'socket'. Unknown names (or names that do not apply) give `defaultValue`.
+   */
+  getExtraInfo<K extends keyof ExtraInfo>(name: K): ExtraInfo[K] | undefined;
+  getExtraInfo<K extends keyof ExtraInfo, D>(name: K, defaultValue: D): ExtraInfo[K] | D;
+  getExtraInfo(name: string, defaultValue?: unknown): unknown;
+  /** Whether `close()` or `abort()` was called, or the connection was lost. */
+  isClosing(): boolean;
+  /** Closes after the buffered data is sent; `connectionLost(null)` follows. */
+  close(): void;
+}
+
+/** The reading half (asyncio.ReadTransport). */
+export interface ReadTransport extends BaseTransport {
+  isReading(): boolean;
+  /** Stops calling `dataReceived` until `resumeReading()`; the kernel buffers meanwhile, and then the peer waits. */
+  pauseReading(): void;
+  resumeReading(): void;
+}
+
+/** The writing half (asyncio.WriteTransport). */
+export interface WriteTransport extends BaseTransport {
+  /** Sends `data` now if the socket takes it, else buffers it. Never blocks. */
+  write(data: BytesLike): void;
+  writelines(list: Iterable<BytesLike>): void;
+  /** Half-close: shuts down the sending side once the buffer is flushed. */
+  writeEof(): void;
+  canWriteEof(): boolean;
+  /** Closes now, dropping buffered data; `connectionLost(null)` follows. */
+  abort(): void;
+  getWriteBufferSize(): number;
+  getWriteBufferLimits(): [low: number, high: number];
+  setWriteBufferLimits(limits?: WriteBufferLimits): void;
+}
+
+/** A bidirectional stream transport (asyncio.Transport). */
+export interface Transport extends ReadTransport, WriteTransport {}
+
+/** A datagram (UDP) transport (asyncio.DatagramTransport). */
+export interface DatagramTransport extends BaseTransport {
+  /** Sends one datagram to `address` (or to the connected peer when omitted). */
+  sendto(data: BytesLike, address?: AddressInput | null): void;
+  abort(): void;
+  getWriteBufferSize(): number;
+  getWriteBufferLimits(): [low: number, high: number];
+  setWriteBufferLimits(limits?: WriteBufferLimits): void;
+}
+
+/** What every protocol may implement (asyncio.BaseProtocol). All optional. */
+export interface BaseProtocol<T extends BaseTransport = BaseTransport> {
+  /** The connection is up; keep `transport` to write to it. */
+  connectionMade?(transport: T): void;
+  /** Called exactly once, last: `null` on a normal close or EOF, else the error. */
+  connectionLost?(exc: Error | null): void;
+  /** The transport's write buffer went over the high water mark. */
+  pauseWriting?(): void;
+  /** The write buffer drained to the low water mark. */
+  resumeWriting?(): void;
+}
+
+/**
+ * A stream protocol (asyncio.Protocol).
+ *
+ * @example
+ * class Echo implements Protocol {
+ *   transport!: Transport;
+ *   connectionMade(transport: Transport) { this.transport = transport; }
+ *   dataReceived(data: Buffer) { this.transport.write(data); }
+ * }
+ */
+export interface Protocol extends BaseProtocol<Transport> {
+  /** Bytes arrived. `data` is the protocol's to keep. */
+  dataReceived?(data: Buffer): void;
+  /** The peer shut down its sending side. Return true to keep writing (half-close). */
+  eofReceived?(): boolean | void;
+}
+
+/**
+ * A datagram protocol (asyncio.DatagramProtocol).
+ *
+ * @example
+ * const echo: DatagramProtocol = {
+ *   connectionMade(t) { transport = t; },
+ *   datagramReceived(data, from) { transport.sendto(data, from); },
+ * };
+ */
+export interface DatagramProtocol extends BaseProtocol<DatagramTransport> {
+  datagramReceived?(data: Buffer, address: SocketAddress): void;
+  /** A send or receive failed (e.g. ECONNREFUSED from an ICMP reply). The transport stays open. */
+  errorReceived?(exc: Error): void;
+}
+
+/** Default high water mark of a transport's write buffer (asyncio's 64 KiB). */
+export const DEFAULT_HIGH_WATER = 64 * 1024;
+
+/**
+ * Resolves `{high, low}` as asyncio does: high defaults to 64 KiB (or 4 x
+ * low), low to high / 4; 0 <= low <= high, else a RangeError.
+ */
+export function resolveWaterMarks(limits: WriteBufferLimits | undefined, who: string): [low: number, high: number] {
+  const { high: highIn, low: lowIn } = limits ?? {};
+  for (const [name, value] of [['high', highIn], ['low', lowIn]] as const) {
+    if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0)) {
+      throw new RangeError(`${who}: ${name} must be a non-negative integer number of bytes, got ${String(value)}`);
+    }
+  }
+  const high = highIn ?? (lowIn === undefined ? DEFAULT_HIGH_WATER : 4 * lowIn);
+  const low = lowIn ?? Math.floor(high / 4);
+  if (low > high) throw new RangeError(`${who}: high (${high}) must be >= low (${low})`);
+  return [low, high];
+}
+
+/** Throws a TypeError unless `data` is a Buffer, TypedArray or DataView. */
+export function checkBytes(data: unknown, who: string): asserts data is BytesLike {
+  if (!ArrayBuffer.isView(data)) {
+    const got = typeof data === 'string' ? 'a string (encode it first: Buffer.from(text))' : data === null ? 'null' : typeof data;
+    throw new TypeError(`${who}: data must be a Buffer, TypedArray or DataView, got ${got}`);
+  }
+}

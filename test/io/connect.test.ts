@@ -1,0 +1,222 @@
+/**
+ * createConnection / createServer and their Unix variants: refused
+ * connections, names resolved through getaddrinfo, IPv6 on ::1, Unix
+ * sockets (paths and the abstract namespace), local addresses, wrapping an
+ * existing fd, cancellation mid-connect, bad input.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'node:test';
+import { CancelledError } from '../../src/core/errors.js';
+import { createConnection, createServer, createUnixConnection, createUnixServer } from '../../src/io/connect.js';
+import { ConnectionRefusedError, ECONNREFUSED, FileNotFoundError } from '../../src/io/errors.js';
+import { syscalls as sys } from '../../src/io/syscalls.js';
+import type { Protocol } from '../../src/io/transport.js';
+import { sleep } from '../../src/tasks/operation.js';
+import { openFdCount } from './fds.js';
+import { Collector, EchoProtocol, eventually, failure, runIo } from './net-helpers.js';
+
+const C = sys.constants;
+const T = { timeout: 30_000 };
+
+/** A port on 127.0.0.1 that is bound but not listening: connecting is refused. Returns [fd, port]. */
+function refusingPort(): [number, number] {
+  const fd = sys.socket(C.AF_INET, C.SOCK_STREAM | C.SOCK_CLOEXEC, 0);
+  assert.equal(sys.bind(fd, C.AF_INET, '127.0.0.1', 0), 0);
+  const out = { family: 0, address: '', port: 0, flowInfo: 0, scopeId: 0 };
+  assert.equal(sys.getsockname(fd, out), 0);
+  return [fd, out.port];
+}
+
+function ipv6Loopback(): boolean {
+  const fd = sys.socket(C.AF_INET6, C.SOCK_STREAM | C.SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const ok = sys.bind(fd, C.AF_INET6, '::1', 0) === 0;
+  sys.close(fd);
+  return ok;
+}
+
+test('connecting where nobody listens fails with ConnectionRefusedError (errno, syscall) and leaks no fd', T, async () => {
+  const [fd, port] = refusingPort();
+  try {
+    await runIo(function* (loop) {
+      yield* sleep(1); // the host's own fds (blocking mode opens one lazily) exist from the first wait on
+      const before = openFdCount();
+      const error = yield* failure(createConnection(loop, () => new Collector(), '127.0.0.1', port));
+      assert.ok(error instanceof ConnectionRefusedError, String(error));
+      assert.equal(error.errno, ECONNREFUSED);
+      assert.equal(error.code, 'ECONNREFUSED');
+      assert.equal(error.syscall, 'connect');
+      assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+      assert.equal(openFdCount(), before);
+    });
+  } finally {
+    sys.close(fd);
+  }
+});
+
+test('a host name is resolved (getaddrinfo on Node\'s resolver) and each address tried: localhost', T, async () => {
+  await runIo(function* (loop) {
+    const server = yield* createServer(loop, () => new EchoProtocol(), '127.0.0.1', 0);
+    const [, port] = server.addresses()[0] as [string, number];
+    const [transport, client] = yield* createConnection(loop, () => new Collector(), 'localhost', port, { family: C.AF_INET });
+    assert.deepEqual(transport.getExtraInfo('peername'), ['127.0.0.1', port]);
+    transport.write(Buffer.from('hi'));
+    yield* eventually(() => client.data.length === 2, 'echo');
+    transport.close();
+    yield* eventually(() => client.lost !== undefined, 'close');
+    server.close();
+    yield* server.waitClosed();
+  });
+});
+
+test('a name that does not resolve fails with the resolver\'s error', T, async () => {
+  await runIo(function* (loop) {
+    const error = yield* failure(createConnection(loop, () => new Collector(), 'no-such-host.invalid', 80));
+    assert.ok(error instanceof Error && /ENOTFOUND|EAI_AGAIN/.test((error as { code?: string }).code ?? ''), String(error));
+  });
+});
+
+test('IPv6 on ::1: server and client, peername is the 4-tuple', { ...T, skip: ipv6Loopback() ? false : 'no IPv6 loopback on this machine' }, async () => {
+  await runIo(function* (loop) {
+    const server = yield* createServer(loop, () => new EchoProtocol(), '::1', 0);
+    const address = server.addresses()[0] as [string, number, number, number];
+    assert.equal(address.length, 4);
+    assert.equal(address[0], '::1');
+    const [transport, client] = yield* createConnection(loop, () => new Collector(), '::1', address[1]);
+    assert.deepEqual(transport.getExtraInfo('peername'), ['::1', address[1], 0, 0]);
+    assert.equal(transport.getExtraInfo('socket')?.family, C.AF_INET6);
+    transport.write(Buffer.from('six'));
+    yield* eventually(() => client.data.toString() === 'six', 'echo over IPv6');
+    transport.close();
+    yield* eventually(() => client.lost !== undefined, 'close');
+    server.close();
+    yield* server.waitClosed();
+  });
+});
+
+test('host null listens on every interface (IPv4, and IPv6 where present)', T, async () => {
+  await runIo(function* (loop) {
+    const server = yield* createServer(loop, () => new EchoProtocol(), null, 0);
+    const addresses = server.addresses() as [string, number][];
+    assert.ok(addresses.some(([host]) => host === '0.0.0.0'));
+    if (ipv6Loopback()) assert.ok(addresses.some(([host]) => host === '::'));
+    const [, port] = addresses[0] as [string, number];
+    const [transport, client] = yield* createConnection(loop, () => new Collector(), '127.0.0.1', port);
+    transport.write(Buffer.from('any'));
+    yield* eventually(() => client.data.length === 3, 'echo');
+    transport.close();
+    yield* eventually(() => client.lost !== undefined, 'close');
+    server.close();
+    yield* server.waitClosed();
+  });
+});
+
+test('localAddr binds the client side before connecting', T, async () => {
+  await runIo(function* (loop) {
+    const server = yield* createServer(loop, () => new EchoProtocol(), '127.0.0.1', 0);
+    const [, port] = server.addresses()[0] as [string, number];
+    const [transport, client] = yield* createConnection(loop, () => new Collector(), '127.0.0.1', port, { localAddr: ['127.0.0.2', 0] });
+    assert.equal((transport.getExtraInfo('sockname') as [string, number])[0], '127.0.0.2');
+    transport.close();
+    yield* eventually(() => client.lost !== undefined, 'close');
+    server.close();
+    yield* server.waitClosed();
+  });
+});
+
+test('Unix sockets: server and client on a path; a stale socket file is replaced; the file is removed on close', T, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eventide-'));
+  const path = join(dir, 'echo.sock');
+  try {
+    await runIo(function* (loop) {
+      const missing = yield* failure(createUnixConnection(loop, () => new Collector(), path));
+      assert.ok(missing instanceof FileNotFoundError, String(missing));
+      const stale = yield* createUnixServer(loop, () => new EchoProtocol(), path, { cleanupSocket: false });
+      stale.close();
+      yield* stale.waitClosed();
+      assert.ok(existsSync(path), 'cleanupSocket: false leaves the file');
+      const server = yield* createUnixServer(loop, () => new EchoProtocol(), path);
+      assert.deepEqual(server.addresses(), [path]);
+      const [transport, client] = yield* createUnixConnection(loop, () => new Collector(), path);
+      assert.equal(transport.getExtraInfo('peername'), path);
+      assert.equal(transport.getExtraInfo('socket')?.family, C.AF_UNIX);
+      transport.write(Buffer.from('unix'));
+      yield* eventually(() => client.data.toString() === 'unix', 'echo over a Unix socket');
+      transport.close();
+      yield* eventually(() => client.lost !== undefined, 'close');
+      server.close();
+      yield* server.waitClosed();
+      assert.equal(existsSync(path), false, 'the socket file is removed');
+    });
+    writeFileSync(path, 'not a socket');
+    await runIo(function* (loop) {
+      const error = yield* failure(createUnixServer(loop, () => new EchoProtocol(), path));
+      assert.equal((error as { code?: string }).code, 'EADDRINUSE', 'a regular file is never removed');
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('Unix sockets in the abstract namespace (a leading NUL)', T, async () => {
+  const name = `\0eventide-test-${process.pid}`;
+  await runIo(function* (loop) {
+    const server = yield* createUnixServer(loop, () => new EchoProtocol(), name);
+    const [transport, client] = yield* createUnixConnection(loop, () => new Collector(), name);
+    transport.write(Buffer.from('abstract'));
+    yield* eventually(() => client.data.length === 8, 'echo');
+    transport.close();
+    yield* eventually(() => client.lost !== undefined, 'close');
+    server.close();
+    yield* server.waitClosed();
+  });
+});
+
+test('cancelling createConnection while it connects closes its socket', T, async () => {
+  // A listener that never accepts, its queue filled by raw clients: the
+  // kernel drops further SYNs, so the next connect stays in progress.
+  const [listener, port] = refusingPort();
+  assert.equal(sys.listen(listener, 0), 0);
+  const fillers: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const fd = sys.socket(C.AF_INET, C.SOCK_STREAM | C.SOCK_NONBLOCK | C.SOCK_CLOEXEC, 0);
+    sys.connect(fd, C.AF_INET, '127.0.0.1', port);
+    fillers.push(fd);
+  }
+  try {
+    await runIo(function* (loop) {
+      yield* sleep(1); // the host's own fds (blocking mode opens one lazily) exist from the first wait on
+      const before = openFdCount();
+      const task = createConnection(loop, () => new Collector(), '127.0.0.1', port);
+      yield* sleep(50);
+      assert.equal(task.done(), false, 'still connecting');
+      assert.equal(loop.statistics().writers, 1, 'waiting for the socket to become writable');
+      task.cancel();
+      const error = yield* failure(task);
+      assert.ok(error instanceof CancelledError, String(error));
+      assert.equal(openFdCount(), before, 'the socket was closed');
+      assert.equal(loop.statistics().writers, 0, 'and is no longer watched');
+    });
+  } finally {
+    for (const fd of [...fillers, listener]) sys.close(fd);
+  }
+});
+
+test('bad input throws at the call: a bad port, host, factory, or sock with a host', T, async () => {
+  await runIo(function* (loop) {
+    const factory = (): Protocol => new Collector();
+    assert.throws(() => createConnection(loop, factory, '127.0.0.1', -1), RangeError);
+    assert.throws(() => createConnection(loop, factory, '127.0.0.1', 1.5), RangeError);
+    assert.throws(() => createConnection(loop, factory, '', 80), TypeError);
+    assert.throws(() => createConnection(loop, factory, null, null), TypeError);
+    assert.throws(() => createConnection(loop, null as unknown as () => Protocol, '127.0.0.1', 80), TypeError);
+    assert.throws(() => createConnection(loop, factory, '127.0.0.1', 80, { sock: 5 }), TypeError);
+    assert.throws(() => createConnection(loop, factory, '127.0.0.1', 80, { localAddr: ['not-an-ip', 0] }), TypeError);
+    assert.throws(() => createUnixConnection(loop, factory, ''), TypeError);
+    assert.throws(() => createUnixServer(loop, factory, 7 as unknown as string), TypeError);
+    yield* sleep(0);
+  });
+});

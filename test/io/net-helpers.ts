@@ -1,0 +1,161 @@
+/**
+ * Helpers for the socket tests: run a task on a fresh Node loop (guest
+ * mode, so Node's own `net` and `dns` keep working beside it), then check
+ * that the loop is clean and that no fd leaked. Small protocols the tests
+ * share. Not a test file itself.
+ */
+import assert from 'node:assert/strict';
+import { createNodeLoop, type NodeHostMode } from '../../src/hosts/node.js';
+import type { ExceptionContext } from '../../src/core/base-event-loop.js';
+import { getRunningLoop, type EventLoop } from '../../src/tasks/event-loop.js';
+import { sleep, type Coroutine, type Operation } from '../../src/tasks/operation.js';
+import type { Protocol, Transport } from '../../src/io/transport.js';
+import { assertLoopClean } from '../../src/testing.js';
+import { openFdCount } from './fds.js';
+
+export interface RunIoOptions {
+  mode?: NodeHostMode;
+  /** Exception-handler contexts are pushed here; without it, any report fails the test. */
+  exceptions?: ExceptionContext[];
+}
+
+/**
+ * Runs `main(loop)` as a task on a new Node loop until it completes, gives
+ * callbacks queued by then one more tick; then asserts nothing is left
+ * scheduled (no task, callback, timer, reader or writer), closes the loop, and asserts this
+ * process has exactly as many fds open as before.
+ */
+export async function runIo<T>(main: (loop: EventLoop) => Coroutine<T>, options: RunIoOptions = {}): Promise<T> {
+  const fdsBefore = openFdCount();
+  const loop = createNodeLoop({ mode: options.mode ?? ((process.env['EVENTIDE_IO_MODE'] as NodeHostMode | undefined) ?? 'guest') });
+  const reports: ExceptionContext[] = options.exceptions ?? [];
+  loop.setExceptionHandler((context) => void reports.push(context));
+  let result: T;
+  try {
+    result = await loop.runUntilComplete(loop.createTask(() => main(loop), { name: 'main' }));
+    // Callbacks already queued when main returned (the done-callback of a
+    // server's handler task that finished in the same tick) get one turn.
+    await loop.runUntilComplete(loop.createTask(function* () {
+      yield* sleep(0);
+    }));
+  } catch (error) {
+    if (!loop.isClosed()) loop.close();
+    throw error;
+  }
+  assertLoopClean(loop);
+  if (options.exceptions === undefined) {
+    assert.deepEqual(reports.map((c) => `${c.message}: ${String(c.exception)}`), [], 'the exception handler was called');
+  }
+  assert.equal(openFdCount(), fdsBefore, 'fds leaked');
+  return result;
+}
+
+/** Echoes every byte back; records what happened. */
+export class EchoProtocol implements Protocol {
+  transport: Transport | null = null;
+  readonly events: string[] = [];
+  lost: Error | null | undefined = undefined;
+  received = 0;
+
+  connectionMade(transport: Transport): void {
+    this.transport = transport;
+    this.events.push('made');
+  }
+
+  dataReceived(data: Buffer): void {
+    this.received += data.length;
+    this.transport?.write(data);
+  }
+
+  eofReceived(): boolean {
+    this.events.push('eof');
+    return false;
+  }
+
+  connectionLost(exc: Error | null): void {
+    this.events.push(exc === null ? 'lost' : `lost ${exc.name}`);
+    this.lost = exc;
+  }
+}
+
+/**
+ * Collects what it receives; `closed` resolves at connectionLost. Records
+ * every protocol call in `events` (data as 'data <n>' is not recorded, only
+ * counted, since its chunking is the kernel's business).
+ */
+export class Collector implements Protocol {
+  transport: Transport | null = null;
+  readonly chunks: Buffer[] = [];
+  readonly events: string[] = [];
+  lost: Error | null | undefined = undefined;
+  keepOpenOnEof = false;
+  readonly #onLost: (() => void)[] = [];
+
+  connectionMade(transport: Transport): void {
+    this.transport = transport;
+    this.events.push('made');
+  }
+
+  dataReceived(data: Buffer): void {
+    this.chunks.push(data);
+  }
+
+  eofReceived(): boolean {
+    this.events.push('eof');
+    return this.keepOpenOnEof;
+  }
+
+  pauseWriting(): void {
+    this.events.push('pauseWriting');
+  }
+
+  resumeWriting(): void {
+    this.events.push('resumeWriting');
+  }
+
+  connectionLost(exc: Error | null): void {
+    this.events.push(exc === null ? 'lost' : `lost ${exc.name}`);
+    this.lost = exc;
+    for (const cb of this.#onLost.splice(0)) cb();
+  }
+
+  get data(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+
+  /** Calls `cb` at connectionLost (at once if it already happened). */
+  onLost(cb: () => void): void {
+    if (this.lost !== undefined) cb();
+    else this.#onLost.push(cb);
+  }
+}
+
+/** Deterministic bytes: byte i is (i * 7 + 3) & 0xff. */
+export function pattern(length: number): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  for (let i = 0; i < length; i++) out[i] = (i * 7 + 3) & 0xff;
+  return out;
+}
+
+/**
+ * Waits (1 ms polls) until `predicate()` holds; throws naming `what` after
+ * `timeoutMs` — a guard against hangs, never a pass condition.
+ */
+export function* eventually(predicate: () => boolean, what: string, timeoutMs = 10_000): Coroutine<void> {
+  const loop = getRunningLoop();
+  const deadline = loop.time() + timeoutMs;
+  while (!predicate()) {
+    if (loop.time() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    yield* sleep(1);
+  }
+}
+
+/** Runs `op` and returns the error it fails with; fails the test if it succeeds. */
+export function* failure(op: Operation<unknown>): Coroutine<unknown> {
+  try {
+    yield* op;
+  } catch (error) {
+    return error;
+  }
+  return assert.fail('expected the operation to fail');
+}
