@@ -9,7 +9,7 @@ import { register } from 'node:module';
 import { resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { EventLoopOptions } from '../core/base-event-loop.js';
-import { run } from '../tasks/run.js';
+import { run } from '../hosts/node.js';
 import type { CoroutineFunction } from '../tasks/operation.js';
 
 export interface RunCommandOptions {

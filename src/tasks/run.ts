@@ -23,7 +23,14 @@ export interface RunOptions extends EventLoopOptions {}
  * await run(main, { clock: 'virtual' }); // sleeps take no real time
  */
 export async function run<T>(main: CoroutineLike<T>, options: RunOptions = {}): Promise<T> {
-  const loop = new EventLoop(options);
+  return runOnLoop(new EventLoop(options), main);
+}
+
+/**
+ * @internal `run` on a loop built by the caller (a platform's loop
+ * factory): runs `main`, cancels leftovers, closes the loop.
+ */
+export async function runOnLoop<T>(loop: EventLoop, main: CoroutineLike<T>): Promise<T> {
   try {
     const task = loop.createTask(main, { name: 'main' });
     return await loop.runUntilComplete(task);

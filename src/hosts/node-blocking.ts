@@ -1,0 +1,375 @@
+/**
+ * NodeBlockingHost: an idle eventide loop sleeps in its own epoll_wait,
+ * with Node's pending work folded into that one wait.
+ *
+ * The loop's selector gets two extra fds, registered and hidden by
+ * `NodeBlockingSelector` (not counted in `fdCount`, never reported to the
+ * loop, refused to anyone else): libuv's backend fd (Node's epoll fd,
+ * `uvBackendFd()`), readable whenever one of Node's sockets, pipes, child
+ * processes, signals or thread-pool completions needs attention; and the
+ * selector's own wake-up eventfd, so that a wake-up from another thread is
+ * seen as such. Node's timers are not fds: the wait is capped by libuv's
+ * next timer (`uvBackendTimeout()`). So one epoll_wait ends on the loop's
+ * fds, a wake-up, the loop's deadline, Node's I/O or Node's next timer.
+ * The first three end the loop's wait. The last two only give Node its
+ * turn: the host returns to libuv, which runs its callbacks, and then
+ * blocks again for the rest of the loop's wait — the loop itself is not
+ * disturbed (unless one of Node's callbacks schedules eventide work,
+ * which calls `wake()` as from any host).
+ *
+ * Where the blocking happens, and why there:
+ *
+ * 1. Never inside a microtask. `runForever` calls `wait()` from a promise
+ *    continuation; blocking right there would freeze promise chains and
+ *    `process.nextTick` callbacks queued by the tick that just ran (a
+ *    `fetch` in progress, a stream's 'end'), which only run once the
+ *    microtask queue is empty. JavaScript offers no way to ask whether it
+ *    is. So `wait()` only arms a trigger and returns; the blocking happens
+ *    at the start of a fresh Node callback, where both queues are empty.
+ *
+ * 2. In libuv's poll phase. The trigger is a libuv poll watcher on an
+ *    eventfd that `wait()` makes readable (writes 1), so libuv calls it in
+ *    its very next poll phase, right after it has run its due timers. There
+ *    `uvBackendTimeout()` tells the truth. It does not in a setImmediate
+ *    callback (Node's immediate idle handle is still active: the answer is
+ *    always 0) nor in a setTimeout callback (Node's own timer handle is
+ *    stopped while its callbacks run), and it answers 0 whenever libuv has
+ *    no active handle at all — but while the trigger is started there is
+ *    one: ours.
+ *
+ * 3. The trigger is drained (read) before blocking: while it is readable,
+ *    libuv's backend fd is readable and our wait would return at once. To
+ *    give Node its turn, the callback makes it readable again and returns:
+ *    libuv dispatches its events, runs its check, close and timer phases,
+ *    and calls the trigger in its next poll phase. When
+ *    `uvBackendTimeout()` is 0 (deferred I/O callbacks, pending
+ *    immediates, closing handles: Node has work right now) it is simply
+ *    left readable. No setImmediate is involved. The watcher itself stays
+ *    started from one wait to the next (starting one costs three
+ *    epoll_ctl calls, stopping one a fourth); as in NodeGuestHost, the end
+ *    of a wait queues one check that stops it if no new wait has begun by
+ *    then, so a loop that stopped for good does not keep Node alive.
+ *
+ * 4. Events the blocking select saw for the loop's own fds are not passed
+ *    on: both selectors are level-triggered, so the loop's next tick
+ *    (`select(0)`, right after the wait resolves) reports them again. The
+ *    cost is one extra epoll_wait(0) per wake-up; the gain is that the
+ *    loop's core needs no hook. libuv's fd may stay readable for a moment
+ *    while libuv still holds undispatched events from the poll in which
+ *    the trigger fired; the trigger then just goes round once more. It
+ *    never spins: every round returns to libuv, which consumes them.
+ *
+ * Invariants: the trigger is readable only while a wait is pending (or
+ * one was just ended by `wake()`; the trigger's callback then drains it);
+ * a wait ends exactly once (#endWait), by the trigger callback, `wake()`
+ * or `close()`. Closing a libuv watcher removes its fd from libuv's epoll set
+ * by number, possibly after we closed that number (a watcher closed from
+ * inside its own callback is released when the callback returns); that is
+ * harmless because libuv adds fds to its set only at the start of its next
+ * poll, so the stale DEL finds nothing (ENOENT or EBADF).
+ */
+import { describe } from '../core/assert.js';
+import { RuntimeError } from '../core/errors.js';
+import { DEFAULT_HOST_SLICE_MS, GlobalTimersHost, type LoopHost } from '../core/host.js';
+import { EVENT_READ, type ReadyCallback, type Selector } from '../core/selector.js';
+import { checkErrno } from '../io/errors.js';
+import { createWakeupFd, signalWakeupFd } from '../io/selector-support.js';
+import { syscalls as sys } from '../io/syscalls.js';
+import type { NodeHostOptions } from './node-guest.js';
+
+const ignoreReady: ReadyCallback = () => {};
+
+/** What ended a `NodeBlockingSelector.waitForAny`: the loop's fds or a wake-up, Node's fd, or neither (timeout, EINTR). */
+export type WaitOutcome = 'loop' | 'node' | 'none';
+
+/**
+ * The loop's selector with libuv's backend fd and a wake-up eventfd folded
+ * in: both registered with the wrapped selector, both hidden from the loop
+ * (not counted, never reported). Everything else is passed through.
+ *
+ * @example
+ * const selector = new NodeBlockingSelector(new EpollSelector());
+ * selector.fdCount;              // 0: its own two fds are not counted
+ * selector.waitForAny(100);      // 'loop', 'node' or 'none'
+ */
+export class NodeBlockingSelector implements Selector {
+  readonly name: string;
+  readonly supportsFds = true;
+  /** libuv's backend fd (Node's epoll fd), watched for reading; never closed here. */
+  readonly nodeFd: number;
+  /** Writing a count to it (eventfdWrite) wakes the loop, from any thread. */
+  readonly wakeupFd: number;
+  readonly #inner: Selector;
+  /** The callback of the select in progress (the loop's, or ignoreReady). */
+  #onReady: ReadyCallback = ignoreReady;
+  /** What the last select saw besides the loop's fds. */
+  #nodeReady = false;
+  #woken = false;
+  #closed = false;
+  readonly #forward = (fd: number, events: number): void => {
+    if (fd === this.nodeFd) {
+      this.#nodeReady = true;
+    } else if (fd === this.wakeupFd) {
+      sys.eventfdRead(fd); // drain: many wake-ups coalesce into one
+      this.#woken = true;
+    } else {
+      this.#onReady(fd, events);
+    }
+  };
+
+  constructor(inner: Selector) {
+    if (inner === null || typeof inner !== 'object' || typeof inner.select !== 'function' || !inner.supportsFds) {
+      throw new TypeError(`NodeBlockingSelector: inner must be a selector that watches fds (EpollSelector, PollSelector), got ${describe(inner)}`);
+    }
+    this.#inner = inner;
+    this.name = inner.name;
+    this.nodeFd = checkErrno(sys.uvBackendFd(), 'uv_backend_fd', 'NodeBlockingSelector');
+    this.wakeupFd = createWakeupFd('NodeBlockingSelector');
+    try {
+      inner.register(this.nodeFd, EVENT_READ);
+      inner.register(this.wakeupFd, EVENT_READ);
+    } catch (error) {
+      sys.close(this.wakeupFd);
+      throw error;
+    }
+  }
+
+  /** Number of fds registered by the loop (its own two are not counted). */
+  get fdCount(): number {
+    return this.#inner.fdCount - 2;
+  }
+
+  register(fd: number, events: number): void {
+    this.#refuseOwnFd(fd, 'register');
+    this.#inner.register(fd, events);
+  }
+
+  modify(fd: number, events: number): void {
+    this.#refuseOwnFd(fd, 'modify');
+    this.#inner.modify(fd, events);
+  }
+
+  unregister(fd: number): void {
+    this.#refuseOwnFd(fd, 'unregister');
+    this.#inner.unregister(fd);
+  }
+
+  /** The wrapped selector's select, minus its own two fds. */
+  select(timeoutMs: number, onReady: ReadyCallback): number {
+    this.#onReady = onReady;
+    this.#nodeReady = this.#woken = false;
+    const reported = this.#inner.select(timeoutMs, this.#forward);
+    return reported - (this.#nodeReady ? 1 : 0) - (this.#woken ? 1 : 0);
+  }
+
+  /**
+   * Blocks until any fd is ready or `timeoutMs` passes, reporting no fd
+   * (readiness is level-triggered: the loop's next select sees it again).
+   * Says what ended it: 'loop' (a loop fd or a wake-up; these win), 'node'
+   * (Node's fd only), or 'none' (timeout or a signal).
+   */
+  waitForAny(timeoutMs: number): WaitOutcome {
+    const loopFds = this.select(timeoutMs, ignoreReady);
+    return loopFds > 0 || this.#woken ? 'loop' : this.#nodeReady ? 'node' : 'none';
+  }
+
+  /** Makes a blocked or the next select return promptly. A no-op after close. */
+  wakeup(): void {
+    if (!this.#closed) signalWakeupFd(this.wakeupFd, 'NodeBlockingSelector.wakeup');
+  }
+
+  /** Closes the wrapped selector and the wake-up eventfd (Node's fd stays open: it is Node's). Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#inner.close(); // drops both registrations with its set
+    sys.close(this.wakeupFd);
+  }
+
+  #refuseOwnFd(fd: number, what: string): void {
+    if (fd === this.nodeFd) {
+      throw new Error(`${this.name}.${what}: fd ${fd} is Node's own event-loop fd (libuv's backend), which this selector watches internally`);
+    }
+    if (fd === this.wakeupFd) {
+      throw new Error(`${this.name}.${what}: fd ${fd} is this selector's own wake-up eventfd`);
+    }
+  }
+}
+
+/** Counters kept by a NodeBlockingHost (a frozen snapshot). */
+export interface NodeBlockingHostStatistics {
+  /** Waits that armed the trigger (not counting those that ended at once). */
+  waits: number;
+  /** Trigger callbacks that found Node with work already pending, and did not block. */
+  nodeBusy: number;
+  /** Blocking selects whose timeout was Node's next timer rather than the loop's deadline. */
+  nodeTimerCaps: number;
+  /** Blocking selects that ended with only Node's fd ready: Node got its turn, the wait went on. */
+  nodeWakeups: number;
+}
+
+/**
+ * A LoopHost for Node in which the loop waits in its own epoll_wait, with
+ * Node's I/O fd and next timer folded in. The loop must use this host's
+ * `selector` (the given one, with Node's fd added and hidden).
+ *
+ * @example
+ * import { EventLoop } from 'eventide';
+ * import { EpollSelector, NodeBlockingHost } from 'eventide/node';
+ * const host = new NodeBlockingHost(new EpollSelector());
+ * const loop = new EventLoop({ selector: host.selector, host });
+ */
+export class NodeBlockingHost implements LoopHost {
+  /** The selector to give the loop: the one passed in, with Node's fd folded in. */
+  readonly selector: NodeBlockingSelector;
+  readonly #turns: GlobalTimersHost;
+  readonly #perf: { now(): number } = performance;
+  /** The eventfd the trigger watches: readable ("armed") to be called; -1 until the first wait. */
+  #triggerFd = -1;
+  /** libuv watcher id on #triggerFd; -1 until the first wait. */
+  #trigger = -1;
+  #triggerStarted = false;
+  #armed = false;
+  /** True while a wait is pending. */
+  #waiting = false;
+  /** A check that stops an unneeded trigger is queued with setImmediate. */
+  #checkQueued = false;
+  /** performance.now() by which the pending wait must end (Infinity: none). */
+  #deadlineMs = Infinity;
+  #wakePending = false;
+  #closed = false;
+  readonly #stats = { waits: 0, nodeBusy: 0, nodeTimerCaps: 0, nodeWakeups: 0 };
+
+  /** Called by libuv in its poll phase: the start of a fresh Node callback (see 1-3 above). */
+  readonly #onTrigger = (eventsOrNegErrno: number): void => {
+    if (eventsOrNegErrno < 0) {
+      // Cannot happen to an open eventfd; if it does, libuv has stopped the
+      // watcher: let the loop tick, and the next wait start it again.
+      this.#triggerStarted = this.#armed = false;
+      sys.uvPollStop(this.#trigger);
+      return this.#endWait();
+    }
+    if (!this.#waiting) return this.#disarm(); // ended by wake() before the trigger came
+    const nodeTimeoutMs = sys.uvBackendTimeout();
+    if (nodeTimeoutMs === 0) {
+      this.#stats.nodeBusy++;
+      return; // left armed: called again after Node's turn
+    }
+    const untilDeadlineMs = this.#deadlineMs - this.#perf.now();
+    if (untilDeadlineMs <= 0) return this.#endWait();
+    this.#disarm();
+    const capped = nodeTimeoutMs > 0 && nodeTimeoutMs < untilDeadlineMs;
+    if (capped) this.#stats.nodeTimerCaps++;
+    const outcome = this.selector.waitForAny(capped ? nodeTimeoutMs : untilDeadlineMs);
+    if (outcome === 'loop' || this.#deadlineMs <= this.#perf.now()) return this.#endWait();
+    if (outcome === 'node') this.#stats.nodeWakeups++;
+    this.#arm(); // Node's turn (its I/O, its timer, a signal); then wait on
+  };
+
+  /** Queued by #endWait: no new wait since, so nobody needs the trigger. */
+  readonly #stopIfIdle = (): void => {
+    this.#checkQueued = false;
+    if (this.#waiting || !this.#triggerStarted) return;
+    this.#triggerStarted = false;
+    sys.uvPollStop(this.#trigger);
+  };
+
+  /**
+   * @example
+   * const host = new NodeBlockingHost(new PollSelector(), { sliceMs: 8 });
+   */
+  constructor(selector: Selector, options: NodeHostOptions = {}) {
+    const sliceMs = options?.sliceMs ?? DEFAULT_HOST_SLICE_MS;
+    if (typeof sliceMs !== 'number' || !(sliceMs > 0)) {
+      throw new RangeError(`NodeBlockingHost: sliceMs must be a number > 0, got ${describe(sliceMs)}`);
+    }
+    this.selector = new NodeBlockingSelector(selector);
+    this.#turns = new GlobalTimersHost(sliceMs);
+  }
+
+  /**
+   * Waits until an fd of the loop is ready, `timeoutMs` passes (Infinity:
+   * no deadline), Node has work to do, or `wake()`.
+   */
+  wait(timeoutMs: number): Promise<void> {
+    if (this.#closed) throw new RuntimeError('NodeBlockingHost.wait: the host is closed');
+    if (this.#waiting) throw new RuntimeError('NodeBlockingHost.wait: a wait is already pending (one at a time)');
+    if (this.#wakePending || !(timeoutMs > 0)) {
+      this.#wakePending = false;
+      return this.#turns.yieldToHost();
+    }
+    this.#arm();
+    this.#waiting = true;
+    this.#deadlineMs = this.#perf.now() + timeoutMs;
+    this.#stats.waits++;
+    return this.#turns.wait(Infinity);
+  }
+
+  /** Ends the pending wait; with none pending, the next wait ends at once. */
+  wake(): void {
+    if (this.#waiting) this.#endWait();
+    else this.#wakePending = true;
+  }
+
+  /** Resolves after Node has had one turn (setImmediate). */
+  yieldToHost(): Promise<void> {
+    return this.#turns.yieldToHost();
+  }
+
+  /** True once the loop has held the thread for a slice; cheap (see GlobalTimersHost). */
+  shouldYield(): boolean {
+    return this.#turns.shouldYield();
+  }
+
+  /** A frozen snapshot of the host's counters. */
+  statistics(): Readonly<NodeBlockingHostStatistics> {
+    return Object.freeze({ ...this.#stats });
+  }
+
+  /** Ends a pending wait, releases the libuv watcher and its eventfd. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#endWait();
+    // Watcher first: closing it removes its fd from libuv's epoll set by
+    // number (see the invariants on stale numbers).
+    if (this.#trigger >= 0) sys.uvPollClose(this.#trigger);
+    if (this.#triggerFd >= 0) sys.close(this.#triggerFd);
+    this.#trigger = this.#triggerFd = -1;
+    this.#triggerStarted = this.#armed = false;
+    this.#turns.close();
+  }
+
+  #endWait(): void {
+    if (!this.#waiting) return;
+    this.#waiting = false;
+    if (!this.#checkQueued) {
+      this.#checkQueued = true;
+      setImmediate(this.#stopIfIdle);
+    }
+    this.#turns.wake(); // resolves the pending #turns.wait(Infinity) and restarts the slice
+  }
+
+  /** Makes libuv call the trigger in its next poll phase. */
+  #arm(): void {
+    if (this.#trigger < 0) {
+      const { EFD_NONBLOCK, EFD_CLOEXEC } = sys.constants;
+      this.#triggerFd = checkErrno(sys.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), 'eventfd', 'NodeBlockingHost trigger');
+      this.#trigger = checkErrno(sys.uvPollOpen(this.#triggerFd, this.#onTrigger), 'uv_poll_init', 'NodeBlockingHost trigger');
+    }
+    if (!this.#triggerStarted) {
+      checkErrno(sys.uvPollStart(this.#trigger), 'uv_poll_start', 'NodeBlockingHost trigger');
+      this.#triggerStarted = true;
+    }
+    if (!this.#armed) {
+      signalWakeupFd(this.#triggerFd, 'NodeBlockingHost trigger');
+      this.#armed = true;
+    }
+  }
+
+  #disarm(): void {
+    if (!this.#armed) return;
+    this.#armed = false;
+    sys.eventfdRead(this.#triggerFd);
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * eventide on Node: a loop with the native selector and a host that lets
+ * Node's own event sources (timers, fs, http, fetch, child processes) keep
+ * running beside it, with no busy polling. Two modes, same semantics (see
+ * docs/node-hosts.md for when to pick which):
+ *
+ *  - 'guest' (default): Node's loop does the waiting; eventide's epoll fd
+ *    is watched from Node's side (NodeGuestHost);
+ *  - 'blocking': eventide waits in its own epoll_wait, with Node's backend
+ *    fd and next timer folded in (NodeBlockingHost).
+ *
+ * The selector is an EpollSelector; if epoll cannot be used it falls back
+ * to a PollSelector, which has no single fd to hand to Node, so the
+ * default mode then becomes 'blocking' (asking for 'guest' is an error).
+ */
+import { describe } from '../core/assert.js';
+import type { LoopHost } from '../core/host.js';
+import type { Selector } from '../core/selector.js';
+import { EpollSelector } from '../io/epoll-selector.js';
+import { PollSelector } from '../io/poll-selector.js';
+import { NodeEventLoop } from '../io/node-event-loop.js';
+import type { CoroutineLike, EventLoopOptions } from '../tasks/event-loop.js';
+import { runOnLoop } from '../tasks/run.js';
+import { NodeBlockingHost } from './node-blocking.js';
+import { isPollableSelector, NodeGuestHost } from './node-guest.js';
+
+/** Who waits when the loop is idle: Node's loop ('guest') or the loop's own epoll_wait ('blocking'). */
+export type NodeHostMode = 'guest' | 'blocking';
+
+/** EventLoop's options (the host is chosen by `mode`, so `host` is not one of them). */
+export interface NodeLoopOptions extends Omit<EventLoopOptions, 'host'> {
+  /** Default 'guest' ('blocking' when the selector has no epoll fd). */
+  mode?: NodeHostMode;
+}
+
+export interface NodeRunOptions extends NodeLoopOptions {}
+
+/** The selector and host for `options`, plus the remaining loop options. */
+function nodeLoopParts(options: NodeLoopOptions, who: string): { selector: Selector; host: LoopHost; rest: EventLoopOptions } {
+  if (options === null || typeof options !== 'object') throw new TypeError(`${who}: options must be an object, got ${describe(options)}`);
+  const { mode, selector: given, host: givenHost, ...rest } = options as NodeLoopOptions & { host?: unknown };
+  if (mode !== undefined && mode !== 'guest' && mode !== 'blocking') {
+    throw new TypeError(`${who}: mode must be 'guest' or 'blocking', got ${describe(mode)}`);
+  }
+  if (givenHost !== undefined) {
+    throw new TypeError(`${who}: options.host is not allowed (the host is chosen by mode); use new EventLoop({ selector, host }) for a host of your own`);
+  }
+  const base = given ?? defaultSelector();
+  try {
+    if (mode === 'guest' && !isPollableSelector(base)) {
+      throw new TypeError(`${who}: mode 'guest' needs a selector with an epollFd (an EpollSelector), got ${base.name}; use mode 'blocking'`);
+    }
+    if (mode !== 'blocking' && isPollableSelector(base)) return { selector: base, host: new NodeGuestHost(base), rest };
+    const host = new NodeBlockingHost(base);
+    return { selector: host.selector, host, rest };
+  } catch (error) {
+    if (given === undefined) base.close(); // ours: do not leak its fds
+    throw error;
+  }
+}
+
+/** EpollSelector, or PollSelector where epoll cannot be created. */
+function defaultSelector(): Selector {
+  try {
+    return new EpollSelector();
+  } catch {
+    return new PollSelector();
+  }
+}
+
+/**
+ * A new NodeEventLoop (EventLoop plus createConnection, createServer,
+ * sockRecv, ...): an EpollSelector (PollSelector if epoll is
+ * unavailable) and the host for `mode` — 'guest' by default. Other options
+ * are EventLoop's (clock, debug, sliceMs, ...); `selector` may be given,
+ * `host` may not.
+ *
+ * @example
+ * import { createNodeLoop } from 'eventide/node';
+ * const loop = createNodeLoop();                        // guest mode
+ * const fast = createNodeLoop({ mode: 'blocking' });    // waits in its own epoll_wait
+ * loop.addReader(fd, () => onReadable());
+ * await loop.runUntilComplete(main);
+ * loop.close();
+ */
+export function createNodeLoop(options: NodeLoopOptions = {}): NodeEventLoop {
+  const { selector, host, rest } = nodeLoopParts(options, 'createNodeLoop');
+  try {
+    return new NodeEventLoop({ ...rest, selector, host });
+  } catch (error) {
+    host.close();
+    selector.close();
+    throw error;
+  }
+}
+
+/**
+ * `run(main)` on Node: like the portable `run` (new loop, run `main` to
+ * completion, cancel leftovers, close the loop), on a loop made by
+ * `createNodeLoop` — so fds can be watched and Node's own APIs keep
+ * working while it runs. This is the `run` exported by 'eventide/node'.
+ *
+ * @example
+ * import { run, sleep, until } from 'eventide/node';
+ * const body = await run(function* () {
+ *   const response = yield* until(fetch('http://127.0.0.1:8080/'));
+ *   return yield* until(response.text());
+ * });
+ * await run(main, { mode: 'blocking' });
+ */
+export async function run<T>(main: CoroutineLike<T>, options: NodeRunOptions = {}): Promise<T> {
+  return runOnLoop(createNodeLoop(options), main);
+}

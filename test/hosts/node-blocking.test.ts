@@ -1,0 +1,156 @@
+/**
+ * NodeBlockingHost (src/hosts/node-blocking.ts): the loop waits in its own
+ * epoll_wait, with Node's backend fd and next timer folded in.
+ *
+ * The shared contract (node-host-contract.ts) runs here in blocking mode;
+ * below it, what is particular to this host: Node's fd is hidden from the
+ * loop, Node's timers cap the wait, Node's I/O ends it and then gets its
+ * turn, and the PollSelector fallback works the same way.
+ */
+import assert from 'node:assert/strict';
+import { createServer, connect, type AddressInfo } from 'node:net';
+import test from 'node:test';
+import { NodeBlockingHost, NodeBlockingSelector } from '../../src/hosts/node-blocking.js';
+import { createNodeLoop } from '../../src/hosts/node.js';
+import { EpollSelector } from '../../src/io/epoll-selector.js';
+import { PollSelector } from '../../src/io/poll-selector.js';
+import { EventLoop } from '../../src/tasks/event-loop.js';
+import { syscalls as sys } from '../../src/io/syscalls.js';
+import { EVENT_READ } from '../../src/core/selector.js';
+import { until } from '../../src/tasks/operation.js';
+import { assertLoopClean } from '../../src/testing.js';
+import { closeAll, pipe, readString, writeString } from '../io/fds.js';
+import { Log } from '../log.js';
+import { nodeHostContract } from './node-host-contract.js';
+import { readable, withWatchdog } from './node-helpers.js';
+
+nodeHostContract('blocking');
+
+function blockingLoop(selector = new EpollSelector()): { loop: EventLoop; host: NodeBlockingHost } {
+  const host = new NodeBlockingHost(selector);
+  return { loop: new EventLoop({ selector: host.selector, host }), host };
+}
+
+test("blocking host: Node's fd and the wake-up fd are watched but hidden: not counted, never reported, not registrable", async () => {
+  const selector = new NodeBlockingSelector(new EpollSelector());
+  assert.equal(selector.fdCount, 0);
+  assert.ok(selector.nodeFd >= 0);
+  assert.throws(() => selector.register(selector.nodeFd, EVENT_READ), /Node's own event-loop fd/);
+  assert.throws(() => selector.register(selector.wakeupFd, EVENT_READ), /own wake-up eventfd/);
+  const loop = new EventLoop({ selector });
+  assert.throws(() => loop.addReader(selector.nodeFd, () => {}), /Node's own event-loop fd/);
+  assert.equal(loop.statistics().readers, 0, 'the failed addReader left nothing behind');
+  assert.equal(selector.waitForAny(0), 'none', 'nothing ready yet');
+  // Make Node's fd readable: a libuv watcher (started, and polled once by
+  // Node's loop) on a pipe holding unread data keeps libuv's epoll set ready.
+  const [nodeR, nodeW] = pipe();
+  writeString(nodeW, 'for node');
+  let polledByNode: () => void = () => {};
+  const watcher = sys.uvPollOpen(nodeR, () => polledByNode());
+  assert.ok(watcher >= 0);
+  sys.uvPollStart(watcher);
+  await withWatchdog(new Promise<void>((resolve) => (polledByNode = resolve)), "Node's loop polling the pipe");
+  assert.equal(selector.waitForAny(0), 'node', "Node's fd is ready, and it is told apart");
+  selector.wakeup();
+  assert.equal(selector.waitForAny(0), 'loop', 'a wake-up counts for the loop');
+  const [r, w] = pipe();
+  writeString(w, 'x');
+  selector.register(r, EVENT_READ);
+  assert.equal(selector.fdCount, 1);
+  selector.wakeup();
+  const reported: number[] = [];
+  const count = selector.select(0, (fd) => reported.push(fd));
+  assert.deepEqual(reported, [r], "only the loop's fd is reported (not Node's, not the wake-up)");
+  assert.equal(count, 1);
+  assert.equal(selector.waitForAny(0), 'loop');
+  selector.unregister(r);
+  sys.uvPollClose(watcher);
+  assertLoopClean(loop);
+  closeAll(r, w, nodeR, nodeW);
+});
+
+test("blocking host: an idle wait is capped by Node's next timer, so Node's setTimeout runs while eventide waits", async () => {
+  const { loop, host } = blockingLoop();
+  const log = new Log();
+  loop.callSoon(() => {
+    log.push('loop going idle (no eventide timer)');
+    setTimeout(() => {
+      log.push('node setTimeout ran');
+      loop.stop();
+    }, 20);
+  });
+  await withWatchdog(loop.runForever(), 'runForever', () => loop.stop());
+  log.assert(['loop going idle (no eventide timer)', 'node setTimeout ran']);
+  assert.ok(host.statistics().nodeTimerCaps >= 1, 'the wait was capped by Node\'s timer');
+  assertLoopClean(loop);
+});
+
+test("blocking host: Node's socket I/O gets its turn while eventide waits (libuv's fd is readable) and its callbacks run", async () => {
+  const { loop, host } = blockingLoop();
+  const log = new Log();
+  const server = createServer((socket) => {
+    socket.once('data', (data) => {
+      log.push(`server got ${data}`);
+      socket.end('pong');
+    });
+  });
+  const reply = await withWatchdog(
+    loop.runUntilComplete(function* () {
+      yield* until(new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve)));
+      const { port } = server.address() as AddressInfo;
+      return yield* until(
+        new Promise<string>((resolve, reject) => {
+          const client = connect(port, '127.0.0.1', () => client.write('ping'));
+          let text = '';
+          client.on('data', (chunk) => (text += chunk));
+          client.on('end', () => resolve(text));
+          client.on('error', reject);
+        }),
+      );
+    }),
+    'runUntilComplete',
+    () => loop.stop(),
+  );
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  assert.equal(reply, 'pong');
+  log.assert(['server got ping']);
+  assert.ok(host.statistics().nodeWakeups >= 1, "a blocking select ended because libuv's fd was readable");
+  assertLoopClean(loop);
+});
+
+test('blocking host: with the PollSelector fallback, a pipe still wakes an idle loop', async () => {
+  const { loop } = blockingLoop(new PollSelector() as never);
+  const log = new Log();
+  const [r, w] = pipe();
+  await withWatchdog(
+    loop.runUntilComplete(function* () {
+      const ready = readable(loop, r);
+      setTimeout(() => writeString(w, 'poll'), 10);
+      yield* ready;
+      log.push(`readable: ${readString(r)}`);
+    }),
+    'runUntilComplete',
+    () => loop.stop(),
+  );
+  log.assert(['readable: poll']);
+  assertLoopClean(loop);
+  closeAll(r, w);
+});
+
+test('blocking host: createNodeLoop falls back to blocking mode for a selector without an epoll fd', async () => {
+  const loop = createNodeLoop({ selector: new PollSelector() });
+  assert.ok(loop.selector instanceof NodeBlockingSelector);
+  assert.equal(loop.selector.name, 'PollSelector');
+  assertLoopClean(loop);
+});
+
+test('blocking host: a bad inner selector or sliceMs is refused; close() is idempotent', () => {
+  assert.throws(() => new NodeBlockingSelector(null as never), TypeError);
+  const host = new NodeBlockingHost(new EpollSelector());
+  const epoll = new EpollSelector();
+  assert.throws(() => new NodeBlockingHost(epoll, { sliceMs: -1 }), RangeError);
+  epoll.close();
+  host.close();
+  host.close();
+  host.selector.close();
+});
