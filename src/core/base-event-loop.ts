@@ -229,7 +229,8 @@ export class BaseEventLoop implements TimerOwner {
     this.#checkOpen('callLater');
     checkFiniteNumber(delayMs, 'callLater: delayMs');
     checkCallback(callback, 'callLater: callback');
-    return this.callAt(this.#clock.now() + delayMs, callback, options);
+    const lane = options == null ? LANE_NORMAL : laneOf(options.priority);
+    return this.scheduleTimer(this.#clock.now() + delayMs, callback, undefined, lane);
   }
 
   /**
