@@ -1,0 +1,114 @@
+/**
+ * The browser host (src/hosts/browser.ts) outside a browser: its
+ * primitives and fallbacks in Node, which has MessageChannel but no
+ * requestAnimationFrame or isInputPending. The real page is tested in
+ * test/browser/host.test.ts.
+ */
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { RuntimeError } from '../../src/core/errors.js';
+import { BrowserHost, BrowserLoop, nextFrame, runInBrowser } from '../../src/hosts/browser.js';
+import { EventLoop } from '../../src/tasks/event-loop.js';
+import { sleep, until } from '../../src/tasks/operation.js';
+import { assertLoopClean } from '../../src/testing.js';
+import { Log } from '../log.js';
+
+test('BrowserHost.callSoon runs callbacks in request order, each in its own host turn; close() releases the channel', async () => {
+  const host = new BrowserHost();
+  const log = new Log();
+  await new Promise<void>((resolve) => {
+    host.callSoon(() => {
+      log.push('soon 1');
+      void Promise.resolve().then(() => log.push('microtask of soon 1'));
+    });
+    host.callSoon(() => log.push('soon 2'));
+    host.callSoon(resolve);
+  });
+  log.assert(['soon 1', 'microtask of soon 1', 'soon 2'], 'microtasks drain between two soon callbacks');
+  host.close(); // an open MessagePort would keep this process alive
+});
+
+test('BrowserHost.callLater fires after the delay and its cancel function stops it', async () => {
+  const host = new BrowserHost();
+  const log = new Log();
+  const cancel = host.callLater(5, () => log.push('cancelled timer'));
+  cancel();
+  await new Promise<void>((resolve) => host.callLater(0.2, () => resolve()));
+  await new Promise<void>((resolve) => host.callLater(10, () => resolve()));
+  log.assert([]);
+  host.close();
+});
+
+test('BrowserHost.shouldYield asks navigator.scheduling.isInputPending (with continuous events) where it exists, unless yieldToInput is false', () => {
+  const g = globalThis as { navigator?: unknown };
+  const saved = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+  const calls: unknown[] = [];
+  let pending = false;
+  Object.defineProperty(globalThis, 'navigator', {
+    configurable: true,
+    value: { scheduling: { isInputPending: (options: unknown) => (calls.push(options), pending) } },
+  });
+  try {
+    const host = new BrowserHost();
+    const deaf = new BrowserHost({ yieldToInput: false });
+    assert.equal(host.usesInputPending, true);
+    assert.equal(deaf.usesInputPending, false);
+    assert.equal(host.shouldYield(), false);
+    pending = true;
+    assert.equal(host.shouldYield(), true);
+    assert.equal(deaf.shouldYield(), false);
+    assert.deepEqual(calls, [{ includeContinuous: true }, { includeContinuous: true }]);
+  } finally {
+    if (saved) Object.defineProperty(globalThis, 'navigator', saved);
+    else delete g.navigator;
+  }
+  assert.equal(new BrowserHost().usesInputPending, typeof (globalThis as { navigator?: { scheduling?: unknown } }).navigator?.scheduling === 'object');
+});
+
+test('runInBrowser runs main under the page-style driver: timers, native promises, frames (60 Hz fallback without requestAnimationFrame); leftovers are cancelled and the loop closed', async () => {
+  const log = new Log();
+  let loopSeen: EventLoop | null = null;
+  const result = await runInBrowser(function* () {
+    const { getRunningLoop } = yield* until(import('../../src/tasks/event-loop.js'));
+    const loop = getRunningLoop();
+    loopSeen = loop;
+    loop.createTask(function* () {
+      try {
+        yield* sleep(60_000);
+      } finally {
+        log.push('leftover cancelled');
+      }
+    });
+    yield* sleep(2);
+    log.push('slept');
+    const value = yield* until(Promise.resolve(7));
+    const frameMs = yield* nextFrame();
+    log.push(`frame ${typeof frameMs}`);
+    return value * 6;
+  });
+  assert.equal(result, 42);
+  log.assert(['slept', 'frame number', 'leftover cancelled']);
+  assert.ok(loopSeen !== null && (loopSeen as EventLoop).isClosed());
+});
+
+test('BrowserLoop: start() drives the loop until loop.stop(); a second BrowserLoop on the same loop is refused while the first runs', async () => {
+  const loop = new EventLoop();
+  const browser = new BrowserLoop({ loop, budgetMs: 2 });
+  const log = new Log();
+  loop.callLater(3, () => {
+    log.push('timer');
+    loop.stop();
+  });
+  const stopped = browser.start();
+  assert.throws(() => new BrowserLoop({ loop }).start(), RuntimeError);
+  await stopped;
+  log.assert(['timer']);
+  assert.equal(browser.driver.running, false);
+  assertLoopClean(loop);
+});
+
+test('bad options: TypeError naming them', () => {
+  assert.throws(() => new BrowserHost(null as unknown as object), /BrowserHost: options must be an object/);
+  assert.throws(() => new BrowserLoop(5 as unknown as object), /BrowserLoop: options must be an object/);
+  assert.throws(() => new BrowserLoop({ budgetMs: -1 }), /budgetMs must be a number > 0/);
+});
