@@ -34,5 +34,38 @@ export { run } from './tasks/run.js';
 export type { RunOptions } from './tasks/run.js';
 
 // --- synchronization primitives and queues (tasks/locks.ts, tasks/queues.ts) ---
+export { Lock } from './tasks/lock.js';
+export { Event } from './tasks/event.js';
+export { Condition } from './tasks/condition.js';
+export { Semaphore, BoundedSemaphore } from './tasks/semaphore.js';
+export { Barrier, BrokenBarrierError } from './tasks/barrier.js';
+export type { BarrierState } from './tasks/barrier.js';
+export { Queue, LifoQueue, PriorityQueue, QueueEmpty, QueueFull, QueueShutDown, naturalOrder } from './tasks/queues.js';
+export type { QueueOptions, PriorityQueueOptions, ItemStore } from './tasks/queues.js';
 
 // --- combinators (tasks/gather.ts, wait.ts, timeout.ts, shield.ts, task-group.ts) ---
+export { gather } from './tasks/gather.js';
+export type { GatherOptions, GatherResults, SettledResults } from './tasks/gather.js';
+export { wait, waitFor, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED } from './tasks/wait.js';
+export type { ReturnWhen, WaitOptions } from './tasks/wait.js';
+export { timeout, timeoutAt, Timeout } from './tasks/timeout.js';
+export type { TimeoutBody } from './tasks/timeout.js';
+export { shield } from './tasks/shield.js';
+export { TaskGroup, taskGroup } from './tasks/task-group.js';
+export type { TaskGroupBody } from './tasks/task-group.js';
+export type { AnyOp, Op, OpResult } from './tasks/ensure-future.js';
+
+// --- Prioritized Task Scheduling API (tasks/scheduler.ts, tasks/task-signal.ts) ---
+export { Scheduler, scheduler, TASK_PRIORITY_LANES, INHERIT_GENERATIONS } from './tasks/scheduler.js';
+export type { SchedulerPostTaskOptions, SchedulerStatistics } from './tasks/scheduler.js';
+export { TaskController, TaskSignal, TaskPriorityChangeEvent, TASK_PRIORITIES } from './tasks/task-signal.js';
+export type { TaskPriority, TaskControllerInit, TaskSignalAnyInit, TaskPriorityChangeEventInit, AbortSignalLike } from './tasks/task-signal.js';
+
+// --- instrumentation (inspect/) ---
+export { HOOK_NAMES, describeTask, futureLabel, taskState, waitInfo, buildTaskGraph, captureCallGraph, formatTaskTree, TraceRecorder } from './inspect/index.js';
+export type { CancelOptions, CancelOrigin, CoreInstrument, HookName, Instrument, SpawnInfo, WakeCause } from './inspect/index.js';
+export type { TaskInfo, TaskOutcome, TaskState, WaitInfo, CallGraph, Link, TaskEdge, TaskGraph, TaskSource, TreeSource, TraceEvent, TraceFile, TraceOptions } from './inspect/index.js';
+
+// --- guest mode: a foreign loop drives eventide (hosts/guest.ts) ---
+export { GuestDriver } from './hosts/guest.js';
+export type { GuestHost, GuestDriverOptions, GuestDriverStatistics } from './hosts/guest.js';

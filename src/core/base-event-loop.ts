@@ -3,7 +3,8 @@
  * seed's model.
  *
  * This is the only place where callbacks are actually *called* (in
- * `#runHandle`). Every other place just puts handles on the ready queue.
+ * `#runHandle`, or `#runHandleObserved` while debug mode or an instrument
+ * watches). Every other place just puts handles on the ready queue.
  *
  * Futures and Tasks are not known here: `EventLoop` (tasks/event-loop.ts)
  * extends this class with `createFuture`, `createTask` and
@@ -463,9 +464,9 @@ export class BaseEventLoop implements TimerOwner {
   /** Step 2 with an instrument attached: beforeIoWait / afterIoWait around the poll. */
   #selectObserved(timeoutMs: number): void {
     const hooks = this.instrumentHooks;
-    if (hooks.beforeIoWait !== null) hooks.call('beforeIoWait', timeoutMs);
+    hooks.beforeIoWait?.(timeoutMs);
     const eventCount = this.#selector.select(timeoutMs, this.#onFdReady);
-    if (hooks.afterIoWait !== null) hooks.call('afterIoWait', eventCount);
+    hooks.afterIoWait?.(eventCount);
   }
 
   #canAutojump(): boolean {
@@ -571,7 +572,7 @@ export class BaseEventLoop implements TimerOwner {
    */
   #runHandleObserved(handle: Handle): void {
     const hooks = this.instrumentHooks;
-    if (hooks.beforeCallback !== null) hooks.call('beforeCallback', handle);
+    hooks.beforeCallback?.(handle);
     const timer = this.#debug ? (debugTimer ??= new MonotonicClock()) : null;
     const startMs = timer === null ? 0 : timer.now();
     this.#currentHandle = handle;
@@ -582,7 +583,7 @@ export class BaseEventLoop implements TimerOwner {
     }
     this.#currentHandle = null;
     const tookMs = timer === null ? undefined : timer.now() - startMs;
-    if (hooks.afterCallback !== null) hooks.call('afterCallback', handle, tookMs);
+    hooks.afterCallback?.(handle, tookMs);
     if (tookMs !== undefined && tookMs >= this.slowCallbackDurationMs) {
       this.#logger.warn(`eventide: executing ${handle} took ${tookMs.toFixed(3)} ms` + (handle.sourceStack ? `\ncreated at:\n${handle.sourceStack}` : ''));
     }
@@ -609,15 +610,15 @@ export class BaseEventLoop implements TimerOwner {
     this.#running = true;
     markActive(this, true);
     const hooks = this.instrumentHooks;
-    if (hooks.beforeRun !== null) hooks.call('beforeRun', this);
+    hooks.beforeRun?.(this);
     try {
       for (;;) {
         const waitMs = this.#selectTimeout(Infinity);
         if (waitMs > 0) {
           // The host does the blocking here; instruments see it as an I/O wait.
-          if (hooks.beforeIoWait !== null) hooks.call('beforeIoWait', waitMs);
+          hooks.beforeIoWait?.(waitMs);
           await this.#waitInHost(waitMs);
-          if (hooks.afterIoWait !== null) hooks.call('afterIoWait', 0);
+          hooks.afterIoWait?.(0);
         }
         this.#tick(0);
         if (this.#stopping) break;
@@ -625,7 +626,7 @@ export class BaseEventLoop implements TimerOwner {
         else await undefined; // microtask checkpoint: let promise continuations run
       }
     } finally {
-      if (hooks.afterRun !== null) hooks.call('afterRun', this);
+      hooks.afterRun?.(this);
       this.#stopping = false;
       this.#running = false;
       markActive(this, false);
@@ -701,7 +702,7 @@ export class BaseEventLoop implements TimerOwner {
     this.#running = true;
     markActive(this, true);
     this.#guestWake = wake;
-    if (this.instrumentHooks.beforeRun !== null) this.instrumentHooks.call('beforeRun', this);
+    this.instrumentHooks.beforeRun?.(this);
     return {
       idle: (idle: boolean): void => void (this.#hostWaiting = idle),
       takeStop: (): boolean => {
@@ -711,7 +712,7 @@ export class BaseEventLoop implements TimerOwner {
       },
       detach: (): void => {
         if (this.#guestWake !== wake) return;
-        if (this.instrumentHooks.afterRun !== null) this.instrumentHooks.call('afterRun', this);
+        this.instrumentHooks.afterRun?.(this);
         this.#guestWake = null;
         this.#hostWaiting = false;
         this.#stopping = false;
@@ -869,7 +870,12 @@ export class BaseEventLoop implements TimerOwner {
     return this.instrumentHooks.remove(instrument);
   }
 
-  /** The attached instruments, in the order they were added. */
+  /**
+   * The attached instruments, in the order they were added.
+   *
+   * @example
+   * if (!loop.instruments().includes(recorder)) loop.addInstrument(recorder);
+   */
   instruments(): readonly CoreInstrument[] {
     return this.instrumentHooks.list();
   }

@@ -65,6 +65,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
   #unretrievedToken: object | null = null;
   /** Where the future was created (debug mode only). */
   sourceStack: string | undefined = undefined;
+  /**
+   * What this future stands for, shown by task introspection as "waiting
+   * on <label>" (inspect/). Whoever creates a future that tasks wait on may
+   * set it: a Lock's waiter `'Lock.acquire'`, a Queue's `'Queue.get'`, an
+   * fd wait `'fd 7 readable'`. Undefined: shown as `future #<id>`.
+   */
+  label: string | undefined = undefined;
   /** A small unique number, for labels. */
   readonly id = ++futureIds;
 
@@ -215,6 +222,14 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** How many done-callbacks wait for this future (for introspection). */
   get waiterCount(): number {
     return (this.#cb0 === null ? 0 : 1) + (this.#more === null ? 0 : this.#more.length / 2);
+  }
+
+  /**
+   * @internal For introspection: the exception a finished future holds
+   * (undefined if none), without marking it retrieved as `exception()` does.
+   */
+  peekException(): unknown {
+    return this.#hasException ? this.#exception : undefined;
   }
 
   /** The message given to `cancel(msg)`, if any. */

@@ -26,9 +26,11 @@
 import { describe } from '../core/assert.js';
 import type { BaseEventLoop } from '../core/base-event-loop.js';
 import { CancelledError, InvalidStateError, RuntimeError } from '../core/errors.js';
+import { MonotonicClock } from '../core/clock.js';
 import { TimerHandle, type Handle } from '../core/handle.js';
+import { setTaskBridge } from '../core/instruments.js';
 import { laneOf, PRIORITIES, type Priority } from '../core/priority.js';
-import { swapCurrentTask } from './current.js';
+import { currentTask, swapCurrentTask } from './current.js';
 import { Future } from './future.js';
 import { isThenable, Sleep, type Coroutine } from './operation.js';
 
@@ -45,6 +47,74 @@ const pendingTaskRegistry = new FinalizationRegistry<{ loop: BaseEventLoop; labe
 });
 
 let taskCounter = 0;
+
+/** Options of `task.cancel(message, options)`. */
+export interface CancelOptions {
+  /**
+   * Who is cancelling, for introspection: `'task.cancel'` (the default),
+   * `'timeout'`, `'taskgroup'`, `'shutdown'`, or any short name.
+   */
+  source?: string;
+}
+
+/** Who asked a task to cancel, and why (`task.cancelOrigin`, the `cancelRequested` hook). */
+export interface CancelOrigin {
+  /** See CancelOptions.source; `'propagated'` when cancelling another task cancelled this one. */
+  readonly source: string;
+  /** The message given to `cancel()`. */
+  readonly reason: string | undefined;
+  /** The task running when `cancel()` was called; null outside any task. */
+  readonly byTask: Task<unknown> | null;
+  /** For a propagated cancel: the task whose cancellation reached this one (it awaited it). */
+  readonly via: Task<unknown> | null;
+  /** `loop.time()` when it was asked. */
+  readonly atMs: number;
+}
+
+/**
+ * Why a task became ready to step (the `taskScheduled` hook): who woke it.
+ *  - `spawn`: created, by `byTask` (null: outside any task);
+ *  - `future`: the future it waited on settled, by `byTask` (a Task settles
+ *    itself) from the callback `byHandle` (null when unknown);
+ *  - `timer`: its sleep's time came (`handle` is the timer; for `sleep(0)`
+ *    the queued step);
+ *  - `io`: a reader/writer callback of `fd` settled what it waited on;
+ *  - `promise`: what it waited on was settled outside the loop's callbacks
+ *    (a native promise, or code outside the loop);
+ *  - `cancel`: `cancel()` was called, by `byTask`;
+ *  - `error`: its last yield was invalid; the error is thrown in.
+ */
+export type WakeCause =
+  | { readonly kind: 'spawn'; readonly byTask: Task<unknown> | null }
+  | { readonly kind: 'future'; readonly future: Future<unknown>; readonly byTask: Task<unknown> | null; readonly byHandle: Handle | null }
+  | { readonly kind: 'timer'; readonly handle: Handle }
+  | { readonly kind: 'io'; readonly fd: number; readonly event: 'read' | 'write'; readonly handle: Handle; readonly future: Future<unknown> }
+  | { readonly kind: 'promise'; readonly future: Future<unknown> }
+  | { readonly kind: 'cancel'; readonly byTask: Task<unknown> | null }
+  | { readonly kind: 'error'; readonly error: unknown };
+
+/** The task whose `cancel()` is on the stack (a cancel it causes is "propagated"). */
+let cancelInProgress: Task<unknown> | null = null;
+
+/** Times task steps while task timing is on (wall clock, even on a virtual loop). */
+let stepClock: MonotonicClock | null = null;
+
+/** A done-callback lane that is called synchronously at settle time (see future.ts). */
+const SETTLE_HOOK = -1;
+
+/** Introspection state that most tasks never need: allocated on first use. */
+class TaskProbe {
+  /** Wall-clock ms spent in steps while task timing was on. */
+  runTimeMs = 0;
+  /** The first cancellation request still outstanding. */
+  cancelOrigin: CancelOrigin | null = null;
+  /** The settle hook that reports this task's wake-up (taskScheduled); made once. */
+  wakeReporter: ((future: Future<unknown>) => void) | null = null;
+  /** The future wakeReporter is registered on, until it fires. */
+  armedOn: Future<unknown> | null = null;
+  /** True while this task's cancel() is on the stack (to see a cycle of awaits come back). */
+  inCancel = false;
+}
 
 export class Task<T = unknown> extends Future<T> {
   /** A label for logs and introspection. */
@@ -71,6 +141,14 @@ export class Task<T = unknown> extends Future<T> {
   #cancelRequests = 0;
   #abortController: AbortController | null = null;
   #registryToken: object | null = null;
+  /** Steps run so far: always counted (one increment per step). */
+  #steps = 0;
+  /**
+   * Future.id of the task whose step created this one; 0 if none. An id,
+   * not a reference: a chain of finished spawners must not stay alive.
+   */
+  #spawnerId = 0;
+  #probe: TaskProbe | null = null;
   /** This task's wake-up, registered on the futures it waits for. */
   readonly #wakeup = (future: Future<unknown>): void => this.#onWaiterDone(future);
 
@@ -87,6 +165,9 @@ export class Task<T = unknown> extends Future<T> {
     this.name = options.name !== undefined ? String(options.name) : `Task-${++taskCounter}`;
     this.#stepHandle = loop.scheduleCallback(Task.#runStep, this, this.#lane);
     this.#waiter = this.#stepHandle;
+    const spawner = currentTask();
+    if (spawner !== null) this.#spawnerId = spawner.id;
+    if (loop.instrumentHooks.active) this.#reportSpawn(spawner);
     if (loop.getDebug()) {
       this.#registryToken = {};
       pendingTaskRegistry.register(this, { loop, label: String(this) }, this.#registryToken);
@@ -129,6 +210,41 @@ export class Task<T = unknown> extends Future<T> {
   }
 
   /**
+   * How many steps the task has run (always counted).
+   *
+   * @example
+   * loop.allTasks().sort((a, b) => b.steps - a.steps); // busiest first
+   */
+  get steps(): number {
+    return this.#steps;
+  }
+
+  /**
+   * Wall-clock ms the task has spent running its steps, counted while task
+   * timing is on (`loop.setTaskTiming(true)` or debug mode); else 0.
+   */
+  get runTimeMs(): number {
+    return this.#probe === null ? 0 : this.#probe.runTimeMs;
+  }
+
+  /** The id of the task whose step created this one; 0 if created outside any task. */
+  get spawnerId(): number {
+    return this.#spawnerId;
+  }
+
+  /**
+   * Who asked this task to cancel, and why: the first request still
+   * outstanding (a later `uncancel()` down to 0 forgets it). Null if none.
+   *
+   * @example
+   * task.cancel('shutting down');
+   * task.cancelOrigin?.reason; // 'shutting down'
+   */
+  get cancelOrigin(): CancelOrigin | null {
+    return this.#probe === null ? null : this.#probe.cancelOrigin;
+  }
+
+  /**
    * An AbortSignal aborted (with a CancelledError) as soon as the task is
    * asked to cancel: hand it to `fetch` and other AbortSignal-aware APIs.
    *
@@ -149,29 +265,84 @@ export class Task<T = unknown> extends Future<T> {
    * task is already done. The task may catch the error; then it is not
    * cancelled (see `uncancel`).
    *
+   * `options.source` says who is cancelling, for introspection
+   * (`cancelOrigin`, the task tree): timeouts pass `'timeout'`, task groups
+   * `'taskgroup'`, `run()`'s clean-up `'shutdown'`.
+   *
    * @example
    * task.cancel('shutting down');
+   * task.cancel('deadline passed', { source: 'timeout' });
    */
-  override cancel(message?: string): boolean {
+  override cancel(message?: string, options?: CancelOptions): boolean {
     if (this.done()) return false;
+    const via = cancelInProgress;
+    this.#noteCancelRequest(message, options, via);
     this.#cancelRequests++;
     // Also read by `signal` when it is first created after this call.
     this.#cancelMessage = message;
-    this.#abortController?.abort(new CancelledError(message));
-    const waiter = this.#waiter;
-    if (waiter instanceof Future) {
-      if (waiter.cancel(message)) return true;
-    } else if (waiter instanceof TimerHandle) {
-      // Suspended in a sleep: drop the timer and step now with the error.
-      // The sleep carries the error, as a cancelled future would: a later
-      // uncancel() must not turn it into an early, silent wake-up.
-      waiter.cancel();
-      this.#throwInSoon(new CancelledError(message));
-      return true;
+    const probe = this.#probeOf();
+    if (probe.inCancel) return this.#cancelInCycle(message);
+    probe.inCancel = true;
+    cancelInProgress = this;
+    try {
+      this.#abortController?.abort(new CancelledError(message));
+      const waiter = this.#waiter;
+      if (waiter instanceof Future) {
+        if (waiter.cancel(message)) return true;
+      } else if (waiter instanceof TimerHandle) {
+        // Suspended in a sleep: drop the timer and step now with the error.
+        // The sleep carries the error, as a cancelled future would: a later
+        // uncancel() must not turn it into an early, silent wake-up.
+        waiter.cancel();
+        this.#throwInSoon(new CancelledError(message), true);
+        return true;
+      }
+    } finally {
+      cancelInProgress = via;
+      probe.inCancel = false;
     }
     this.#mustCancel = true;
     this.#cancelMessage = message;
     return true;
+  }
+
+  /**
+   * cancel() came back to this task while its own cancel() is on the stack:
+   * tasks awaiting each other in a cycle. Cancelling its waiter again would
+   * recurse forever, so the task stops waiting and takes CancelledError at
+   * once; the others in the cycle then see it finish cancelled.
+   */
+  #cancelInCycle(message: string | undefined): boolean {
+    const waiter = this.#waiter;
+    if (waiter instanceof Future && !waiter.done()) {
+      waiter.removeDoneCallback(this.#wakeup);
+      this.#throwInSoon(new CancelledError(message), true);
+    } else {
+      this.#mustCancel = true;
+    }
+    return true;
+  }
+
+  /** Records who asked (the first outstanding request) and tells cancelRequested. */
+  #noteCancelRequest(message: string | undefined, options: CancelOptions | undefined, via: Task<unknown> | null): void {
+    let source = via !== null && via !== this ? 'propagated' : 'task.cancel';
+    if (options !== undefined) {
+      if (options === null || typeof options !== 'object') throw new TypeError(`cancel: options must be an object like {source: 'timeout'}, got ${describe(options)}`);
+      if (options.source !== undefined) {
+        if (typeof options.source !== 'string') throw new TypeError(`cancel: options.source must be a string, got ${describe(options.source)}`);
+        source = options.source;
+      }
+    }
+    const origin: CancelOrigin = Object.freeze({
+      source,
+      reason: message,
+      byTask: currentTask(),
+      via: via !== this ? via : null,
+      atMs: this.loop.time(),
+    });
+    if (this.#cancelRequests === 0) this.#probeOf().cancelOrigin = origin;
+    const hooks = this.loop.instrumentHooks;
+    hooks.cancelRequested?.(this, origin);
   }
 
   /** How many cancellation requests are pending (asyncio 3.11). */
@@ -187,7 +358,10 @@ export class Task<T = unknown> extends Future<T> {
   uncancel(): number {
     if (this.#cancelRequests > 0) {
       this.#cancelRequests--;
-      if (this.#cancelRequests === 0) this.#mustCancel = false;
+      if (this.#cancelRequests === 0) {
+        this.#mustCancel = false;
+        if (this.#probe !== null) this.#probe.cancelOrigin = null;
+      }
     }
     return this.#cancelRequests;
   }
@@ -210,12 +384,19 @@ export class Task<T = unknown> extends Future<T> {
 
   /** The ready-queue callback for a step: static, so no closure per step. */
   static #runStep(task: Task<unknown>): void {
-    task.#step();
+    task.#run();
+  }
+
+  /** Runs a step; through #stepObserved when a step hook or task timing asks. */
+  #run(): void {
+    if (this.loop.instrumentHooks.observeSteps) this.#stepObserved();
+    else this.#step();
   }
 
   /** Runs the generator to its next yield (or its end). */
   #step(): void {
     if (this.done()) throw new InvalidStateError(`step: ${this} is already done`);
+    this.#steps++;
     let throwing = this.#throwPending;
     let error = this.#throwValue;
     if (this.#mustCancel) {
@@ -260,6 +441,7 @@ export class Task<T = unknown> extends Future<T> {
       }
       if (yielded === this) return this.#throwInSoon(new RuntimeError(`${this} cannot wait for itself`));
       this.#waiter = yielded;
+      if (this.loop.instrumentHooks.taskScheduled !== null) this.#armWakeReport(yielded);
       yielded.addDoneCallbackInLane(this.#wakeup, this.#lane);
       if (this.#mustCancel && yielded.cancel(this.#cancelMessage)) this.#mustCancel = false;
     } else if (yielded instanceof Sleep) {
@@ -271,6 +453,10 @@ export class Task<T = unknown> extends Future<T> {
         delayMs > 0 && !this.#mustCancel
           ? this.loop.scheduleTimer(this.loop.time() + delayMs, Task.#runStep, this, this.#lane)
           : this.#scheduleStep();
+      // A timer reports when it comes due (core's #enqueueTimer); sleep(0) is ready now.
+      if (this.loop.instrumentHooks.taskScheduled !== null && !(this.#waiter instanceof TimerHandle)) {
+        this.#reportScheduled({ kind: 'timer', handle: this.#waiter });
+      }
     } else if (isThenable(yielded)) {
       this.#suspendOn(promiseToFuture(this.loop, yielded));
     } else {
@@ -294,13 +480,17 @@ export class Task<T = unknown> extends Future<T> {
         this.#sendValue = future.result();
       }
     }
-    this.#step();
+    this.#run();
   }
 
-  #throwInSoon(error: unknown): void {
+  /** Throws `error` in at the next step, queued now (`byCancel`: for the wake cause). */
+  #throwInSoon(error: unknown, byCancel = false): void {
     this.#throwPending = true;
     this.#throwValue = error;
     this.#waiter = this.#scheduleStep();
+    if (this.loop.instrumentHooks.taskScheduled !== null) {
+      this.#reportScheduled(byCancel ? { kind: 'cancel', byTask: currentTask() } : { kind: 'error', error });
+    }
   }
 
   /**
@@ -321,6 +511,90 @@ export class Task<T = unknown> extends Future<T> {
       this.#registryToken = null;
     }
   }
+
+  // ------------------------------------------------------ instrumentation
+  // Reached only with an instrument attached or task timing on: the paths
+  // above test one field of loop.instrumentHooks to get here.
+
+  #probeOf(): TaskProbe {
+    return (this.#probe ??= new TaskProbe());
+  }
+
+  /** A step with its hooks (Trio's order: beforeTaskStep, taskExited, afterTaskStep) and timing. */
+  #stepObserved(): void {
+    const hooks = this.loop.instrumentHooks;
+    hooks.beforeTaskStep?.(this);
+    if (hooks.timeSteps) {
+      const clock = (stepClock ??= new MonotonicClock());
+      const startMs = clock.now();
+      this.#step();
+      this.#probeOf().runTimeMs += clock.now() - startMs;
+    } else {
+      this.#step();
+    }
+    if (this.done()) hooks.taskExited?.(this);
+    hooks.afterTaskStep?.(this);
+  }
+
+  #reportSpawn(spawner: Task<unknown> | null): void {
+    const hooks = this.loop.instrumentHooks;
+    hooks.taskSpawned?.(this, { byTask: spawner });
+    if (hooks.taskScheduled !== null) this.#reportScheduled({ kind: 'spawn', byTask: spawner });
+  }
+
+  #reportScheduled(cause: WakeCause): void {
+    this.loop.instrumentHooks.taskScheduled?.(this, cause);
+  }
+
+  /**
+   * Makes the settling of `future` report this task's wake-up: a settle
+   * hook (called synchronously when the future settles, while whoever
+   * settled it is still on the stack) registered just before the wake-up.
+   */
+  #armWakeReport(future: Future<unknown>): void {
+    const probe = this.#probeOf();
+    if (probe.armedOn === future) return;
+    probe.armedOn = future;
+    future.addDoneCallbackInLane((probe.wakeReporter ??= (settled) => this.#reportWake(settled)), SETTLE_HOOK);
+  }
+
+  /** A taskScheduled hook was attached while this task waits: report that wake-up too. */
+  #armIfWaiting(): void {
+    const waiter = this.#waiter;
+    if (waiter instanceof Future && !waiter.done() && !this.done()) this.#armWakeReport(waiter);
+  }
+
+  #reportWake(future: Future<unknown>): void {
+    const probe = this.#probeOf();
+    if (probe.armedOn === future) probe.armedOn = null;
+    if (this.loop.instrumentHooks.taskScheduled === null || this.done() || this.#waiter !== future) return;
+    this.#reportScheduled(this.#wakeCause(future));
+  }
+
+  /** Who settled `future`, judged while they are on the stack. */
+  #wakeCause(future: Future<unknown>): WakeCause {
+    if (cancelInProgress === this) return { kind: 'cancel', byTask: currentTask() };
+    const handle = this.loop.currentHandle;
+    // A task settles only in its own step, after it has stopped being current.
+    if (future instanceof Task) return { kind: 'future', future, byTask: future, byHandle: handle };
+    const byTask = currentTask();
+    if (byTask === null) {
+      if (handle === null) return { kind: 'promise', future };
+      const fd = this.loop.fdOfHandle(handle);
+      if (fd !== null) return { kind: 'io', fd: fd.fd, event: fd.event, handle, future };
+    }
+    return { kind: 'future', future, byTask, byHandle: handle };
+  }
+
+  static {
+    setTaskBridge({
+      taskOfStepHandle: (handle) => (handle.callback === Task.#runStep ? (handle.arg as Task<unknown>) : null),
+      armWaitingTasks: (loop) => {
+        const tasks = (loop as { allTasks?(): Task<unknown>[] }).allTasks?.() ?? [];
+        for (const task of tasks) task.#armIfWaiting();
+      },
+    });
+  }
 }
 
 /**
@@ -329,6 +603,7 @@ export class Task<T = unknown> extends Future<T> {
  */
 export function promiseToFuture<T>(loop: BaseEventLoop, thenable: PromiseLike<T>): Future<T> {
   const future = new Future<T>(loop);
+  future.label = 'promise';
   loop.beginExternalWait();
   let settled = false;
   const settle = (ok: boolean, value: unknown): void => {
