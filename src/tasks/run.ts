@@ -47,7 +47,7 @@ export async function runOnLoop<T>(loop: EventLoop, main: CoroutineLike<T>): Pro
 async function cancelAllTasks(loop: EventLoop): Promise<void> {
   const pending = loop.allTasks();
   if (pending.length === 0) return;
-  for (const task of pending) task.cancel();
+  for (const task of pending) task.cancel(undefined, { source: 'shutdown' });
   const allDone = loop.createFuture<void>();
   let remaining = pending.length;
   const onDone = (): void => {

@@ -200,7 +200,7 @@ export class TaskGroup {
       // parent's next wait, since the AggregateError replaces its CancelledError.
       if (parent.cancelling() > 0) {
         parent.uncancel();
-        parent.cancel();
+        parent.cancel(undefined, { source: 'taskgroup' });
       }
       throw new AggregateError(this.#errors.splice(0), 'unhandled errors in a TaskGroup');
     }
@@ -209,7 +209,7 @@ export class TaskGroup {
   #abort(): void {
     this.#aborting = true;
     for (const task of this.#tasks) {
-      if (!task.done()) task.cancel();
+      if (!task.done()) task.cancel(undefined, { source: 'taskgroup' });
     }
   }
 
@@ -235,7 +235,7 @@ export class TaskGroup {
       // Stop the body wherever it waits; the cancellation is withdrawn on exit.
       this.#abort();
       this.#parentCancelRequested = true;
-      parent.cancel();
+      parent.cancel(undefined, { source: 'taskgroup' });
     }
   }
 }

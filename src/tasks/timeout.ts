@@ -139,7 +139,7 @@ export class Timeout {
   static #fire(scope: Timeout): void {
     scope.#handle = null;
     scope.#state = 'expiring';
-    (scope.#task as Task<unknown>).cancel();
+    (scope.#task as Task<unknown>).cancel(undefined, { source: 'timeout' });
   }
 
   /** Leaves the scope; returns the error to throw (if `failed`). */

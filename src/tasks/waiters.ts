@@ -66,7 +66,9 @@ export class LoopBinding {
     else if (this.#loop !== loop) {
       throw new RuntimeError(`${what}: ${String(this.#owner)} is bound to a different event loop`);
     }
-    return { future: new Future<T>(loop), task };
+    const future = new Future<T>(loop);
+    future.label = what; // names the wait in task trees ("Lock.acquire", "Queue.get", ...)
+    return { future, task };
   }
 }
 
