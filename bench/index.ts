@@ -1,17 +1,22 @@
 /**
- * `npm run bench`: eventide's core benchmarks, each against native
- * baselines measured in the same run.
+ * `npm run bench`: eventide's benchmarks, each against native baselines
+ * measured in the same run: the core groups (harness.ts), the I/O group
+ * (io.ts: TCP echo and wake-up latency against Node, asyncio, uvloop and
+ * C) and the Node host modes (node-hosts.ts).
  *
  * Usage (after `npm run build`):
  *   node dist/bench/index.js [--quick] [--out FILE] [--strict] [GROUP...]
  *   node --expose-gc dist/bench/index.js --in-process GROUP...   (for profiling)
  *
  *   GROUP        run only the groups whose id contains this text
- *                (callsoon, task-step, timers, memory); default: all
+ *                (callsoon, task-step, timers, memory, io, node-hosts);
+ *                default: all
  *   --quick      fewer repetitions and warm-ups (a rough look in ~1/3 the time)
- *   --out FILE   where to write the JSON results; a full run (no --quick,
- *                no GROUP) writes bench/results/core.json by default, a
- *                partial run writes nothing unless given --out
+ *   --out FILE   write the JSON results of every group run to FILE. Without
+ *                it, a run that is not --quick writes each results file
+ *                whose groups all ran: bench/results/core.json (the core
+ *                groups), io.json, node-hosts.json; so a partial run never
+ *                overwrites full results
  *   --strict     exit with status 1 if any target is missed
  *   --list       list the groups and exit
  *
@@ -29,12 +34,30 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { callSoonGroup } from './callsoon.js';
 import { formatGroup, gc, runGroup, type Group, type GroupResult } from './harness.js';
+import { instrumentOverheadGroup } from './instrument-overhead.js';
+import { ioGroup, nodeHostsGroup, type StandaloneGroup } from './io.js';
 import { memoryGroup } from './memory.js';
 import { taskStepGroup } from './task-step.js';
 import { timersGroup } from './timers.js';
 
-const GROUPS: readonly Group[] = [callSoonGroup, taskStepGroup, timersGroup, memoryGroup];
-const DEFAULT_OUT = fileURLToPath(new URL('../../bench/results/core.json', import.meta.url));
+/** A harness group (run by runGroup), or one that runs itself (io.ts). */
+type AnyGroup = Group | StandaloneGroup;
+
+const GROUPS: readonly AnyGroup[] = [callSoonGroup, taskStepGroup, timersGroup, memoryGroup, instrumentOverheadGroup, ioGroup, nodeHostsGroup];
+const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+
+function isStandalone(group: AnyGroup): group is StandaloneGroup {
+  return 'run' in group;
+}
+
+function resultsFile(group: AnyGroup): string {
+  return isStandalone(group) ? group.resultsFile : 'core.json';
+}
+
+function format(result: GroupResult): string {
+  const group = GROUPS.find((g) => g.id === result.id);
+  return group !== undefined && isStandalone(group) ? group.format(result) : formatGroup(result);
+}
 
 interface Args {
   quick: boolean;
@@ -77,7 +100,7 @@ function usage(error?: string): never {
   process.exit(0);
 }
 
-function selectGroups(filters: string[]): Group[] {
+function selectGroups(filters: string[]): AnyGroup[] {
   if (filters.length === 0) return [...GROUPS];
   const chosen = GROUPS.filter((g) => filters.some((f) => g.id.includes(f.toLowerCase())));
   if (chosen.length === 0) usage(`no group matches ${filters.map((f) => JSON.stringify(f)).join(', ')}`);
@@ -85,20 +108,21 @@ function selectGroups(filters: string[]): Group[] {
 }
 
 /** Child side (and --in-process): run the groups here, report each result. */
-async function runHere(groups: Group[], quick: boolean): Promise<GroupResult[]> {
+async function runHere(groups: AnyGroup[], quick: boolean): Promise<GroupResult[]> {
   if (gc === null) console.error('bench: gc() is not exposed (run node with --expose-gc); runs start from an uncollected heap');
   const results: GroupResult[] = [];
   for (const group of groups) {
-    const result = await runGroup(group, quick, (done, total) => process.stderr.write(done === total ? '.\n' : '.'));
+    const progress = (done: number, total: number): boolean => process.stderr.write(done === total ? '.\n' : '.');
+    const result = isStandalone(group) ? await group.run(quick, progress) : await runGroup(group, quick, progress);
     results.push(result);
     if (process.send !== undefined) process.send(result);
-    else console.log(`\n${formatGroup(result)}`);
+    else console.log(`\n${format(result)}`);
   }
   return results;
 }
 
 /** Parent side: one child process per group, with --expose-gc. */
-function runInChild(group: Group, quick: boolean): Promise<GroupResult> {
+function runInChild(group: AnyGroup, quick: boolean): Promise<GroupResult> {
   const self = fileURLToPath(import.meta.url);
   const childArgs = ['--in-process', group.id, ...(quick ? ['--quick'] : [])];
   return new Promise((resolve, reject) => {
@@ -170,16 +194,16 @@ async function main(): Promise<void> {
   }
 
   const m = machine();
-  console.log(`eventide core benchmarks — node ${m.node}, ${m.cpu} x${m.cores}, ${m.platform}${args.quick ? ' (quick)' : ''}`);
+  console.log(`eventide benchmarks — node ${m.node}, ${m.cpu} x${m.cores}, ${m.platform}${args.quick ? ' (quick)' : ''}`);
   console.log(`Load average (1 min) at start: ${m.loadAverage1m}. Figures are CPU time (process.cpuUsage) unless marked;`);
-  console.log('ratios compare medians of runs interleaved in the same process; lower is better.');
+  console.log('ratios compare medians of runs interleaved in the same process; lower is better, except where a target reads ">=".');
   const started = Date.now();
   const results: GroupResult[] = [];
   for (const group of groups) {
     process.stderr.write(`\n${group.id}: `);
     const result = await runInChild(group, args.quick);
     results.push(result);
-    console.log(`\n${formatGroup(result)}`);
+    console.log(`\n${format(result)}`);
   }
   const elapsedS = (Date.now() - started) / 1000;
 
@@ -190,13 +214,22 @@ async function main(): Promise<void> {
   console.log(`\n${verdict}; ${elapsedS.toFixed(0)} s.`);
   for (const r of failed) console.log(`  missed: ${r.label} = ${r.ratio.toFixed(2)}x (target ${r.targetText})`);
 
-  const partial = args.quick || args.filters.length > 0;
-  const out = args.out ?? (partial ? null : DEFAULT_OUT);
-  if (out !== null) {
-    writeJson(out, m, results, args.quick, elapsedS);
-    console.log(`Results written to ${out}`);
+  if (args.out !== null) {
+    writeJson(args.out, m, results, args.quick, elapsedS);
+    console.log(`Results written to ${args.out}`);
+  } else if (args.quick) {
+    console.log('Quick run: no JSON written; pass --out FILE to write one.');
   } else {
-    console.log('Partial run (--quick or a group filter): no JSON written; pass --out FILE to write one.');
+    // One file per set of groups (core.json, io.json, ...), written only if all its groups ran.
+    for (const file of new Set(GROUPS.map(resultsFile))) {
+      const members = GROUPS.filter((g) => resultsFile(g) === file);
+      if (!members.every((g) => groups.includes(g))) continue;
+      const path = `${RESULTS_DIR}${file}`;
+      writeJson(path, m, results.filter((r) => members.some((g) => g.id === r.id)), args.quick, elapsedS);
+      console.log(`Results written to ${path}`);
+    }
+    const unwritten = groups.filter((g) => !GROUPS.filter((o) => resultsFile(o) === resultsFile(g)).every((o) => groups.includes(o)));
+    if (unwritten.length > 0) console.log(`Partial set (${unwritten.map((g) => g.id).join(', ')}): not written; pass --out FILE to write it.`);
   }
   if (args.strict && failed.length > 0) process.exitCode = 1;
 }

@@ -22,7 +22,8 @@ import { RuntimeError } from '../core/errors.js';
 import { currentTask } from './current.js';
 import type { Coroutine, Operation } from './operation.js';
 import type { Task } from './task.js';
-import { hasLiveWaiter, LoopBinding, removeWaiter, type Waiter } from './waiters.js';
+import { lendToHolder, type PriorityLoan } from './inheritance.js';
+import { hasLiveWaiter, LoopBinding, removeWaiter, waitingTasks, type Waiter } from './waiters.js';
 
 /**
  * A mutual-exclusion lock for tasks (asyncio.Lock): FIFO, not re-entrant,
@@ -66,6 +67,14 @@ export class Lock {
   }
 
   /** The task that holds the lock, or null. */
+  /** What a waiting task is blocked on, for priority inheritance (see inheritance.ts). */
+  readonly #loan: PriorityLoan = { refreshLoan: () => this.#lendToOwner(), endLoan: () => this.#lendToOwner() };
+
+  /** Lends the holder the best lane among the waiting tasks (or withdraws the loan). */
+  #lendToOwner(): void {
+    lendToHolder(this, this.#owner, waitingTasks(this.#waiters));
+  }
+
   get owner(): Task<unknown> | null {
     return this.#owner;
   }
@@ -99,11 +108,14 @@ export class Lock {
     }
     const waiter = this.#binding.newWaiter<true>('Lock.acquire()');
     this.#waiters.push(waiter);
+    // Priority inheritance: the holder runs at least at our priority while we wait.
+    waiter.task.setBlockedOn(this.#loan);
     try {
       try {
         yield* waiter.future;
       } finally {
         removeWaiter(this.#waiters, waiter);
+        this.#lendToOwner();
       }
     } catch (error) {
       // Cancelled (possibly after release() chose us): if nobody holds the
@@ -113,6 +125,7 @@ export class Lock {
     }
     this.#locked = true;
     this.#owner = waiter.task;
+    this.#lendToOwner(); // the new holder inherits from those still waiting
     return true;
   }
 
@@ -126,6 +139,7 @@ export class Lock {
   release(): void {
     if (!this.#locked) throw new RuntimeError('Lock.release(): the lock is not acquired');
     this.#locked = false;
+    this.#owner?.withdrawPriority(this);
     this.#owner = null;
     this.#wakeUpFirst();
   }

@@ -32,6 +32,7 @@ import { setTaskBridge } from '../core/instruments.js';
 import { laneOf, PRIORITIES, type Priority } from '../core/priority.js';
 import { currentTask, swapCurrentTask } from './current.js';
 import { Future } from './future.js';
+import { AwaitLoan, type PriorityLoan } from './inheritance.js';
 import { isThenable, Sleep, type Coroutine } from './operation.js';
 
 export interface TaskOptions {
@@ -120,8 +121,18 @@ export class Task<T = unknown> extends Future<T> {
   /** A label for logs and introspection. */
   name: string;
   readonly #coro: Coroutine<T>;
-  /** Lane index of the task's steps (see priority.ts). */
+  /**
+   * Lane index of the task's steps (see priority.ts): its effective
+   * priority — its own (`#ownLane`), or a higher one lent to it by tasks it
+   * blocks (priority inheritance, see inheritance.ts).
+   */
   #lane: number;
+  /** The priority set by the user (`priority`). */
+  #ownLane: number;
+  /** Lanes lent to this task, by lender (a Lock, or a task awaiting this one). */
+  #loans: Map<object, number> | null = null;
+  /** What this task waits on that passes its priority on; told when #lane changes. */
+  #blockedOn: PriorityLoan | null = null;
   /**
    * What the task is suspended on: the Future whose done-callback will wake
    * it, or the Handle of its own scheduled resumption (a sleep, the first
@@ -161,7 +172,7 @@ export class Task<T = unknown> extends Future<T> {
   constructor(loop: BaseEventLoop, coro: Coroutine<T>, options: TaskOptions = {}) {
     super(loop);
     this.#coro = coro;
-    this.#lane = laneOf(options.priority);
+    this.#lane = this.#ownLane = laneOf(options.priority);
     this.name = options.name !== undefined ? String(options.name) : `Task-${++taskCounter}`;
     this.#stepHandle = loop.scheduleCallback(Task.#runStep, this, this.#lane);
     this.#waiter = this.#stepHandle;
@@ -174,13 +185,63 @@ export class Task<T = unknown> extends Future<T> {
     }
   }
 
-  /** The task's priority. Setting it applies from the task's next wake-up. */
+  /**
+   * The task's own priority. Setting it applies from the task's next
+   * wake-up. (It may run higher while it blocks a higher-priority task:
+   * see `effectivePriority`.)
+   */
   get priority(): Priority {
-    return PRIORITIES[this.#lane] as Priority;
+    return PRIORITIES[this.#ownLane] as Priority;
   }
 
   set priority(priority: Priority) {
-    const lane = laneOf(priority);
+    this.#ownLane = laneOf(priority);
+    this.#applyEffectiveLane();
+  }
+
+  /**
+   * The priority the task runs at: its own, or the highest lent to it by
+   * tasks it blocks — a task waiting for a Lock it holds, or awaiting it
+   * (priority inheritance: a `critical` task is never stuck behind a `low`
+   * one that is stuck behind `normal` work).
+   *
+   * @example
+   * lowTask.effectivePriority; // 'critical' while a critical task waits for its lock
+   */
+  get effectivePriority(): Priority {
+    return PRIORITIES[this.#lane] as Priority;
+  }
+
+  /**
+   * @internal Lends `lane` to this task on behalf of `lender` until
+   * withdrawn (replacing an earlier loan from the same lender).
+   */
+  lendPriority(lender: object, lane: number): void {
+    if (this.done()) return;
+    (this.#loans ??= new Map()).set(lender, lane);
+    this.#applyEffectiveLane();
+  }
+
+  /** @internal Withdraws `lender`'s loan, if any. */
+  withdrawPriority(lender: object): void {
+    if (this.#loans === null || !this.#loans.delete(lender)) return;
+    this.#applyEffectiveLane();
+  }
+
+  /**
+   * @internal Records what this task is blocked on that passes its
+   * priority on (a Lock's owner, an awaited task), until its next step.
+   */
+  setBlockedOn(loan: PriorityLoan): void {
+    this.#blockedOn?.endLoan();
+    this.#blockedOn = loan;
+    loan.refreshLoan();
+  }
+
+  /** Recomputes #lane from #ownLane and the loans; moves pending wake-ups. */
+  #applyEffectiveLane(): void {
+    let lane = this.#ownLane;
+    if (this.#loans !== null) for (const lent of this.#loans.values()) if (lent < lane) lane = lent;
     if (lane === this.#lane) return;
     this.#lane = lane;
     // A future we wait on holds our wake-up at the old lane: re-register.
@@ -192,6 +253,8 @@ export class Task<T = unknown> extends Future<T> {
     } else if (waiter instanceof TimerHandle && waiter.scheduled) {
       waiter.lane = lane;
     }
+    // Pass the change on down a chain of blocked tasks (transitive inheritance).
+    this.#blockedOn?.refreshLoan();
   }
 
   /** The lane index of the task's steps. @internal */
@@ -397,6 +460,11 @@ export class Task<T = unknown> extends Future<T> {
   #step(): void {
     if (this.done()) throw new InvalidStateError(`step: ${this} is already done`);
     this.#steps++;
+    if (this.#blockedOn !== null) {
+      // Running again: no longer blocked on whatever borrowed our priority.
+      this.#blockedOn.endLoan();
+      this.#blockedOn = null;
+    }
     let throwing = this.#throwPending;
     let error = this.#throwValue;
     if (this.#mustCancel) {
@@ -441,6 +509,7 @@ export class Task<T = unknown> extends Future<T> {
       }
       if (yielded === this) return this.#throwInSoon(new RuntimeError(`${this} cannot wait for itself`));
       this.#waiter = yielded;
+      if (yielded instanceof Task && !yielded.done()) this.setBlockedOn(new AwaitLoan(this, yielded));
       if (this.loop.instrumentHooks.taskScheduled !== null) this.#armWakeReport(yielded);
       yielded.addDoneCallbackInLane(this.#wakeup, this.#lane);
       if (this.#mustCancel && yielded.cancel(this.#cancelMessage)) this.#mustCancel = false;

@@ -103,3 +103,8 @@ export function checkCount(value: unknown, what: string, min: number): asserts v
     throw new RangeError(`${what} must be an integer >= ${min}, got ${describe(value)}`);
   }
 }
+
+/** The tasks of the waiters still waiting (future not done), in line order. */
+export function* waitingTasks<T>(waiters: Deque<Waiter<T>>): Generator<Task<unknown>, void, undefined> {
+  for (const waiter of waiters) if (!waiter.future.done()) yield waiter.task;
+}
