@@ -17,7 +17,10 @@
 import { checkCallback } from '../core/assert.js';
 import { Deque } from '../core/deque.js';
 import type { Coroutine, Operation } from './operation.js';
-import { checkCount, hasLiveWaiter, LoopBinding, removeWaiter, type Waiter } from './waiters.js';
+import { currentTask } from './current.js';
+import { lendToHolder, type PriorityLoan } from './inheritance.js';
+import type { Task } from './task.js';
+import { checkCount, hasLiveWaiter, LoopBinding, removeWaiter, waitingTasks, type Waiter } from './waiters.js';
 
 /**
  * A counting semaphore for tasks (asyncio.Semaphore): at most `value`
@@ -79,15 +82,19 @@ export class Semaphore {
   *acquire(): Coroutine<true> {
     if (!this.locked()) {
       this.#value--;
+      this.#addHolder(currentTask());
       return true;
     }
     const waiter = this.#binding.newWaiter<true>(`${this.constructor.name}.acquire()`);
     this.#waiters.push(waiter);
+    // Priority inheritance: the permit holders run at least at our priority while we wait.
+    waiter.task.setBlockedOn(this.#loan);
     try {
       try {
         yield* waiter.future;
       } finally {
         removeWaiter(this.#waiters, waiter);
+        this.#lendToHolders();
       }
     } catch (error) {
       // Woken (a permit was handed to us) but cancelled: hand it back.
@@ -97,6 +104,7 @@ export class Semaphore {
       // Newcomers may have queued behind us while permits were free.
       while (this.#value > 0) if (!this.#wakeUpNext()) break;
     }
+    this.#addHolder(waiter.task);
     return true;
   }
 
@@ -108,7 +116,32 @@ export class Semaphore {
    */
   release(): void {
     this.#value++;
+    this.#removeHolder(currentTask());
     this.#wakeUpNext();
+  }
+
+  /**
+   * Tasks holding a permit, for priority inheritance. Permits are not owned
+   * (any code may release), so a release drops the releasing task's entry,
+   * or else the oldest holder's.
+   */
+  readonly #holders: Task<unknown>[] = [];
+  readonly #loan: PriorityLoan = { refreshLoan: () => this.#lendToHolders(), endLoan: () => this.#lendToHolders() };
+
+  #addHolder(task: Task<unknown> | null): void {
+    if (task === null) return;
+    this.#holders.push(task);
+    this.#lendToHolders();
+  }
+
+  #removeHolder(task: Task<unknown> | null): void {
+    const index = task === null ? -1 : this.#holders.indexOf(task);
+    const [removed] = this.#holders.splice(index >= 0 ? index : 0, 1);
+    if (removed !== undefined && !this.#holders.includes(removed)) removed.withdrawPriority(this);
+  }
+
+  #lendToHolders(): void {
+    for (const holder of this.#holders) lendToHolder(this, holder, waitingTasks(this.#waiters));
   }
 
   /**

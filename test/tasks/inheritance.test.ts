@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lock, sleep, type Task } from '../../src/index.js';
+import { Lock, Semaphore, sleep, type Task } from '../../src/index.js';
 import { runInVirtualTime } from '../../src/testing.js';
 import { Log } from '../log.js';
 
@@ -176,4 +176,33 @@ test('raising a blocked waiter\'s own priority raises the holder too; lowering i
     yield* waiter;
     assert.equal(holder.effectivePriority, 'idle');
   });
+});
+
+test('a Semaphore\'s permit holders borrow the priority of a task waiting for a permit, until they release', async () => {
+  const seen: string[] = [];
+  await runInVirtualTime(function* (loop) {
+    const sem = new Semaphore(2);
+    const holders = (['a', 'b'] as const).map((name) =>
+      loop.createTask(function* () {
+        yield* sem.acquire();
+        yield* sleep(name === 'a' ? 10 : 20);
+        seen.push(`${name} before release: ${holders.find((t) => t.name === name)?.effectivePriority}`);
+        sem.release();
+      }, { name, priority: 'idle' }),
+    );
+    const waiter = loop.createTask(function* () {
+      yield* sleep(1);
+      yield* sem.acquire();
+      seen.push(`waiter got a permit; a is ${holders[0]?.effectivePriority}, b is ${holders[1]?.effectivePriority}`);
+      sem.release();
+    }, { name: 'waiter', priority: 'high' });
+    yield* sleep(50);
+    assert.equal(waiter.done(), true);
+  });
+  assert.deepEqual(seen, [
+    'a before release: high',
+    // Once the waiter has its permit nobody waits: b gives the loan back.
+    'waiter got a permit; a is idle, b is idle',
+    'b before release: idle',
+  ]);
 });
