@@ -57,6 +57,9 @@ export {
 } from './io/connect.js';
 export { sockRecv, sockRecvInto, sockSendAll, sockAccept, sockConnect } from './io/sock.js';
 export { getaddrinfo, type AddrInfo, type GetaddrinfoOptions } from './io/dns.js';
+export { addSignalHandler, removeSignalHandler, removeAllSignalHandlers, signalHandlerNames, type SignalLike } from './io/signals.js';
+export { runInExecutor, setDefaultExecutor, shutdownDefaultExecutor, closeDefaultExecutor } from './io/executor.js';
+export { WorkerPool, DEFAULT_MAX_WORKERS, type Executor, type ExecutorJob, type JobDone, type WorkerPoolOptions, type WorkerPoolStatistics } from './io/worker-pool.js';
 export { StreamReader, IncompleteReadError, LimitOverrunError, DEFAULT_STREAM_LIMIT, type StreamReaderOptions } from './io/stream-reader.js';
 export { StreamWriter, type DrainableProtocol } from './io/stream-writer.js';
 export {

@@ -13,6 +13,7 @@
  * Node host (hosts/node.ts), which builds one of these.
  */
 import type { EventLoopOptions } from '../core/base-event-loop.js';
+import type { ScheduleOptions } from '../core/priority.js';
 import { EventLoop } from '../tasks/event-loop.js';
 import type { Future } from '../tasks/future.js';
 import type { Task } from '../tasks/task.js';
@@ -31,6 +32,9 @@ import {
 import type { UdpTransport } from './datagram-transport.js';
 import { getaddrinfo, type AddrInfo, type GetaddrinfoOptions } from './dns.js';
 import { EpollSelector } from './epoll-selector.js';
+import { closeDefaultExecutor, runInExecutor, setDefaultExecutor, shutdownDefaultExecutor } from './executor.js';
+import { addSignalHandler, removeAllSignalHandlers, removeSignalHandler, type SignalLike } from './signals.js';
+import type { Executor } from './worker-pool.js';
 import type { Server } from './server.js';
 import { sockAccept, sockConnect, sockRecv, sockRecvInto, sockSendAll } from './sock.js';
 import type { SocketTransport } from './socket-transport.js';
@@ -104,5 +108,41 @@ export class NodeEventLoop extends EventLoop {
   /** See `getaddrinfo` (dns.ts). */
   getaddrinfo(host: string, port: number | string | null, options?: GetaddrinfoOptions): Future<AddrInfo[]> {
     return getaddrinfo(this, host, port, options);
+  }
+
+  /** See `addSignalHandler` (signals.ts). */
+  addSignalHandler(signal: SignalLike, callback: () => unknown, options?: ScheduleOptions): void {
+    addSignalHandler(this, signal, callback, options);
+  }
+
+  /** See `removeSignalHandler` (signals.ts). */
+  removeSignalHandler(signal: SignalLike): boolean {
+    return removeSignalHandler(this, signal);
+  }
+
+  /** See `runInExecutor` (executor.ts). */
+  runInExecutor<T = unknown>(executor: Executor | null, module: URL | string, exportName: string, ...args: unknown[]): Future<T> {
+    return runInExecutor<T>(this, executor, module, exportName, ...args);
+  }
+
+  /** See `setDefaultExecutor` (executor.ts). */
+  setDefaultExecutor(executor: Executor): void {
+    setDefaultExecutor(this, executor);
+  }
+
+  /** See `shutdownDefaultExecutor` (executor.ts). */
+  shutdownDefaultExecutor(): Future<void> {
+    return shutdownDefaultExecutor(this);
+  }
+
+  /**
+   * EventLoop's close, then what the loop holds outside itself: its signal
+   * handlers' `process` listeners are removed and its default executor's
+   * threads are terminated (asyncio's close does the same).
+   */
+  override close(): void {
+    super.close(); // refused while running: then nothing is released
+    removeAllSignalHandlers(this);
+    closeDefaultExecutor(this);
   }
 }
