@@ -220,6 +220,26 @@ export class BaseEventLoop implements TimerOwner {
   }
 
   /**
+   * `callSoon` for code running outside the loop's own callbacks: a signal
+   * listener, a native or host callback, a message from another thread's
+   * port. Besides queueing the callback at its priority, it wakes the loop
+   * wherever it waits — in its host, or blocked in its selector (which a
+   * plain `callSoon` from inside a tick never needs).
+   *
+   * JavaScript functions cannot cross threads: a worker asks for a call by
+   * posting a message whose handler (on the loop's thread) calls this, or
+   * wakes a blocked selector directly through its shared wake-up word / fd.
+   *
+   * @example
+   * worker.on('message', (reading) => loop.callSoonThreadsafe(() => onReading(reading), { priority: 'critical' }));
+   */
+  callSoonThreadsafe(callback: () => unknown, options?: ScheduleOptions): Handle {
+    const handle = this.callSoon(callback, options); // wakes the host if it waits
+    this.#selector.wakeup();
+    return handle;
+  }
+
+  /**
    * Schedules `callback` to run `delayMs` ms from now (0 or negative: as soon
    * as timers are next checked). Equal deadlines run in scheduling order.
    *

@@ -20,7 +20,7 @@ import type { Clock, VirtualClock } from '../../src/core/clock.js';
 import { MAX_SELECT_TIMEOUT_MS, type ExceptionContext, type LoopLogger } from '../../src/core/base-event-loop.js';
 import { Handle, TimerHandle } from '../../src/core/handle.js';
 import type { Priority } from '../../src/core/priority.js';
-import { EVENT_READ, EVENT_WRITE, type ReadyCallback, type Selector } from '../../src/core/selector.js';
+import { EVENT_READ, EVENT_WRITE, TimerOnlySelector, type ReadyCallback, type Selector } from '../../src/core/selector.js';
 import { COMPACT_MIN_SIZE } from '../../src/core/timer-heap.js';
 import { assertLoopClean, runInVirtualTime } from '../../src/testing.js';
 import { EventLoop, getRunningLoop } from '../../src/tasks/event-loop.js';
@@ -1179,5 +1179,26 @@ test("a new task's first step is scheduled on the ready queue, not run inline (a
   loop.runOnce(0);
   log.assert(['after createTask', 'task step']);
   assert.equal(task.done(), true);
+  assertLoopClean(loop);
+});
+
+test('callSoonThreadsafe queues at the given priority and wakes a runOnce blocked in the selector (issue 4)', async () => {
+  const { Worker } = await import('node:worker_threads');
+  const loop = new EventLoop();
+  const log: string[] = [];
+  loop.callSoon(() => log.push('normal'));
+  loop.callSoonThreadsafe(() => log.push('critical'), { priority: 'critical' });
+  loop.runOnce(0);
+  assert.deepEqual(log, ['critical', 'normal']);
+  // A blocked select (no timers: it would wait forever) ends when another
+  // thread writes the selector's shared wake-up word, as callSoonThreadsafe's
+  // selector.wakeup() does on this thread.
+  const selector = loop.selector as TimerOnlySelector;
+  const worker = new Worker(
+    'const { workerData } = require("node:worker_threads"); const v = new Int32Array(workerData); setTimeout(() => { Atomics.store(v, 0, 1); Atomics.notify(v, 0); }, 20);',
+    { eval: true, workerData: selector.wakeupBuffer },
+  );
+  loop.runOnce(); // returns once woken
+  await worker.terminate();
   assertLoopClean(loop);
 });
