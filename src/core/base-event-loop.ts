@@ -13,13 +13,14 @@
 import { checkCallback, checkFiniteNumber, describe } from './assert.js';
 import { MonotonicClock, VirtualClock, type Clock } from './clock.js';
 import { RuntimeError } from './errors.js';
+import { FdWatchers, type FdEvent } from './fd-watchers.js';
 import { Handle, TimerHandle, type HandleCallback, type TimerOwner } from './handle.js';
 import { InstrumentHooks, type CoreInstrument } from './instruments.js';
 import { GlobalTimersHost, type LoopHost } from './host.js';
 import { laneOf, LANE_COUNT, LANE_CRITICAL, LANE_NORMAL, type ScheduleOptions } from './priority.js';
 import { ReadyQueue } from './ready-queue.js';
 import { enterTick, exitTick, markActive } from './running.js';
-import { EVENT_READ, EVENT_WRITE, TimerOnlySelector, type Selector } from './selector.js';
+import { TimerOnlySelector, type Selector } from './selector.js';
 import { TimerHeap } from './timer-heap.js';
 
 /** What the exception handler is told. Fields beyond `message` apply when relevant. */
@@ -112,12 +113,12 @@ export class BaseEventLoop implements TimerOwner {
   readonly #timers = new TimerHeap<TimerHandle>();
   /** Increasing per timer: breaks ties between equal deadlines (FIFO). */
   #timerSeq = 0;
-  readonly #readers = new Map<number, Handle>();
-  readonly #writers = new Map<number, Handle>();
-  /** Which fd each reader/writer handle watches, kept after removal (for wake causes, see fdOfHandle). */
-  readonly #fdOfHandle = new WeakMap<Handle, { fd: number; event: 'read' | 'write' }>();
+  /** Readers and writers by fd, in step with the selector (fd-watchers.ts). */
+  readonly #fds: FdWatchers;
   /** The bound dispatcher given to the selector (allocated once). */
-  readonly #onFdReady = (fd: number, events: number): void => this.#queueFdHandles(fd, events);
+  readonly #pushReady = (handle: Handle): void => this.#ready.push(handle);
+  /** Step 3: a ready fd's reader and/or writer handle go onto the ready queue. */
+  readonly #onFdReady = (fd: number, events: number): void => this.#fds.queueReady(fd, events, this.#pushReady);
   readonly #enqueueTimer = (handle: TimerHandle): void => {
     this.#ready.push(handle);
     if (this.instrumentHooks.taskScheduled !== null) this.instrumentHooks.reportTimerReady(handle);
@@ -164,6 +165,7 @@ export class BaseEventLoop implements TimerOwner {
     else if (clock !== null && typeof clock === 'object' && typeof clock.now === 'function') this.#clock = clock;
     else throw new TypeError(`clock must be 'real', 'virtual' or a Clock object, got ${describe(clock)}`);
     this.#selector = options.selector ?? new TimerOnlySelector();
+    this.#fds = new FdWatchers(this.#selector);
     this.#host = options.host ?? new GlobalTimersHost();
     this.#debug = options.debug ?? false;
     this.instrumentHooks = new InstrumentHooks(
@@ -317,7 +319,7 @@ export class BaseEventLoop implements TimerOwner {
    * loop.addReader(socketFd, () => onReadable(), { priority: 'critical' });
    */
   addReader(fd: number, callback: () => unknown, options?: ScheduleOptions): Handle {
-    return this.#addFdHandle(fd, callback, options, this.#readers, 'addReader');
+    return this.#addFdHandle(fd, callback, options, 'read', 'addReader');
   }
 
   /**
@@ -328,26 +330,20 @@ export class BaseEventLoop implements TimerOwner {
    * loop.addWriter(socketFd, () => flush());
    */
   addWriter(fd: number, callback: () => unknown, options?: ScheduleOptions): Handle {
-    return this.#addFdHandle(fd, callback, options, this.#writers, 'addWriter');
+    return this.#addFdHandle(fd, callback, options, 'write', 'addWriter');
   }
 
   /** Stops watching `fd` for reading; `false` if it had no reader (as asyncio). */
   removeReader(fd: number): boolean {
-    return this.#removeFdHandle(fd, this.#readers);
+    return this.#removeFdHandle(fd, 'read');
   }
 
   /** Stops watching `fd` for writing; `false` if it had no writer (as asyncio). */
   removeWriter(fd: number): boolean {
-    return this.#removeFdHandle(fd, this.#writers);
+    return this.#removeFdHandle(fd, 'write');
   }
 
-  #addFdHandle(
-    fd: number,
-    callback: () => unknown,
-    options: ScheduleOptions | undefined,
-    table: Map<number, Handle>,
-    what: string,
-  ): Handle {
+  #addFdHandle(fd: number, callback: () => unknown, options: ScheduleOptions | undefined, event: FdEvent, what: string): Handle {
     this.#checkOpen(what);
     if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`${what}: fd must be a non-negative integer, got ${describe(fd)}`);
     checkCallback(callback, `${what}: callback`);
@@ -358,50 +354,16 @@ export class BaseEventLoop implements TimerOwner {
       );
     }
     const handle = new Handle(callback, undefined, laneOf(options?.priority));
-    this.#fdOfHandle.set(handle, { fd, event: table === this.#readers ? 'read' : 'write' });
-    const oldMask = this.#maskOf(fd);
-    const previous = table.get(fd);
-    table.set(fd, handle);
-    try {
-      if (oldMask === 0) this.#selector.register(fd, this.#maskOf(fd));
-      else this.#selector.modify(fd, this.#maskOf(fd));
-    } catch (error) {
-      // Leave the tables as they were: a bad fd must disturb nothing.
-      if (previous === undefined) table.delete(fd);
-      else table.set(fd, previous);
-      throw error;
-    }
-    previous?.cancel();
+    this.#fds.add(fd, event, handle)?.cancel(); // throws, changing nothing, on a bad fd
     if (this.#hostWaiting) this.#wakeHost();
     return handle;
   }
 
-  #removeFdHandle(fd: number, table: Map<number, Handle>): boolean {
+  #removeFdHandle(fd: number, event: FdEvent): boolean {
     if (this.#closed) return false;
-    const handle = table.get(fd);
-    if (handle === undefined) return false;
-    table.delete(fd);
-    handle.cancel();
-    const mask = this.#maskOf(fd);
-    if (mask === 0) this.#selector.unregister(fd);
-    else this.#selector.modify(fd, mask);
-    return true;
-  }
-
-  #maskOf(fd: number): number {
-    return (this.#readers.has(fd) ? EVENT_READ : 0) | (this.#writers.has(fd) ? EVENT_WRITE : 0);
-  }
-
-  /** Step 3: a ready fd's reader and/or writer handle go onto the ready queue. */
-  #queueFdHandles(fd: number, events: number): void {
-    if (events & EVENT_READ) {
-      const reader = this.#readers.get(fd);
-      if (reader !== undefined) this.#ready.push(reader);
-    }
-    if (events & EVENT_WRITE) {
-      const writer = this.#writers.get(fd);
-      if (writer !== undefined) this.#ready.push(writer);
-    }
+    const handle = this.#fds.remove(fd, event);
+    handle?.cancel();
+    return handle !== undefined;
   }
 
   // ------------------------------------------------------------- one tick
@@ -775,8 +737,7 @@ export class BaseEventLoop implements TimerOwner {
     this.#closed = true;
     for (const handle of this.#ready.drain()) handle.cancel();
     for (const handle of this.#timers.clear()) handle.cancel();
-    this.#readers.clear();
-    this.#writers.clear();
+    this.#fds.clear();
     this.#selector.close();
     this.#host.close();
   }
@@ -928,7 +889,7 @@ export class BaseEventLoop implements TimerOwner {
 
   /** @internal The fd and direction `handle` is (or was) the reader or writer of, or null. */
   fdOfHandle(handle: Handle): { readonly fd: number; readonly event: 'read' | 'write' } | null {
-    return this.#fdOfHandle.get(handle) ?? null;
+    return this.#fds.fdOf(handle);
   }
 
   /** The loop's logger (console unless given). */
@@ -945,8 +906,8 @@ export class BaseEventLoop implements TimerOwner {
       readyByLane: Object.freeze(readyByLane),
       timers: this.#timers.liveCount,
       cancelledTimers: this.#timers.cancelledCount,
-      readers: this.#readers.size,
-      writers: this.#writers.size,
+      readers: this.#fds.readerCount,
+      writers: this.#fds.writerCount,
     });
   }
 
