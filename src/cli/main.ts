@@ -1,15 +1,22 @@
 #!/usr/bin/env node
 /**
  * The `eventide` command. Subcommands:
- *   eventide run FILE [--debug] [--virtual-time]
+ *   eventide run FILE [--debug] [--virtual-time] [--trace out.json] [--report out.html]
  */
 import { parseRunArgs, runCommand } from './run-command.js';
 
 const USAGE = `usage: eventide <command>
 
 commands:
-  run FILE [--debug] [--virtual-time]   run FILE's default-exported (or \`main\`) generator function
-                                        on a fresh eventide loop; .ts files run directly`;
+  run FILE [options]    run FILE's default-exported (or \`main\`) generator function
+                        on a fresh eventide loop; .ts files run directly
+
+run options:
+  --debug               debug mode (slow-callback warnings, creation stacks, ...)
+  --virtual-time        a virtual clock: sleeps take no real time
+  --trace out.json      write a Chrome Trace Event / Perfetto trace of the run
+                        (open it in ui.perfetto.dev or chrome://tracing)
+  --report out.html     write a self-contained HTML timeline of the run`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
