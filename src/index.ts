@@ -62,6 +62,9 @@ export { TaskController, TaskSignal, TaskPriorityChangeEvent, TASK_PRIORITIES } 
 export type { TaskPriority, TaskControllerInit, TaskSignalAnyInit, TaskPriorityChangeEventInit, AbortSignalLike } from './tasks/task-signal.js';
 
 // --- instrumentation (inspect/) ---
+export * from './inspect/detectors.js';
+export { renderReport } from './inspect/report.js';
+export type { ReportOptions } from './inspect/report.js';
 export { HOOK_NAMES, describeTask, futureLabel, taskState, waitInfo, buildTaskGraph, captureCallGraph, formatTaskTree, TraceRecorder } from './inspect/index.js';
 export type { CancelOptions, CancelOrigin, CoreInstrument, HookName, Instrument, SpawnInfo, WakeCause } from './inspect/index.js';
 export type { TaskInfo, TaskOutcome, TaskState, WaitInfo, CallGraph, Link, TaskEdge, TaskGraph, TaskSource, TreeSource, TraceEvent, TraceFile, TraceOptions } from './inspect/index.js';

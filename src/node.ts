@@ -90,3 +90,12 @@ export type {
   BytesLike,
   WriteBufferLimits,
 } from './io/transport.js';
+
+// --- inspect: stall watchdog and flight-recorder dump on a signal (inspect/watchdog.ts) ---
+export { startStallWatchdog, dumpOnSignal, type StallReport, type StallWatchdog, type StallWatchdogOptions } from './inspect/watchdog.js';
+
+// --- a desktop toolkit: the GLib main loop drives eventide (hosts/glib.ts, hosts/gobject-signals.ts) ---
+export { GLibHost, GLibLoop } from './hosts/glib.js';
+export type { GLibLike, GLibHostOptions, GLibLoopOptions, GLibHostStatistics } from './hosts/glib.js';
+export { onSignal, fromSignal, defaultSignalPriority } from './hosts/gobject-signals.js';
+export type { GObjectLike, SignalSourceOptions, SignalStreamOptions } from './hosts/gobject-signals.js';

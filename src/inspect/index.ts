@@ -17,4 +17,6 @@ export type { CallGraph, Link, TaskEdge, TaskGraph, TaskSource } from './call-gr
 export { formatTaskTree } from './task-tree.js';
 export type { TreeSource } from './task-tree.js';
 export { TraceRecorder } from './trace.js';
+export { renderReport, type ReportOptions } from './report.js';
 export type { TraceEvent, TraceFile, TraceOptions } from './trace.js';
+export * from './detectors.js';
