@@ -15,6 +15,7 @@
  * `protocol.errorReceived(exc)` and the transport stays open. Only a
  * protocol method that throws is fatal.
  */
+import { WriteFlowControl } from './flow-control.js';
 import type { BaseEventLoop } from '../core/base-event-loop.js';
 import { RuntimeError } from '../core/errors.js';
 import type { Future } from '../tasks/future.js';
@@ -24,7 +25,6 @@ import { formatAddress, localAddress, peerAddress, toNativeAddress, toSocketAddr
 import { newSockAddress, syscalls as sys } from './syscalls.js';
 import {
   checkBytes,
-  resolveWaterMarks,
   type AddressInput,
   type BytesLike,
   type DatagramProtocol,
@@ -63,15 +63,20 @@ export class UdpTransport implements DatagramTransport {
   readonly #loop: BaseEventLoop;
   readonly #fd: number;
   #protocol: DatagramProtocol;
+  /** Water marks and pauseWriting()/resumeWriting() (flow-control.ts); asks for the current protocol. */
+  readonly #flow = new WriteFlowControl(
+    {
+      protocol: { pauseWriting: () => this.#protocol.pauseWriting?.(), resumeWriting: () => this.#protocol.resumeWriting?.() },
+      report: (message, exception) => this.#loop.callExceptionHandler({ message, exception, transport: this, protocol: this.#protocol }),
+    },
+    'UdpTransport',
+  );
   readonly #family: number;
   readonly #remote: AddressInput | null;
   /** Reused out-parameter for recvfrom's sender. */
   readonly #from = newSockAddress();
   readonly #queue: Pending[] = [];
   #bufferSize = 0;
-  #lowWater: number;
-  #highWater: number;
-  #protocolPaused = false;
   #closing = false;
   #closedByUser = false;
   #lost = false;
@@ -88,7 +93,6 @@ export class UdpTransport implements DatagramTransport {
     this.#protocol = protocol;
     this.#family = options.family;
     this.#remote = options.remote ?? null;
-    [this.#lowWater, this.#highWater] = resolveWaterMarks(undefined, 'UdpTransport');
     const waiter = options.waiter ?? null;
     loop.callSoon(() => this.#start(waiter));
   }
@@ -147,7 +151,7 @@ export class UdpTransport implements DatagramTransport {
     const copy = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
     this.#queue.push({ data: copy, to });
     this.#bufferSize += copy.byteLength;
-    this.#maybePauseProtocol();
+    this.#flow.maybePause(this.#bufferSize);
   }
 
   getWriteBufferSize(): number {
@@ -155,12 +159,11 @@ export class UdpTransport implements DatagramTransport {
   }
 
   getWriteBufferLimits(): [low: number, high: number] {
-    return [this.#lowWater, this.#highWater];
+    return this.#flow.limits;
   }
 
   setWriteBufferLimits(limits?: WriteBufferLimits): void {
-    [this.#lowWater, this.#highWater] = resolveWaterMarks(limits, 'UdpTransport.setWriteBufferLimits');
-    this.#maybePauseProtocol();
+    this.#flow.setLimits(limits, 'UdpTransport.setWriteBufferLimits', this.#bufferSize);
   }
 
   /** Stops receiving; sends what is queued, then connectionLost(null) and the fd is closed. */
@@ -267,31 +270,13 @@ export class UdpTransport implements DatagramTransport {
         return;
       }
     }
-    this.#maybeResumeProtocol();
+    this.#flow.maybeResume(this.#bufferSize);
     if (queue.length > 0 || this.#lost) return;
     this.#stopWriting();
     if (this.#closing) this.#scheduleLost(null);
   }
 
-  #maybePauseProtocol(): void {
-    if (this.#protocolPaused || this.#bufferSize <= this.#highWater) return;
-    this.#protocolPaused = true;
-    try {
-      this.#protocol.pauseWriting?.();
-    } catch (exception) {
-      this.#loop.callExceptionHandler({ message: 'protocol.pauseWriting() failed', exception, transport: this });
-    }
-  }
 
-  #maybeResumeProtocol(): void {
-    if (!this.#protocolPaused || this.#bufferSize > this.#lowWater) return;
-    this.#protocolPaused = false;
-    try {
-      this.#protocol.resumeWriting?.();
-    } catch (exception) {
-      this.#loop.callExceptionHandler({ message: 'protocol.resumeWriting() failed', exception, transport: this });
-    }
-  }
 
   #startReading(): void {
     if (this.#readerActive) return;

@@ -32,6 +32,7 @@
  * that simply had not heard yet (a broadcast loop). Writes after the user's
  * own close() or abort(), or after writeEof(), are a bug and throw.
  */
+import { WriteFlowControl } from './flow-control.js';
 import type { BaseEventLoop } from '../core/base-event-loop.js';
 import { RuntimeError } from '../core/errors.js';
 import type { ScheduleOptions } from '../core/priority.js';
@@ -41,7 +42,6 @@ import { localAddress, peerAddress, socketFamily, TransportSocket } from './sock
 import { syscalls as sys } from './syscalls.js';
 import {
   checkBytes,
-  resolveWaterMarks,
   type BytesLike,
   type ExtraInfo,
   type Protocol,
@@ -109,6 +109,14 @@ export class SocketTransport implements Transport {
   readonly #loop: BaseEventLoop;
   readonly #fd: number;
   #protocol: Protocol;
+  /** Water marks and pauseWriting()/resumeWriting() (flow-control.ts); asks for the current protocol. */
+  readonly #flow = new WriteFlowControl(
+    {
+      protocol: { pauseWriting: () => this.#protocol.pauseWriting?.(), resumeWriting: () => this.#protocol.resumeWriting?.() },
+      report: (message, exception) => this.#loop.callExceptionHandler({ message, exception, transport: this, protocol: this.#protocol }),
+    },
+    'SocketTransport',
+  );
   readonly #server: ConnectionTracker | null;
   readonly #scheduleOptions: ScheduleOptions | undefined;
   readonly #extra: Record<string, unknown> | undefined;
@@ -139,10 +147,7 @@ export class SocketTransport implements Transport {
   /** Unsent bytes, oldest first: each a private copy. */
   readonly #queue: Uint8Array[] = [];
   #bufferSize = 0;
-  #lowWater: number;
-  #highWater: number;
   /** pauseWriting() was called and resumeWriting() not yet. */
-  #protocolPaused = false;
 
   readonly #onReadable = (): void => this.#readReady();
   readonly #onWritable = (): void => this.#writeReady();
@@ -155,7 +160,6 @@ export class SocketTransport implements Transport {
     this.#scheduleOptions = options.priority === undefined ? undefined : { priority: options.priority };
     this.#extra = options.extra;
     this.#family = options.family ?? 0;
-    [this.#lowWater, this.#highWater] = resolveWaterMarks(undefined, 'SocketTransport');
     this.#server?.attach(this);
     const waiter = options.waiter ?? null;
     loop.callSoon(() => this.#start(waiter), this.#scheduleOptions);
@@ -262,7 +266,7 @@ export class SocketTransport implements Transport {
     const rest = copyTail(data, sent);
     this.#queue.push(rest);
     this.#bufferSize += rest.byteLength;
-    this.#maybePauseProtocol();
+    this.#flow.maybePause(this.#bufferSize);
   }
 
   /** Writes each buffer in turn. */
@@ -289,7 +293,7 @@ export class SocketTransport implements Transport {
   }
 
   getWriteBufferLimits(): [low: number, high: number] {
-    return [this.#lowWater, this.#highWater];
+    return this.#flow.limits;
   }
 
   /**
@@ -297,8 +301,7 @@ export class SocketTransport implements Transport {
    * queued, `resumeWriting()` at `low` or less. Defaults: 64 KiB, high / 4.
    */
   setWriteBufferLimits(limits?: WriteBufferLimits): void {
-    [this.#lowWater, this.#highWater] = resolveWaterMarks(limits, 'SocketTransport.setWriteBufferLimits');
-    this.#maybePauseProtocol();
+    this.#flow.setLimits(limits, 'SocketTransport.setWriteBufferLimits', this.#bufferSize);
   }
 
   // ---------------------------------------------------------- closing
@@ -431,7 +434,7 @@ export class SocketTransport implements Transport {
       return;
     }
     this.#consume(n);
-    this.#maybeResumeProtocol();
+    this.#flow.maybeResume(this.#bufferSize);
     if (this.#bufferSize > 0) return;
     this.#stopWriting();
     if (this.#closing) {
@@ -467,25 +470,7 @@ export class SocketTransport implements Transport {
 
   // -------------------------------------------------- flow control
 
-  #maybePauseProtocol(): void {
-    if (this.#protocolPaused || this.#bufferSize <= this.#highWater) return;
-    this.#protocolPaused = true;
-    try {
-      this.#protocol.pauseWriting?.();
-    } catch (exception) {
-      this.#loop.callExceptionHandler({ message: 'protocol.pauseWriting() failed', exception, transport: this, protocol: this.#protocol });
-    }
-  }
 
-  #maybeResumeProtocol(): void {
-    if (!this.#protocolPaused || this.#bufferSize > this.#lowWater) return;
-    this.#protocolPaused = false;
-    try {
-      this.#protocol.resumeWriting?.();
-    } catch (exception) {
-      this.#loop.callExceptionHandler({ message: 'protocol.resumeWriting() failed', exception, transport: this, protocol: this.#protocol });
-    }
-  }
 
   // -------------------------------------------------- fd watching
 
