@@ -15,29 +15,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
+import type { DemoSnapshot } from '../../examples/browser/app.js';
 import { browserSkipReason, openBrowserSession, type BrowserSession } from './harness.js';
 
-/** window.demo.snapshot() (examples/browser/app.ts, DemoSnapshot). */
-interface Snapshot {
-  mode: string;
-  total: number;
-  done: number;
-  finished: boolean;
-  jobMs: number;
-  fpsNow: number;
-  jobFps: number;
-  inputEvents: number;
-  latencyP50Ms: number;
-  latencyP99Ms: number;
-  latencyMaxMs: number;
-  moveEvents: number;
-  moveP50Ms: number;
-  moveP99Ms: number;
-  longTasks: number;
-  longestTaskMs: number;
-  longTasksSupported: boolean;
-  usesInputPending: boolean;
-}
+/** What window.demo.snapshot() returns: the demo's own type. */
+type Snapshot = DemoSnapshot;
 
 interface DemoWindow {
   demo?: { ready: boolean; startJob(): void; snapshot(): Snapshot };
