@@ -33,7 +33,7 @@ import { RuntimeError } from '../core/errors.js';
 import { getRunningLoop, EventLoop, type CoroutineLike } from '../tasks/event-loop.js';
 import type { Future } from '../tasks/future.js';
 import type { Operation } from '../tasks/operation.js';
-import type { Task } from '../tasks/task.js';
+import { cancelAllTasks } from '../tasks/run.js';
 import { GuestDriver, type GuestDriverOptions, type GuestHost } from './guest.js';
 
 /** The browser globals this host uses (all optional but the timers). */
@@ -257,15 +257,11 @@ export async function runInBrowser<T>(main: CoroutineLike<T>, options: Omit<Brow
   try {
     return await browser.runUntilComplete(loop.createTask(main, { name: 'main' }));
   } finally {
-    const pending: Task<unknown>[] = loop.allTasks();
-    if (pending.length > 0) {
-      for (const task of pending) task.cancel();
-      const allDone = loop.createFuture<void>();
-      let remaining = pending.length;
-      for (const task of pending) task.addDoneCallbackInLane(() => void (--remaining === 0 && allDone.setResult()), -1);
-      await browser.runUntilComplete(allDone);
+    try {
+      await cancelAllTasks(loop, (future) => browser.runUntilComplete(future));
+    } finally {
+      loop.close();
     }
-    loop.close();
   }
 }
 

@@ -60,7 +60,7 @@ import type { GuestAttachment } from '../core/base-event-loop.js';
 import { RuntimeError } from '../core/errors.js';
 import { DEFAULT_HOST_SLICE_MS } from '../core/host.js';
 import type { CoroutineLike, EventLoop } from '../tasks/event-loop.js';
-import { Future } from '../tasks/future.js';
+import { Future, SETTLE_HOOK } from '../tasks/future.js';
 
 /**
  * What a foreign loop must offer to drive eventide (see docs/hosts.md).
@@ -305,7 +305,7 @@ export class GuestDriver {
   async runUntilComplete<T>(main: CoroutineLike<T> | Future<T>): Promise<T> {
     const target: Future<T> = main instanceof Future ? main : this.loop.createTask(main, { name: 'main' });
     const stopWhenDone = (): void => this.loop.stop();
-    target.addDoneCallbackInLane(stopWhenDone, -1);
+    target.addDoneCallbackInLane(stopWhenDone, SETTLE_HOOK);
     try {
       await this.start();
     } finally {

@@ -21,7 +21,7 @@
  * Reports come when the collector runs, on no particular tick; they go to
  * `onReport` and `reports`. Platform-free (FinalizationRegistry is ES2021).
  */
-import { Future } from '../tasks/future.js';
+import { Future, SETTLE_HOOK } from '../tasks/future.js';
 import type { Task } from '../tasks/task.js';
 import { DEFAULT_MAX_REPORTS, checkOptionalFunction, keepReport } from './detector-util.js';
 import type { Instrument } from './instrument.js';
@@ -41,8 +41,6 @@ export interface LostWakerOptions {
   maxReports?: number;
 }
 
-/** Future.addDoneCallbackInLane's lane for a hook called synchronously at settle time. */
-const SETTLE_HOOK = -1;
 
 /** What the registry holds per task: strings and numbers only. */
 interface WaitRecord {

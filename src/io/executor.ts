@@ -35,9 +35,8 @@ import type { EventLoop } from '../tasks/event-loop.js';
 import type { Future } from '../tasks/future.js';
 import { promiseToFuture } from '../tasks/task.js';
 import { WorkerPool, type Executor, type ExecutorJob } from './worker-pool.js';
+import { SETTLE_HOOK } from '../tasks/future.js';
 
-/** The settle-hook lane of `Future.addDoneCallbackInLane`: called at once when the future settles. */
-const SETTLE_HOOK = -1;
 
 interface DefaultExecutorSlot {
   executor: Executor | null;

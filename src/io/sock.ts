@@ -28,13 +28,12 @@ import { READ_CHUNK_BYTES, sharedReceiveBuffer } from './socket-transport.js';
 import { formatAddress, peerAddress, toNativeAddress } from './sockets.js';
 import { syscalls as sys } from './syscalls.js';
 import { checkBytes, type AddressInput, type BytesLike, type SocketAddress } from './transport.js';
+import { SETTLE_HOOK } from '../tasks/future.js';
 
 const READ = 0;
 const WRITE = 1;
 /** Per loop: fd * 2 + direction of every pending operation. */
 const claims = new WeakMap<BaseEventLoop, Set<number>>();
-/** The settle-hook lane of Future (called synchronously when it settles). */
-const SETTLE_HOOK = -1;
 
 /**
  * Runs `attempt` now and, while it returns false (EAGAIN), again each time

@@ -32,6 +32,7 @@ import type { Server } from './server.js';
 import { StreamReader } from './stream-reader.js';
 import { StreamWriter, type DrainableProtocol } from './stream-writer.js';
 import type { Protocol, Transport } from './transport.js';
+import { SETTLE_HOOK } from '../tasks/future.js';
 
 /** Called per connection by `startServer`; may be a generator function (run as a task). */
 export type ClientConnectedCallback = (reader: StreamReader, writer: StreamWriter) => void | Coroutine<unknown>;
@@ -43,7 +44,6 @@ export interface StreamOptions {
   loop?: EventLoop;
 }
 
-const SETTLE_HOOK = -1;
 
 /**
  * The protocol behind streams: feeds a StreamReader, and gives the

@@ -9,7 +9,7 @@ import { describe } from '../core/assert.js';
 import { BaseEventLoop, type EventLoopOptions } from '../core/base-event-loop.js';
 import { RuntimeError } from '../core/errors.js';
 import { requireRunningLoop } from '../core/running.js';
-import { Future } from './future.js';
+import { Future, SETTLE_HOOK } from './future.js';
 import { isCoroutine, type Coroutine, type CoroutineFunction } from './operation.js';
 import { Task, type TaskOptions } from './task.js';
 
@@ -68,10 +68,10 @@ export class EventLoop extends BaseEventLoop {
     if (this.getDebug()) {
       const ref = new WeakRef<Task<unknown>>(task);
       this.#weakTasks.add(ref);
-      task.addDoneCallbackInLane(() => this.#weakTasks.delete(ref), -1);
+      task.addDoneCallbackInLane(() => this.#weakTasks.delete(ref), SETTLE_HOOK);
     } else {
       this.#tasks.add(task);
-      task.addDoneCallbackInLane(this.#forgetTask, -1);
+      task.addDoneCallbackInLane(this.#forgetTask, SETTLE_HOOK);
     }
     return task;
   }
@@ -101,7 +101,7 @@ export class EventLoop extends BaseEventLoop {
     const target: Future<T> = future instanceof Future ? future : this.createTask(future);
     if (target.loop !== this) throw new RuntimeError(`runUntilComplete: ${target} belongs to a different event loop`);
     const stopWhenDone = (): void => this.stop();
-    target.addDoneCallbackInLane(stopWhenDone, -1);
+    target.addDoneCallbackInLane(stopWhenDone, SETTLE_HOOK);
     try {
       await this.runForever();
     } catch (error) {

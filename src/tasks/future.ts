@@ -33,8 +33,9 @@ export type DoneCallback<T> = (future: Future<T>) => unknown;
  * A lane of -1 marks a settle hook: called synchronously when the future
  * settles, for hooks that defer their own effects (resolving a native
  * promise, which queues a microtask). Never exposed to users.
+ * @internal
  */
-const SETTLE_HOOK = -1;
+export const SETTLE_HOOK = -1;
 
 /** Reports futures whose exception nobody looked at (debug mode). */
 const unretrievedRegistry = new FinalizationRegistry<{ loop: BaseEventLoop; exception: unknown; label: string }>(

@@ -4,6 +4,7 @@
 import type { EventLoopOptions } from '../core/base-event-loop.js';
 import { EventLoop, type CoroutineLike } from './event-loop.js';
 import type { Task } from './task.js';
+import { SETTLE_HOOK, type Future } from './future.js';
 
 export interface RunOptions extends EventLoopOptions {}
 
@@ -43,8 +44,15 @@ export async function runOnLoop<T>(loop: EventLoop, main: CoroutineLike<T>): Pro
   }
 }
 
-/** Cancels the loop's pending tasks and runs the loop until they are done. */
-async function cancelAllTasks(loop: EventLoop): Promise<void> {
+/**
+ * @internal Cancels the loop's pending tasks, runs the loop (with `drive`,
+ * default `loop.runUntilComplete`) until they are done, and reports any
+ * that ended with an exception other than CancelledError.
+ */
+export async function cancelAllTasks(
+  loop: EventLoop,
+  drive: (future: Future<void>) => Promise<unknown> = (future) => loop.runUntilComplete(future),
+): Promise<void> {
   const pending = loop.allTasks();
   if (pending.length === 0) return;
   for (const task of pending) task.cancel(undefined, { source: 'shutdown' });
@@ -53,8 +61,8 @@ async function cancelAllTasks(loop: EventLoop): Promise<void> {
   const onDone = (): void => {
     if (--remaining === 0 && !allDone.done()) allDone.setResult();
   };
-  for (const task of pending) task.addDoneCallbackInLane(onDone, -1);
-  await loop.runUntilComplete(allDone);
+  for (const task of pending) task.addDoneCallbackInLane(onDone, SETTLE_HOOK);
+  await drive(allDone);
   for (const task of pending) reportLeftover(loop, task);
 }
 

@@ -31,7 +31,7 @@ import { TimerHandle, type Handle } from '../core/handle.js';
 import { setTaskBridge } from '../core/instruments.js';
 import { laneOf, PRIORITIES, type Priority } from '../core/priority.js';
 import { currentTask, swapCurrentTask } from './current.js';
-import { Future } from './future.js';
+import { Future, SETTLE_HOOK } from './future.js';
 import { AwaitLoan, type PriorityLoan } from './inheritance.js';
 import { isThenable, Sleep, type Coroutine } from './operation.js';
 
@@ -100,8 +100,6 @@ let cancelInProgress: Task<unknown> | null = null;
 /** Times task steps while task timing is on (wall clock, even on a virtual loop). */
 let stepClock: MonotonicClock | null = null;
 
-/** A done-callback lane that is called synchronously at settle time (see future.ts). */
-const SETTLE_HOOK = -1;
 
 /** Introspection state that most tasks never need: allocated on first use. */
 class TaskProbe {
@@ -693,7 +691,7 @@ export function promiseToFuture<T>(loop: BaseEventLoop, thenable: PromiseLike<T>
   }
   // Cancelled first (its task was cancelled): stop holding back the
   // virtual clock for a promise whose outcome nobody will read.
-  future.addDoneCallbackInLane(() => settle(false, undefined), -1);
+  future.addDoneCallbackInLane(() => settle(false, undefined), SETTLE_HOOK);
   return future;
 }
 
