@@ -53,6 +53,7 @@ const NOOP_INSTRUMENT: Required<Instrument> = {
   beforeIoWait() {},
   afterIoWait() {},
   cancelRequested() {},
+  deadlineMissed() {},
 };
 
 /** One long-lived loop for every case, as in a real program (see callsoon.ts). */

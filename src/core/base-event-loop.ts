@@ -17,7 +17,7 @@ import { FdWatchers, type FdEvent } from './fd-watchers.js';
 import { Handle, TimerHandle, type HandleCallback, type TimerOwner } from './handle.js';
 import { InstrumentHooks, type CoreInstrument } from './instruments.js';
 import { GlobalTimersHost, type LoopHost } from './host.js';
-import { laneOf, LANE_COUNT, LANE_CRITICAL, LANE_NORMAL, type ScheduleOptions } from './priority.js';
+import { laneOf, LANE_COUNT, LANE_CRITICAL, LANE_NORMAL, PRIORITIES, STARVATION_BOUNDS, type CallOptions, type Priority, type ScheduleOptions, type StarvationBound } from './priority.js';
 import { ReadyQueue } from './ready-queue.js';
 import { enterTick, exitTick, markActive } from './running.js';
 import { TimerOnlySelector, type Selector } from './selector.js';
@@ -52,6 +52,12 @@ export interface EventLoopOptions {
   debug?: boolean;
   /** Debug mode reports callbacks that run at least this long (ms). Default 100. */
   slowCallbackDurationMs?: number;
+  /**
+   * How long each lane below critical may be held back while higher lanes
+   * keep having work (see STARVATION_BOUNDS in core/priority.ts, the
+   * defaults). Give only what you change: `{idle: {maxDeferredMs: 5000}}`.
+   */
+  starvationBounds?: Partial<Record<Exclude<Priority, 'critical'>, Partial<StarvationBound>>>;
   /**
    * How long a batch of lower-priority callbacks runs before the loop looks
    * for newly ready higher-priority work (I/O, due timers) and runs it
@@ -155,6 +161,12 @@ export class BaseEventLoop implements TimerOwner {
   readonly #sliceMs: number;
   /** Virtual clock: real ms to wait for the outside world before jumping anyway. */
   readonly #virtualStallMs: number;
+  /** Per lane: the starvation bound, and how long the lane has been held back. */
+  readonly #bounds: readonly StarvationBound[];
+  readonly #deferredTicks: number[] = new Array<number>(LANE_COUNT).fill(0);
+  readonly #deferredSinceMs: number[] = new Array<number>(LANE_COUNT).fill(0);
+  /** Handles that ran after their deadline (statistics().deadlinesMissed). */
+  #deadlinesMissed = 0;
   #exceptionHandler: ExceptionHandler | null = null;
   readonly #logger: LoopLogger;
 
@@ -181,6 +193,7 @@ export class BaseEventLoop implements TimerOwner {
     const stallMs = options.virtualStallMs ?? DEFAULT_VIRTUAL_STALL_MS;
     if (!(stallMs >= 0)) throw new RangeError(`virtualStallMs must be a number >= 0, got ${describe(stallMs)}`);
     this.#virtualStallMs = stallMs;
+    this.#bounds = resolveStarvationBounds(options.starvationBounds);
     this.#logger = options.logger ?? console;
   }
 
@@ -211,10 +224,11 @@ export class BaseEventLoop implements TimerOwner {
    * loop.callSoon(() => log.push('soon'));
    * loop.callSoon(() => log.push('first'), { priority: 'critical' });
    */
-  callSoon(callback: () => unknown, options?: ScheduleOptions): Handle {
+  callSoon(callback: () => unknown, options?: CallOptions): Handle {
     this.#checkOpen('callSoon');
     checkCallback(callback, 'callSoon: callback');
     const handle = new Handle(callback, undefined, options == null ? LANE_NORMAL : laneOf(options.priority));
+    if (options?.deadlineMs !== undefined) handle.deadlineAt = this.#clock.now() + checkDeadline(options.deadlineMs, 'callSoon');
     if (this.#debug) handle.sourceStack = captureStack();
     this.#ready.push(handle);
     if (this.#hostWaiting) this.#wakeHost();
@@ -235,7 +249,7 @@ export class BaseEventLoop implements TimerOwner {
    * @example
    * worker.on('message', (reading) => loop.callSoonThreadsafe(() => onReading(reading), { priority: 'critical' }));
    */
-  callSoonThreadsafe(callback: () => unknown, options?: ScheduleOptions): Handle {
+  callSoonThreadsafe(callback: () => unknown, options?: CallOptions): Handle {
     const handle = this.callSoon(callback, options); // wakes the host if it waits
     this.#selector.wakeup();
     return handle;
@@ -248,12 +262,11 @@ export class BaseEventLoop implements TimerOwner {
    * @example
    * const timer = loop.callLater(100, () => console.log('100 ms'));
    */
-  callLater(delayMs: number, callback: () => unknown, options?: ScheduleOptions): TimerHandle {
+  callLater(delayMs: number, callback: () => unknown, options?: CallOptions): TimerHandle {
     this.#checkOpen('callLater');
     checkFiniteNumber(delayMs, 'callLater: delayMs');
     checkCallback(callback, 'callLater: callback');
-    const lane = options == null ? LANE_NORMAL : laneOf(options.priority);
-    return this.scheduleTimer(this.#clock.now() + delayMs, callback, undefined, lane);
+    return this.#scheduleTimerWithOptions(this.#clock.now() + delayMs, callback, options, 'callLater');
   }
 
   /**
@@ -262,12 +275,20 @@ export class BaseEventLoop implements TimerOwner {
    * @example
    * loop.callAt(loop.time() + 10, () => console.log('at +10 ms'));
    */
-  callAt(whenMs: number, callback: () => unknown, options?: ScheduleOptions): TimerHandle {
+  callAt(whenMs: number, callback: () => unknown, options?: CallOptions): TimerHandle {
     this.#checkOpen('callAt');
     checkFiniteNumber(whenMs, 'callAt: whenMs');
     checkCallback(callback, 'callAt: callback');
-    const lane = options == null ? LANE_NORMAL : laneOf(options.priority);
-    return this.scheduleTimer(whenMs, callback, undefined, lane);
+    return this.#scheduleTimerWithOptions(whenMs, callback, options, 'callAt');
+  }
+
+  #scheduleTimerWithOptions(whenMs: number, callback: () => unknown, options: CallOptions | undefined, what: string): TimerHandle {
+    if (options == null) return this.scheduleTimer(whenMs, callback, undefined, LANE_NORMAL);
+    const lane = laneOf(options.priority);
+    const deadlineMs = options.deadlineMs === undefined ? undefined : checkDeadline(options.deadlineMs, what);
+    const handle = this.scheduleTimer(whenMs, callback, undefined, lane);
+    if (deadlineMs !== undefined) handle.deadlineAt = whenMs + deadlineMs;
+    return handle;
   }
 
   /**
@@ -383,11 +404,16 @@ export class BaseEventLoop implements TimerOwner {
    * Work made ready during step 5 waits for the next tick, after another
    * I/O poll: a callback that keeps rescheduling itself cannot starve I/O.
    *
+   * Lanes below critical wait a tick while higher lanes have work ready
+   * again, within each lane's starvation bound (STARVATION_BOUNDS); a lane
+   * that has waited its bound runs whatever is above it.
+   *
    * `shouldYield`, if given, is asked once the critical lane has run and
    * after every callback of a non-critical lane run in a batch of two or
    * more. Once it answers true, step 5 ends there: the handles not yet run
    * stay at the front of their lanes, in order, for the next tick (so
-   * `() => true` runs the critical lane only).
+   * `() => true` runs the critical lane only — and one callback of a lane
+   * past its starvation bound).
    * Guest drivers use it to hand the thread back to their host
    * (hosts/guest.ts).
    *
@@ -459,6 +485,7 @@ export class BaseEventLoop implements TimerOwner {
   #runReadyBatch(): void {
     const ready = this.#ready;
     if (ready.length === 0) return;
+    if (ready.deadlineItems !== 0) ready.admitDeadlines(LANE_COUNT);
     // Count each lane before running anything: handles that become ready
     // during the batch run in the next tick, after an I/O poll. (Five locals,
     // not an array: this runs on every tick.)
@@ -469,10 +496,39 @@ export class BaseEventLoop implements TimerOwner {
     const n4 = ready.laneLength(4);
     if (n0 > 0) this.#runLane(0, n0);
     if (this.#tickShouldYield !== null && this.#tickShouldYield()) this.#tickCut = true;
-    if (n1 > 0 && !this.#tickCut) this.#runLane(1, n1);
-    if (n2 > 0 && !this.#tickCut) this.#runLane(2, n2);
-    if (n3 > 0 && !this.#tickCut) this.#runLane(3, n3);
-    if (n4 > 0 && !this.#tickCut) this.#runLane(4, n4);
+    if (n1 > 0) this.#runLowerLane(1, n1);
+    if (n2 > 0) this.#runLowerLane(2, n2);
+    if (n3 > 0) this.#runLowerLane(3, n3);
+    if (n4 > 0) this.#runLowerLane(4, n4);
+  }
+
+  /**
+   * Runs a lane below critical — unless higher lanes have work ready again
+   * (made ready during this tick) or the host's budget cut the tick short,
+   * and the lane has not yet been held back for its starvation bound: then
+   * its batch waits, in order, for a later tick. A lane past its bound runs
+   * even in a cut tick (one callback, as shouldYield is asked after each).
+   */
+  #runLowerLane(lane: number, count: number): void {
+    if ((this.#tickCut || this.#ready.hasWorkAbove(lane)) && this.#mayDefer(lane)) return;
+    this.#deferredTicks[lane] = 0;
+    this.#runLane(lane, count);
+  }
+
+  /**
+   * Whether `lane` may be held back one more tick under its starvation
+   * bound; counts the deferral if so. The clock is read only here, that is
+   * only while lanes compete.
+   */
+  #mayDefer(lane: number): boolean {
+    const bound = this.#bounds[lane] as StarvationBound;
+    const deferred = this.#deferredTicks[lane] as number;
+    if (deferred >= bound.maxDeferredTicks) return false;
+    const nowMs = this.#clock.now();
+    if (deferred === 0) this.#deferredSinceMs[lane] = nowMs;
+    else if (nowMs - (this.#deferredSinceMs[lane] as number) >= bound.maxDeferredMs) return false;
+    this.#deferredTicks[lane] = deferred + 1;
+    return true;
   }
 
   /**
@@ -490,6 +546,15 @@ export class BaseEventLoop implements TimerOwner {
    */
   #runLane(lane: number, count: number): void {
     const ready = this.#ready;
+    if (ready.deadlineItems !== 0) {
+      const early = ready.admittedDeadlines(lane);
+      if (early > 0) {
+        const n = early < count ? early : count;
+        this.#runDeadlineHandles(lane, n);
+        count -= n;
+        if (count === 0 || this.#tickCut) return;
+      }
+    }
     if (lane === LANE_CRITICAL || count < 2 || (this.#sliceMs === Infinity && this.#tickShouldYield === null)) {
       for (let n = count; n > 0; n--) {
         const handle = ready.shiftFrom(lane) as Handle;
@@ -526,10 +591,35 @@ export class BaseEventLoop implements TimerOwner {
     }
   }
 
+  /**
+   * Runs the first `count` handles of `lane`'s deadline queue, earliest
+   * deadline first, counting and reporting those that run late. Not
+   * preemptible: a deadline in a lane is a promise to run soon.
+   */
+  #runDeadlineHandles(lane: number, count: number): void {
+    const ready = this.#ready;
+    for (; count > 0; count--) {
+      const handle = ready.shiftFrom(lane) as Handle;
+      if (handle.isCancelled) continue;
+      const lateMs = this.#clock.now() - handle.deadlineAt;
+      if (lateMs > 0) {
+        this.#deadlinesMissed++;
+        this.instrumentHooks.deadlineMissed?.(handle, lateMs);
+      }
+      this.#runHandle(handle);
+      if (this.#tickShouldYield !== null && this.#tickShouldYield()) {
+        this.#tickCut = true;
+        return;
+      }
+    }
+  }
+
   /** A slice ran out in `lane`: pick up newly ready higher-lane work and run it now. */
   #runPreemptingWork(lane: number, nowMs: number): void {
     this.#selector.select(0, this.#onFdReady);
     if (this.#timers.size > 0) this.#timers.popExpired(nowMs, this.#enqueueTimer);
+    // Only the lanes above: `lane`'s own new deadline work waits for the next tick.
+    if (this.#ready.deadlineItems !== 0) this.#ready.admitDeadlines(lane);
     for (let higher = 0; higher < lane; higher++) {
       const waiting = this.#ready.laneLength(higher);
       if (waiting > 0 && !this.#tickCut) this.#runLane(higher, waiting);
@@ -627,7 +717,10 @@ export class BaseEventLoop implements TimerOwner {
   async #waitInHost(waitMs: number): Promise<void> {
     const virtual = this.#clock.skipTo !== undefined;
     const hasTimer = this.#timers.liveCount > 0;
-    const hostWaitMs = !virtual ? waitMs : hasTimer ? this.#virtualStallMs : Infinity;
+    // No live timer: only the outside world can end the wait, so the host
+    // gets no deadline (Infinity), not the selector's 24.8-day cap, which
+    // would cost a host timer armed and cleared on every idle wait.
+    const hostWaitMs = !hasTimer ? Infinity : virtual ? this.#virtualStallMs : waitMs;
     const realClock = virtual && hasTimer ? (debugTimer ??= new MonotonicClock()) : null;
     const startedMs = realClock?.now() ?? 0;
     this.#hostWaiting = true;
@@ -898,7 +991,7 @@ export class BaseEventLoop implements TimerOwner {
   }
 
   /** A frozen snapshot of the loop's queues, for introspection and tests. */
-  statistics(): Readonly<{ ready: number; readyByLane: readonly number[]; timers: number; cancelledTimers: number; readers: number; writers: number }> {
+  statistics(): Readonly<LoopStatistics> {
     const readyByLane: number[] = [];
     for (let lane = 0; lane < LANE_COUNT; lane++) readyByLane.push(this.#ready.laneLength(lane));
     return Object.freeze({
@@ -908,12 +1001,60 @@ export class BaseEventLoop implements TimerOwner {
       cancelledTimers: this.#timers.cancelledCount,
       readers: this.#fds.readerCount,
       writers: this.#fds.writerCount,
+      deadlinesMissed: this.#deadlinesMissed,
     });
   }
 
   #checkOpen(what: string): void {
     if (this.#closed) throw new RuntimeError(`${what}: the event loop is closed`);
   }
+}
+
+/** What `loop.statistics()` reports. */
+export interface LoopStatistics {
+  /** Handles in the ready queue, and per lane (critical first). */
+  ready: number;
+  readyByLane: readonly number[];
+  /** Live and cancelled-but-not-yet-dropped timers. */
+  timers: number;
+  cancelledTimers: number;
+  readers: number;
+  writers: number;
+  /** Handles scheduled with `{deadlineMs}` that ran after their deadline, since the loop was made. */
+  deadlinesMissed: number;
+}
+
+/** `deadlineMs` must be a finite number >= 0; returns it. */
+function checkDeadline(deadlineMs: unknown, what: string): number {
+  if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs) || deadlineMs < 0) {
+    throw new RangeError(`${what}: deadlineMs must be a finite number >= 0, got ${describe(deadlineMs)}`);
+  }
+  return deadlineMs;
+}
+
+/** The defaults of STARVATION_BOUNDS with the `starvationBounds` option laid over them, checked. */
+function resolveStarvationBounds(overrides: EventLoopOptions['starvationBounds']): readonly StarvationBound[] {
+  if (overrides === undefined) return STARVATION_BOUNDS;
+  if (overrides === null || typeof overrides !== 'object') {
+    throw new TypeError(`starvationBounds must be an object keyed by priority, got ${describe(overrides)}`);
+  }
+  const bounds = [...STARVATION_BOUNDS];
+  for (const [name, bound] of Object.entries(overrides)) {
+    const lane = PRIORITIES.indexOf(name as Priority);
+    if (lane <= LANE_CRITICAL) {
+      throw new TypeError(`starvationBounds: ${JSON.stringify(name)} is not a lane below critical (use 'high', 'normal', 'low' or 'idle')`);
+    }
+    if (bound === null || typeof bound !== 'object') throw new TypeError(`starvationBounds.${name} must be an object, got ${describe(bound)}`);
+    const { maxDeferredTicks = (bounds[lane] as StarvationBound).maxDeferredTicks, maxDeferredMs = (bounds[lane] as StarvationBound).maxDeferredMs } = bound;
+    if (!Number.isInteger(maxDeferredTicks) || maxDeferredTicks < 0) {
+      throw new RangeError(`starvationBounds.${name}.maxDeferredTicks must be an integer >= 0, got ${describe(maxDeferredTicks)}`);
+    }
+    if (typeof maxDeferredMs !== 'number' || !(maxDeferredMs >= 0) || maxDeferredMs === Infinity) {
+      throw new RangeError(`starvationBounds.${name}.maxDeferredMs must be a finite number >= 0, got ${describe(maxDeferredMs)}`);
+    }
+    bounds[lane] = Object.freeze({ maxDeferredTicks, maxDeferredMs });
+  }
+  return Object.freeze(bounds);
 }
 
 /** eventide's own core/ and tasks/ folders (as stack frames show them): left out of creation stacks. */

@@ -36,6 +36,14 @@ export class Handle {
   isCancelled = false;
   /** Where the handle was created; recorded in debug mode only. */
   sourceStack: string | undefined = undefined;
+  /**
+   * The time on the loop's clock by which it should have run (`{deadlineMs}`
+   * when scheduled), or Infinity for none. Within its lane a handle with a
+   * deadline runs earliest-deadline-first, ahead of those without; running
+   * after it counts as a missed deadline (loop.statistics().deadlinesMissed,
+   * the `deadlineMissed` instrument hook).
+   */
+  deadlineAt = Infinity;
 
   /** @internal — use `loop.callSoon`. */
   constructor(callback: HandleCallback, arg: unknown, lane: number) {

@@ -56,6 +56,7 @@ export const HOOK_NAMES = Object.freeze([
   'beforeIoWait',
   'afterIoWait',
   'cancelRequested',
+  'deadlineMissed',
 ] as const);
 
 export type HookName = (typeof HOOK_NAMES)[number];
@@ -78,6 +79,8 @@ export interface CoreInstrument {
   beforeIoWait?(timeoutMs: number): void;
   afterIoWait?(eventCount: number): void;
   cancelRequested?(task: any, info: any): void;
+  /** A handle scheduled with `{deadlineMs}` is about to run `lateMs` ms after its deadline. */
+  deadlineMissed?(handle: Handle, lateMs: number): void;
 }
 
 /** What the loop's exception handler is told when an instrument throws. */
@@ -138,6 +141,7 @@ export class InstrumentHooks {
   beforeIoWait: Hook = null;
   afterIoWait: Hook = null;
   cancelRequested: Hook = null;
+  deadlineMissed: Hook = null;
 
   /** True while any instrument is attached. */
   active = false;

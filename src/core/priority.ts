@@ -50,3 +50,53 @@ export interface ScheduleOptions {
   /** The lane the callback runs in; default `'normal'`. */
   priority?: Priority;
 }
+
+/** Options of `callSoon`, `callLater`, `callAt` and `callSoonThreadsafe`. */
+export interface CallOptions extends ScheduleOptions {
+  /**
+   * Run within this many ms of becoming ready (for callSoon: of now; for a
+   * timer: of its time). Within its lane the callback then runs
+   * earliest-deadline-first, ahead of callbacks without a deadline; if it
+   * still runs late, the loop counts and reports the miss.
+   */
+  deadlineMs?: number;
+}
+
+/**
+ * How long work in a lane may be held back while higher lanes keep having
+ * ready work: the lane is deferred for at most `maxDeferredTicks`
+ * consecutive ticks or `maxDeferredMs` ms on the loop's clock, whichever
+ * ends first; then its batch runs in the next tick whatever is ready above
+ * it. (React's scheduler states a timeout per level the same way.)
+ *
+ * Both limits exist because each alone can fail: a tick may be long (a big
+ * critical batch), so ticks alone do not bound time; and on a virtual clock
+ * time stands still while work is ready, so ms alone do not bound anything.
+ *
+ * `maxDeferredTicks: 0` means the lane is never held back: every tick runs
+ * what was ready in it when the tick began (the policy before bounds).
+ */
+export interface StarvationBound {
+  readonly maxDeferredTicks: number;
+  readonly maxDeferredMs: number;
+}
+
+/**
+ * The default bound of each lane, indexed by lane: `critical` has nothing
+ * above it; every lower lane — `idle` included — still progresses under a
+ * permanent critical load. Override per loop with the `starvationBounds`
+ * option.
+ *
+ * Guarantee (tested in test/core/starvation.test.ts, in virtual time): a
+ * handle that is ready in lane L at the end of tick k runs by the end of
+ * tick k + 1 + maxDeferredTicks[L], and no later than one tick after it has
+ * waited maxDeferredMs[L] ms — as long as the ticks are not cut short by a
+ * host's time budget (then a starved lane still runs one callback per tick).
+ */
+export const STARVATION_BOUNDS: readonly StarvationBound[] = Object.freeze([
+  /* critical */ Object.freeze({ maxDeferredTicks: 0, maxDeferredMs: 0 }),
+  /* high     */ Object.freeze({ maxDeferredTicks: 2, maxDeferredMs: 5 }),
+  /* normal   */ Object.freeze({ maxDeferredTicks: 4, maxDeferredMs: 20 }),
+  /* low      */ Object.freeze({ maxDeferredTicks: 8, maxDeferredMs: 50 }),
+  /* idle     */ Object.freeze({ maxDeferredTicks: 16, maxDeferredMs: 100 }),
+]);

@@ -27,6 +27,9 @@
  *    wait in the host inside `runForever` (eventCount 0).
  *  - `cancelRequested(task, origin)`: `task.cancel()` was called on a task
  *    not yet done; `origin` says by whom and why (CancelOrigin).
+ *  - `deadlineMissed(handle, lateMs)`: a handle scheduled with
+ *    `{deadlineMs}` is about to run `lateMs` ms after its deadline (also
+ *    counted in `loop.statistics().deadlinesMissed`).
  *
  * An instrument that throws is removed and reported to the loop's
  * exception handler; the loop and the other instruments go on.
@@ -69,4 +72,5 @@ export interface Instrument {
   beforeIoWait?(timeoutMs: number): void;
   afterIoWait?(eventCount: number): void;
   cancelRequested?(task: Task<unknown>, origin: CancelOrigin): void;
+  deadlineMissed?(handle: Handle, lateMs: number): void;
 }

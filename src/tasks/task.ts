@@ -27,7 +27,7 @@ import { describe } from '../core/assert.js';
 import type { BaseEventLoop } from '../core/base-event-loop.js';
 import { CancelledError, InvalidStateError, RuntimeError } from '../core/errors.js';
 import { MonotonicClock } from '../core/clock.js';
-import { TimerHandle, type Handle } from '../core/handle.js';
+import { Handle, TimerHandle } from '../core/handle.js';
 import { setTaskBridge } from '../core/instruments.js';
 import { laneOf, PRIORITIES, type Priority } from '../core/priority.js';
 import { currentTask, swapCurrentTask } from './current.js';
@@ -137,8 +137,8 @@ export class Task<T = unknown> extends Future<T> {
    * step, a thrown-in error). Null only while a step runs or once done.
    */
   #waiter: Future<unknown> | Handle | null = null;
-  /** The Handle of this task's own steps, reused (see #scheduleStep). */
-  readonly #stepHandle: Handle;
+  /** The Handle of this task's own steps, reused (see #scheduleStep; replaced only by #raiseQueuedStep). */
+  #stepHandle: Handle;
   /** Value sent into the generator at the next step. */
   #sendValue: unknown = undefined;
   /** Error thrown into the generator at the next step (if #throwPending). */
@@ -217,7 +217,7 @@ export class Task<T = unknown> extends Future<T> {
   lendPriority(lender: object, lane: number): void {
     if (this.done()) return;
     (this.#loans ??= new Map()).set(lender, lane);
-    this.#applyEffectiveLane();
+    this.#applyEffectiveLane(true);
   }
 
   /** @internal Withdraws `lender`'s loan, if any. */
@@ -236,8 +236,15 @@ export class Task<T = unknown> extends Future<T> {
     loan.refreshLoan();
   }
 
-  /** Recomputes #lane from #ownLane and the loans; moves pending wake-ups. */
-  #applyEffectiveLane(): void {
+  /**
+   * Recomputes #lane from #ownLane and the loans; moves pending wake-ups.
+   * `byLoan`: a task we block lent us its priority — a step of ours already
+   * in the ready queue at a lower lane moves up too (else the lender would
+   * wait behind everything between the lanes: the inversion inheritance is
+   * there to prevent). A change of the task's own priority takes effect at
+   * its next wake-up, as documented for `priority`.
+   */
+  #applyEffectiveLane(byLoan = false): void {
     let lane = this.#ownLane;
     if (this.#loans !== null) for (const lent of this.#loans.values()) if (lent < lane) lane = lent;
     if (lane === this.#lane) return;
@@ -250,9 +257,24 @@ export class Task<T = unknown> extends Future<T> {
       if (!waiter.done() && waiter.removeDoneCallback(this.#wakeup) > 0) waiter.addDoneCallbackInLane(this.#wakeup, lane);
     } else if (waiter instanceof TimerHandle && waiter.scheduled) {
       waiter.lane = lane;
+    } else if (byLoan && waiter !== null && lane < waiter.lane && !waiter.isCancelled) {
+      this.#raiseQueuedStep(waiter);
     }
     // Pass the change on down a chain of blocked tasks (transitive inheritance).
     this.#blockedOn?.refreshLoan();
+  }
+
+  /**
+   * `queued` is this task's next step, waiting in the ready queue at a
+   * lower lane than #lane. A deque cannot move an item, so the entry is
+   * cancelled (the loop skips it) and a fresh step is queued at #lane —
+   * with a new step handle if `queued` was the reused one (a cancelled
+   * handle stays dead).
+   */
+  #raiseQueuedStep(queued: Handle): void {
+    queued.cancel();
+    if (queued === this.#stepHandle) this.#stepHandle = new Handle(Task.#runStep, this, this.#lane);
+    this.#waiter = this.#scheduleStep();
   }
 
   /** The lane index of the task's steps. @internal */

@@ -488,7 +488,7 @@ test('addInstrument refuses non-objects, objects with no hook, and hook names th
   assert.throws(() => loop.addInstrument({ beforeTaskSteps() {} } as unknown as Instrument), { name: 'TypeError', message: /has none of the hooks .*misspelled/ });
   assert.throws(() => loop.addInstrument({ afterRun: 'yes' } as unknown as Instrument), { name: 'TypeError', message: /instrument\.afterRun must be a function, got "yes"/ });
   assert.equal(loop.instruments().length, 0);
-  assert.equal(HOOK_NAMES.length, 12);
+  assert.equal(HOOK_NAMES.length, 13);
   assertLoopClean(loop);
 });
 

@@ -14,7 +14,11 @@
  *    to the earliest live timer; every timer due by then joins the back of
  *    its lane in (time, insertion) order; then exactly the callbacks ready at
  *    that point run, lane by lane, FIFO within a lane; cancelled ones are
- *    skipped; anything scheduled meanwhile waits for a later runOnce.
+ *    skipped; anything scheduled meanwhile waits for a later runOnce;
+ *  - a lane below critical whose turn comes while a lane above it holds
+ *    anything (queued during this tick) is held back for the next runOnce —
+ *    at most STARVATION_BOUNDS[lane].maxDeferredTicks times in a row, or
+ *    until maxDeferredMs have passed since it was first held back.
  *
  * Two hand-written programs with spelled-out logs pin the model itself.
  */
@@ -23,7 +27,7 @@ import test from 'node:test';
 import fc from 'fast-check';
 import type { VirtualClock } from '../../src/core/clock.js';
 import type { Handle } from '../../src/core/handle.js';
-import { laneOf, PRIORITIES, type Priority } from '../../src/core/priority.js';
+import { laneOf, PRIORITIES, STARVATION_BOUNDS, type Priority, type StarvationBound } from '../../src/core/priority.js';
 import { assertLoopClean } from '../../src/testing.js';
 import { EventLoop } from '../../src/tasks/event-loop.js';
 
@@ -85,6 +89,8 @@ class Model {
   readonly entries: { lane: number; child: Child }[] = [];
   readonly log: string[] = [];
   #timerOrder = 0;
+  readonly #deferredTicks = PRIORITIES.map(() => 0);
+  readonly #deferredSinceMs = PRIORITIES.map(() => 0);
 
   get readyCount(): number {
     return this.lanes.reduce((sum, lane) => sum + lane.length, 0);
@@ -120,6 +126,8 @@ class Model {
     for (const t of due) (this.lanes[(this.entries[t.id] as { lane: number }).lane] as number[]).push(t.id);
     const counts = this.lanes.map((lane) => lane.length);
     counts.forEach((count, lane) => {
+      if (count > 0 && lane > 0 && this.lanes.slice(0, lane).some((above) => above.length > 0) && this.#mayDefer(lane)) return;
+      this.#deferredTicks[lane] = 0;
       for (let n = 0; n < count; n++) {
         const id = (this.lanes[lane] as number[]).shift() as number;
         if (this.cancelled.has(id)) continue;
@@ -127,6 +135,16 @@ class Model {
         this.#perform((this.entries[id] as { child: Child }).child);
       }
     });
+  }
+
+  #mayDefer(lane: number): boolean {
+    const bound = STARVATION_BOUNDS[lane] as StarvationBound;
+    const deferred = this.#deferredTicks[lane] as number;
+    if (deferred >= bound.maxDeferredTicks) return false;
+    if (deferred === 0) this.#deferredSinceMs[lane] = this.nowMs;
+    else if (this.nowMs - (this.#deferredSinceMs[lane] as number) >= bound.maxDeferredMs) return false;
+    this.#deferredTicks[lane] = deferred + 1;
+    return true;
   }
 
   #perform(c: Child): void {

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lock, Semaphore, sleep, type Task } from '../../src/index.js';
+import { Event, Lock, Semaphore, sleep, type Task } from '../../src/index.js';
 import { runInVirtualTime } from '../../src/testing.js';
 import { Log } from '../log.js';
 
@@ -14,9 +14,11 @@ test('a low task holding a Lock runs at critical while a critical task waits for
   const log = new Log();
   await runInVirtualTime(function* (loop) {
     const lock = new Lock();
+    const lowHasLock = new Event();
     const low = loop.createTask(function* () {
       yield* lock.acquire();
       log.push('low got the lock');
+      lowHasLock.set();
       for (let i = 0; i < 3; i++) {
         yield* sleep(0);
         log.push(`low step ${i} (${low.effectivePriority})`);
@@ -25,40 +27,39 @@ test('a low task holding a Lock runs at critical while a critical task waits for
       log.push(`low released (${low.effectivePriority})`);
     }, { name: 'low', priority: 'low' });
     const normal = loop.createTask(function* () {
+      yield* lowHasLock.wait();
       for (let i = 0; i < 4; i++) {
         log.push(`normal ${i}`);
         yield* sleep(0);
       }
     }, { name: 'normal' });
+    // Waiting on the event (not on `low`: awaiting it would lend it main's priority).
+    yield* lowHasLock.wait();
     const critical = loop.createTask(function* () {
-      yield* sleep(0); // let low take the lock first
       log.push('critical wants the lock');
       yield* lock.acquire();
       log.push('critical got the lock');
       lock.release();
     }, { name: 'critical', priority: 'critical' });
-    // Wait without awaiting the tasks: awaiting one would lend it main's priority.
     yield* sleep(100);
     assert.deepEqual([low.done(), normal.done(), critical.done()], [true, true, true]);
     assert.equal(low.priority, 'low');
   });
   log.assert([
-    'normal 0',
     'low got the lock',
+    'normal 0',
     'critical wants the lock',
-    'normal 1',
-    // low's step queued before critical blocked keeps its place (behind
-    // normal); from its next step on it runs in the critical lane, ahead of
-    // normal in every tick.
+    // low's step, already queued in the low lane, moves up to the critical
+    // lane when critical blocks on the lock: low runs ahead of normal until
+    // it releases, and critical gets the lock before normal runs again.
     'low step 0 (critical)',
     'low step 1 (critical)',
-    'normal 2',
     'low step 2 (critical)',
     'low released (low)',
-    // normal 3 was already in this tick's batch; critical's wake-up was
-    // scheduled during it, so it runs first thing in the next tick.
-    'normal 3',
     'critical got the lock',
+    'normal 1',
+    'normal 2',
+    'normal 3',
   ]);
 });
 

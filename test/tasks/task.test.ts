@@ -661,8 +661,9 @@ test('a priority change made during a step takes effect from the next wake-up', 
   });
   await loop.runUntilComplete(normal);
   await loop.runUntilComplete(riser);
-  // Tick 1: FIFO (n0, r0). From tick 2 the riser's wake-ups are critical.
-  log.assert(['n0', 'r0', 'r1', 'n1', 'r2', 'n2']);
+  // Tick 1: FIFO (n0, r0). From tick 2 the riser's wake-ups are critical,
+  // and the normal lane waits while the critical lane has work again.
+  log.assert(['n0', 'r0', 'r1', 'r2', 'n1', 'n2']);
   assertLoopClean(loop);
 });
 
