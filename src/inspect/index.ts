@@ -11,11 +11,11 @@
 export { HOOK_NAMES } from './instrument.js';
 export type { CancelOptions, CancelOrigin, CoreInstrument, HookName, Instrument, SpawnInfo, WakeCause } from './instrument.js';
 export { describeTask, futureLabel, taskState, waitInfo } from './task-info.js';
-export type { TaskInfo, TaskOutcome, TaskState, WaitInfo } from './task-info.js';
+export type { DescribeOptions, SourcePosition, TaskInfo, TaskLocator, TaskOutcome, TaskState, WaitInfo } from './task-info.js';
 export { buildTaskGraph, captureCallGraph } from './call-graph.js';
 export type { CallGraph, Link, TaskEdge, TaskGraph, TaskSource } from './call-graph.js';
 export { formatTaskTree } from './task-tree.js';
-export type { TreeSource } from './task-tree.js';
+export type { TreeOptions, TreeSource } from './task-tree.js';
 export { TraceRecorder } from './trace.js';
 export { renderReport, type ReportOptions } from './report.js';
 export type { TraceEvent, TraceFile, TraceOptions } from './trace.js';

@@ -63,6 +63,28 @@ export interface TaskInfo {
   readonly cancelOrigin: CancelOrigin | null;
   /** The error it failed with, when `outcome` is `'failed'`; else undefined. */
   readonly error: unknown;
+  /** Where it is paused in source: present only when `describeTask` was given `locate`. */
+  readonly location?: SourcePosition | undefined;
+}
+
+/** A place in source code: 1-based line and column. */
+export interface SourcePosition {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+/**
+ * Says where a task is paused in source, or undefined. Finding it needs the
+ * host (on Node: `taskLocator` from 'eventide/node'), so this module only
+ * takes one.
+ */
+export type TaskLocator = (task: Task<unknown>) => SourcePosition | undefined;
+
+/** Options of `describeTask`. */
+export interface DescribeOptions {
+  /** Adds `location` to the snapshot (see TaskLocator). */
+  locate?: TaskLocator;
 }
 
 /**
@@ -111,7 +133,8 @@ export function futureLabel(future: Future<unknown>): string {
 
 /**
  * A frozen snapshot of `task`: id, name, priority, state, steps, run time,
- * what it waits on, where it was created (debug mode), who cancelled it.
+ * what it waits on, where it was created (debug mode), who cancelled it —
+ * and, with `options.locate`, where it is paused in source.
  *
  * @example
  * for (const task of loop.allTasks()) {
@@ -119,9 +142,13 @@ export function futureLabel(future: Future<unknown>): string {
  *   console.log(info.name, info.state, info.waitingOn?.label ?? '');
  * }
  */
-export function describeTask(task: Task<unknown>): TaskInfo {
+export function describeTask(task: Task<unknown>, options: DescribeOptions = {}): TaskInfo {
   if (!(task instanceof Task)) throw new TypeError(`describeTask: expected a Task, got ${String(task)}`);
-  return Object.freeze({
+  const locate = options?.locate;
+  if (locate !== undefined && typeof locate !== 'function') {
+    throw new TypeError(`describeTask: options.locate must be a function, got ${String(locate)}`);
+  }
+  const info: TaskInfo = {
     task,
     id: task.id,
     name: task.name,
@@ -138,7 +165,8 @@ export function describeTask(task: Task<unknown>): TaskInfo {
     // Peeked, not retrieved: describing a failed task must not silence the
     // debug-mode "exception was never retrieved" report.
     error: task.peekException(),
-  });
+  };
+  return Object.freeze(locate === undefined ? info : { ...info, location: locate(task) });
 }
 
 function outcomeOf(task: Task<unknown>): TaskOutcome {

@@ -16,49 +16,61 @@
  *  - tasks that await each other print the loop once, as
  *    `(cycle: a #2 → b #3 → a #2)`, where it closes;
  *  - a task someone asked to cancel says by whom, through whom and why:
- *    `cancelled by main #1 via outer #2 (propagated: "stop")`.
+ *    `cancelled by main #1 via outer #2 (propagated: "stop")`;
+ *  - given a `locate` function (on Node, `taskLocator` from 'eventide/node'),
+ *    each task says where it is paused: `… (waiting on sleep) at app.ts:12:5`;
+ *    siblings then group only when they are paused at the same place.
  * Deadlines are relative to the loop's time, so on a virtual clock the
  * text is exact and tests can pin it.
  */
 import type { CancelOrigin, Task } from '../tasks/task.js';
 import { buildTaskGraph, type TaskGraph, type TaskSource } from './call-graph.js';
-import { describeTask, type TaskInfo, type WaitInfo } from './task-info.js';
+import { describeTask, type TaskInfo, type TaskLocator, type WaitInfo } from './task-info.js';
 
 /** What `formatTaskTree` needs of a loop: its tasks and its clock. */
 export interface TreeSource extends TaskSource {
   time(): number;
 }
 
+/** Options of `formatTaskTree`. */
+export interface TreeOptions {
+  /** Says where each task is paused; its answer is printed after the status as ` at file:line:column`. */
+  locate?: TaskLocator;
+}
+
 /** One line of the tree before grouping: a task, a cycle marker, or a reference to a task printed above. */
 type Item =
-  | { readonly kind: 'task'; readonly name: string; readonly id: number; readonly status: string; readonly key: string; readonly children: readonly Item[] }
+  | { readonly kind: 'task'; readonly name: string; readonly id: number; readonly status: string; readonly place: string; readonly key: string; readonly children: readonly Item[] }
   | { readonly kind: 'text'; readonly text: string; readonly key: string };
 
 /**
  * Renders the tasks of `loop` as a tree (see the module comment); `'(no
  * tasks)'` when there are none. Lines are joined with `\n`, no trailing
- * newline.
+ * newline. With `options.locate`, each task also says where it is paused.
  *
  * @example
  * console.log(formatTaskTree(loop));
  * // main #1 (waiting on task worker)
  * // └── worker #2 (waiting on sleep, deadline +5 ms)
  */
-export function formatTaskTree(loop: TreeSource): string {
+export function formatTaskTree(loop: TreeSource, options: TreeOptions = {}): string {
   if (loop === null || typeof loop !== 'object' || typeof loop.allTasks !== 'function' || typeof loop.time !== 'function') {
     throw new TypeError(`formatTaskTree: expected an EventLoop, got ${String(loop)}`);
   }
+  const locate = options?.locate;
+  if (locate !== undefined && typeof locate !== 'function') {
+    throw new TypeError(`formatTaskTree: options.locate must be a function, got ${String(locate)}`);
+  }
   const graph = buildTaskGraph(loop);
-  const nowMs = loop.time();
-  const expanded = new Set<Task<unknown>>();
+  const context: BuildContext = { graph, nowMs: loop.time(), locate, expanded: new Set<Task<unknown>>() };
   const roots: Item[] = [];
   // Tasks nothing hangs above first; then whatever is left is held up only
   // by a cycle: start from its lowest id.
   for (const task of graph.tasks) {
-    if (graph.parentsOf(task).length === 0) roots.push(buildItem(task, graph, nowMs, [], expanded));
+    if (graph.parentsOf(task).length === 0) roots.push(buildItem(task, context, []));
   }
   for (const task of graph.tasks) {
-    if (!expanded.has(task)) roots.push(buildItem(task, graph, nowMs, [], expanded));
+    if (!context.expanded.has(task)) roots.push(buildItem(task, context, []));
   }
   if (roots.length === 0) return '(no tasks)';
   const lines: string[] = [];
@@ -69,14 +81,25 @@ export function formatTaskTree(loop: TreeSource): string {
   return lines.join('\n');
 }
 
-function buildItem(task: Task<unknown>, graph: TaskGraph, nowMs: number, path: readonly Task<unknown>[], expanded: Set<Task<unknown>>): Item {
+/** What building the items needs, beside the task and its path. */
+interface BuildContext {
+  readonly graph: TaskGraph;
+  readonly nowMs: number;
+  readonly locate: TaskLocator | undefined;
+  /** Tasks already printed in full. */
+  readonly expanded: Set<Task<unknown>>;
+}
+
+function buildItem(task: Task<unknown>, context: BuildContext, path: readonly Task<unknown>[]): Item {
+  const { graph, expanded } = context;
   if (expanded.has(task)) {
     const text = `${task.name} #${task.id} (see above)`;
     return { kind: 'text', text, key: text };
   }
   expanded.add(task);
-  const info = describeTask(task);
-  const status = statusText(info, nowMs);
+  const info = describeTask(task, context.locate === undefined ? {} : { locate: context.locate });
+  const status = statusText(info, context.nowMs);
+  const place = info.location === undefined ? '' : ` at ${info.location.file}:${info.location.line}:${info.location.column}`;
   const nextPath = [...path, task];
   const children: Item[] = [];
   for (const edge of graph.childrenOf(task)) {
@@ -86,11 +109,11 @@ function buildItem(task: Task<unknown>, graph: TaskGraph, nowMs: number, path: r
       const text = `(cycle: ${loop})`;
       children.push({ kind: 'text', text, key: text });
     } else {
-      children.push(buildItem(edge.task, graph, nowMs, nextPath, expanded));
+      children.push(buildItem(edge.task, context, nextPath));
     }
   }
-  const key = `${task.name}\u0000${status}\u0000${children.map((child) => child.key).join('\u0001')}`;
-  return { kind: 'task', name: task.name, id: task.id, status, key, children };
+  const key = `${task.name}\u0000${status}${place}\u0000${children.map((child) => child.key).join('\u0001')}`;
+  return { kind: 'task', name: task.name, id: task.id, status, place, key, children };
 }
 
 /** Siblings with equal keys, in order of first appearance, with their count. */
@@ -115,7 +138,7 @@ function emitChildren(children: readonly Item[], prefix: string, lines: string[]
 
 function itemText(item: Item, count: number): string {
   if (item.kind === 'text') return count === 1 ? item.text : `${count} × ${item.text}`;
-  return count === 1 ? `${item.name} #${item.id} (${item.status})` : `${count} × ${item.name} (${item.status})`;
+  return count === 1 ? `${item.name} #${item.id} (${item.status})${item.place}` : `${count} × ${item.name} (${item.status})${item.place}`;
 }
 
 /** What a task is doing, in words (no id of its own, so equal siblings group). */
