@@ -17,11 +17,23 @@ import { FdWatchers, type FdEvent } from './fd-watchers.js';
 import { Handle, TimerHandle, type HandleCallback, type TimerOwner } from './handle.js';
 import { InstrumentHooks, type CoreInstrument } from './instruments.js';
 import { GlobalTimersHost, type LoopHost } from './host.js';
-import { laneOf, LANE_COUNT, LANE_CRITICAL, LANE_NORMAL, PRIORITIES, STARVATION_BOUNDS, type CallOptions, type Priority, type ScheduleOptions, type StarvationBound } from './priority.js';
+import { laneOf, LANE_COUNT, LANE_CRITICAL, LANE_NORMAL, type CallOptions, type ScheduleOptions, type StarvationBound } from './priority.js';
 import { ReadyQueue } from './ready-queue.js';
 import { enterTick, exitTick, markActive } from './running.js';
 import { TimerOnlySelector, type Selector } from './selector.js';
 import { TimerHeap } from './timer-heap.js';
+import {
+  checkDeadline,
+  DEFAULT_SLICE_MS,
+  DEFAULT_VIRTUAL_STALL_MS,
+  resolveStarvationBounds,
+  type EventLoopOptions,
+  type LoopLogger,
+  type LoopStatistics,
+} from './loop-options.js';
+
+export { DEFAULT_SLICE_MS, DEFAULT_VIRTUAL_STALL_MS } from './loop-options.js';
+export type { EventLoopOptions, LoopLogger, LoopStatistics } from './loop-options.js';
 
 /** What the exception handler is told. Fields beyond `message` apply when relevant. */
 export interface ExceptionContext {
@@ -35,45 +47,6 @@ export interface ExceptionContext {
 
 export type ExceptionHandler = (context: ExceptionContext, loop: BaseEventLoop) => void;
 
-/** Where the loop writes warnings and errors; `console` by default. */
-export interface LoopLogger {
-  warn(...args: unknown[]): void;
-  error(...args: unknown[]): void;
-}
-
-export interface EventLoopOptions {
-  /** `'real'` (default), `'virtual'`, or any Clock. */
-  clock?: 'real' | 'virtual' | Clock;
-  /** Default: a TimerOnlySelector (no fds). io/ provides epoll. */
-  selector?: Selector;
-  /** Who waits when the loop is idle inside runForever. Default: GlobalTimersHost. */
-  host?: LoopHost;
-  /** Debug mode: slow-callback warnings, creation stacks, unretrieved-exception reports. */
-  debug?: boolean;
-  /** Debug mode reports callbacks that run at least this long (ms). Default 100. */
-  slowCallbackDurationMs?: number;
-  /**
-   * How long each lane below critical may be held back while higher lanes
-   * keep having work (see STARVATION_BOUNDS in core/priority.ts, the
-   * defaults). Give only what you change: `{idle: {maxDeferredMs: 5000}}`.
-   */
-  starvationBounds?: Partial<Record<Exclude<Priority, 'critical'>, Partial<StarvationBound>>>;
-  /**
-   * How long a batch of lower-priority callbacks runs before the loop looks
-   * for newly ready higher-priority work (I/O, due timers) and runs it
-   * first. Default 0.25 ms (DEFAULT_SLICE_MS); Infinity turns preemption off.
-   */
-  sliceMs?: number;
-  /**
-   * Virtual clock only: while a promise or fd the loop waits for is
-   * outstanding, time does not jump; after this many real ms with nothing
-   * back from outside, it jumps to the next timer anyway. Default 100;
-   * Infinity waits for the outside world forever.
-   */
-  virtualStallMs?: number;
-  logger?: LoopLogger;
-}
-
 /** @internal What attachGuest gives a guest driver (hosts/guest.ts). */
 export interface GuestAttachment {
   /** While true, scheduling from outside a tick calls the driver's `wake` (once). */
@@ -83,17 +56,6 @@ export interface GuestAttachment {
   /** Ends guest mode: the loop is no longer running. */
   detach(): void;
 }
-
-/** See EventLoopOptions.virtualStallMs. */
-export const DEFAULT_VIRTUAL_STALL_MS = 100;
-
-/**
- * Default preemption slice: higher lanes wait at most about this long (plus
- * the callback running) behind lower ones. A preemption check costs one
- * zero-timeout poll (~0.4 µs with epoll here) and a clock read, so checking
- * every quarter millisecond costs well under 1% of the time it guards.
- */
-export const DEFAULT_SLICE_MS = 0.25;
 
 /**
  * How many callbacks to run before the next clock read, given the mean
@@ -1008,53 +970,6 @@ export class BaseEventLoop implements TimerOwner {
   #checkOpen(what: string): void {
     if (this.#closed) throw new RuntimeError(`${what}: the event loop is closed`);
   }
-}
-
-/** What `loop.statistics()` reports. */
-export interface LoopStatistics {
-  /** Handles in the ready queue, and per lane (critical first). */
-  ready: number;
-  readyByLane: readonly number[];
-  /** Live and cancelled-but-not-yet-dropped timers. */
-  timers: number;
-  cancelledTimers: number;
-  readers: number;
-  writers: number;
-  /** Handles scheduled with `{deadlineMs}` that ran after their deadline, since the loop was made. */
-  deadlinesMissed: number;
-}
-
-/** `deadlineMs` must be a finite number >= 0; returns it. */
-function checkDeadline(deadlineMs: unknown, what: string): number {
-  if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs) || deadlineMs < 0) {
-    throw new RangeError(`${what}: deadlineMs must be a finite number >= 0, got ${describe(deadlineMs)}`);
-  }
-  return deadlineMs;
-}
-
-/** The defaults of STARVATION_BOUNDS with the `starvationBounds` option laid over them, checked. */
-function resolveStarvationBounds(overrides: EventLoopOptions['starvationBounds']): readonly StarvationBound[] {
-  if (overrides === undefined) return STARVATION_BOUNDS;
-  if (overrides === null || typeof overrides !== 'object') {
-    throw new TypeError(`starvationBounds must be an object keyed by priority, got ${describe(overrides)}`);
-  }
-  const bounds = [...STARVATION_BOUNDS];
-  for (const [name, bound] of Object.entries(overrides)) {
-    const lane = PRIORITIES.indexOf(name as Priority);
-    if (lane <= LANE_CRITICAL) {
-      throw new TypeError(`starvationBounds: ${JSON.stringify(name)} is not a lane below critical (use 'high', 'normal', 'low' or 'idle')`);
-    }
-    if (bound === null || typeof bound !== 'object') throw new TypeError(`starvationBounds.${name} must be an object, got ${describe(bound)}`);
-    const { maxDeferredTicks = (bounds[lane] as StarvationBound).maxDeferredTicks, maxDeferredMs = (bounds[lane] as StarvationBound).maxDeferredMs } = bound;
-    if (!Number.isInteger(maxDeferredTicks) || maxDeferredTicks < 0) {
-      throw new RangeError(`starvationBounds.${name}.maxDeferredTicks must be an integer >= 0, got ${describe(maxDeferredTicks)}`);
-    }
-    if (typeof maxDeferredMs !== 'number' || !(maxDeferredMs >= 0) || maxDeferredMs === Infinity) {
-      throw new RangeError(`starvationBounds.${name}.maxDeferredMs must be a finite number >= 0, got ${describe(maxDeferredMs)}`);
-    }
-    bounds[lane] = Object.freeze({ maxDeferredTicks, maxDeferredMs });
-  }
-  return Object.freeze(bounds);
 }
 
 /** eventide's own core/ and tasks/ folders (as stack frames show them): left out of creation stacks. */

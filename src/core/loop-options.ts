@@ -1,0 +1,107 @@
+/**
+ * What a loop can be configured with, what it reports, and the checks that
+ * turn user options into the values the loop runs on. Kept apart from
+ * base-event-loop.ts so that file reads as the loop itself.
+ */
+import { describe } from './assert.js';
+import type { Clock } from './clock.js';
+import type { LoopHost } from './host.js';
+import { LANE_CRITICAL, PRIORITIES, STARVATION_BOUNDS, type Priority, type StarvationBound } from './priority.js';
+import type { Selector } from './selector.js';
+
+/** Where the loop writes warnings and errors; `console` by default. */
+export interface LoopLogger {
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
+export interface EventLoopOptions {
+  /** `'real'` (default), `'virtual'`, or any Clock. */
+  clock?: 'real' | 'virtual' | Clock;
+  /** Default: a TimerOnlySelector (no fds). io/ provides epoll. */
+  selector?: Selector;
+  /** Who waits when the loop is idle inside runForever. Default: GlobalTimersHost. */
+  host?: LoopHost;
+  /** Debug mode: slow-callback warnings, creation stacks, unretrieved-exception reports. */
+  debug?: boolean;
+  /** Debug mode reports callbacks that run at least this long (ms). Default 100. */
+  slowCallbackDurationMs?: number;
+  /**
+   * How long each lane below critical may be held back while higher lanes
+   * keep having work (see STARVATION_BOUNDS in core/priority.ts, the
+   * defaults). Give only what you change: `{idle: {maxDeferredMs: 5000}}`.
+   */
+  starvationBounds?: Partial<Record<Exclude<Priority, 'critical'>, Partial<StarvationBound>>>;
+  /**
+   * How long a batch of lower-priority callbacks runs before the loop looks
+   * for newly ready higher-priority work (I/O, due timers) and runs it
+   * first. Default 0.25 ms (DEFAULT_SLICE_MS); Infinity turns preemption off.
+   */
+  sliceMs?: number;
+  /**
+   * Virtual clock only: while a promise or fd the loop waits for is
+   * outstanding, time does not jump; after this many real ms with nothing
+   * back from outside, it jumps to the next timer anyway. Default 100;
+   * Infinity waits for the outside world forever.
+   */
+  virtualStallMs?: number;
+  logger?: LoopLogger;
+}
+
+/** See EventLoopOptions.virtualStallMs. */
+export const DEFAULT_VIRTUAL_STALL_MS = 100;
+
+/**
+ * Default preemption slice: higher lanes wait at most about this long (plus
+ * the callback running) behind lower ones. A preemption check costs one
+ * zero-timeout poll (~0.4 µs with epoll here) and a clock read, so checking
+ * every quarter millisecond costs well under 1% of the time it guards.
+ */
+export const DEFAULT_SLICE_MS = 0.25;
+
+/** What `loop.statistics()` reports. */
+export interface LoopStatistics {
+  /** Handles in the ready queue, and per lane (critical first). */
+  ready: number;
+  readyByLane: readonly number[];
+  /** Live and cancelled-but-not-yet-dropped timers. */
+  timers: number;
+  cancelledTimers: number;
+  readers: number;
+  writers: number;
+  /** Handles scheduled with `{deadlineMs}` that ran after their deadline, since the loop was made. */
+  deadlinesMissed: number;
+}
+
+/** `deadlineMs` must be a finite number >= 0; returns it. */
+export function checkDeadline(deadlineMs: unknown, what: string): number {
+  if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs) || deadlineMs < 0) {
+    throw new RangeError(`${what}: deadlineMs must be a finite number >= 0, got ${describe(deadlineMs)}`);
+  }
+  return deadlineMs;
+}
+
+/** The defaults of STARVATION_BOUNDS with the `starvationBounds` option laid over them, checked. */
+export function resolveStarvationBounds(overrides: EventLoopOptions['starvationBounds']): readonly StarvationBound[] {
+  if (overrides === undefined) return STARVATION_BOUNDS;
+  if (overrides === null || typeof overrides !== 'object') {
+    throw new TypeError(`starvationBounds must be an object keyed by priority, got ${describe(overrides)}`);
+  }
+  const bounds = [...STARVATION_BOUNDS];
+  for (const [name, bound] of Object.entries(overrides)) {
+    const lane = PRIORITIES.indexOf(name as Priority);
+    if (lane <= LANE_CRITICAL) {
+      throw new TypeError(`starvationBounds: ${JSON.stringify(name)} is not a lane below critical (use 'high', 'normal', 'low' or 'idle')`);
+    }
+    if (bound === null || typeof bound !== 'object') throw new TypeError(`starvationBounds.${name} must be an object, got ${describe(bound)}`);
+    const { maxDeferredTicks = (bounds[lane] as StarvationBound).maxDeferredTicks, maxDeferredMs = (bounds[lane] as StarvationBound).maxDeferredMs } = bound;
+    if (!Number.isInteger(maxDeferredTicks) || maxDeferredTicks < 0) {
+      throw new RangeError(`starvationBounds.${name}.maxDeferredTicks must be an integer >= 0, got ${describe(maxDeferredTicks)}`);
+    }
+    if (typeof maxDeferredMs !== 'number' || !(maxDeferredMs >= 0) || maxDeferredMs === Infinity) {
+      throw new RangeError(`starvationBounds.${name}.maxDeferredMs must be a finite number >= 0, got ${describe(maxDeferredMs)}`);
+    }
+    bounds[lane] = Object.freeze({ maxDeferredTicks, maxDeferredMs });
+  }
+  return Object.freeze(bounds);
+}
