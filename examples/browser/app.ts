@@ -8,7 +8,7 @@
  *  - live figures: frame rate, input-to-handler latency p50/p99, long
  *    tasks, job progress.
  *
- * Two modes, chosen with ?mode= (the switch on the page reloads):
+ * Three modes, chosen with ?mode= (the switch on the page reloads):
  *  - "eventide": a BrowserLoop drives everything. Input handlers are loop
  *    callbacks at 'critical' (onEvent), the animation is a 'high' task
  *    woken by nextFrame(), the job's tasks are 'low'. Every tick gives the
@@ -19,23 +19,57 @@
  *    continuations are microtasks, and the browser runs none of its own
  *    work until the microtask queue is empty: the job holds the page for
  *    its whole duration.
+ *  - "posttask": the browser's own scheduler (Chromium's
+ *    `scheduler.postTask`, where the page has it). Input handlers are plain
+ *    DOM listeners and the animation a plain requestAnimationFrame loop, as
+ *    in "plain"; each job task is its own `postTask` at 'background'
+ *    priority, posted 100 at a time by a background spawner (as eventide's
+ *    spawner does), so the browser runs input and frames between any two.
+ *    This is the native baseline for eventide's priorities.
  *
- * Latency is measured the same way in both modes: when the handler runs,
+ * Latency is measured the same way in every mode: when the handler runs,
  * `performance.now() - event.timeStamp`, for input that arrived while the
  * job ran. Discrete input (keys, pointer down/up) and drag moves are
  * counted apart: Chromium holds pointermove events back until the next
  * frame (rAF-aligned input), so a move waits up to one frame (16.7 ms) in
  * the browser before any page code can see it — even on an idle page.
+ * Frames are counted by a plain requestAnimationFrame counter in every mode;
+ * an interval between two frames longer than 1.5 frame periods counts as
+ * round(interval / period) - 1 dropped frames.
  * `window.demo` exposes the figures to the browser tests
- * (test/browser/demo.test.ts).
+ * (test/browser/demo.test.ts) and the benchmark (bench/browser.ts).
  */
 import { BrowserLoop, nextFrame, onEvent, sleep, type EventLoop } from '../../src/browser.js';
-import { byId, page, type CanvasElement, type Context2D, type InputElement, type PerformanceEntryLike, type UIEventLike } from './dom.js';
+import {
+  byId,
+  page,
+  type CanvasElement,
+  type Context2D,
+  type InputElement,
+  type PerformanceEntryLike,
+  type SchedulerLike,
+  type UIEventLike,
+} from './dom.js';
 
-type Mode = 'eventide' | 'plain';
+export type Mode = 'eventide' | 'plain' | 'posttask';
+
+/** What the mode switch calls each mode. */
+const MODE_NAMES: Record<Mode, string> = { eventide: 'eventide priorities', plain: 'plain promises', posttask: 'native scheduler.postTask' };
+
+/** The browser's own scheduler, or null where the page has none (the "posttask" mode is then unavailable). */
+const nativeScheduler: SchedulerLike | null = ((): SchedulerLike | null => {
+  const scheduler = page().scheduler;
+  return typeof scheduler?.postTask === 'function' ? (scheduler as SchedulerLike) : null;
+})();
 
 const params = new URLSearchParams(page().location.search);
-const MODE: Mode = params.get('mode') === 'plain' ? 'plain' : 'eventide';
+/** ?mode=plain|posttask|eventide; anything else (or posttask without a native scheduler) is eventide. */
+const MODE: Mode = ((): Mode => {
+  const asked = params.get('mode');
+  if (asked === 'plain') return 'plain';
+  if (asked === 'posttask' && nativeScheduler !== null) return 'posttask';
+  return 'eventide';
+})();
 /** Tasks in the background job, iterations per point, samples per pixel: ?tasks=&iter=&ss= */
 const JOB_TASKS = intParam('tasks', 10_000, 1, 1_000_000);
 const MAX_ITER = intParam('iter', 4000, 1, 1_000_000);
@@ -60,14 +94,17 @@ function context(canvas: CanvasElement): Context2D {
 
 // ------------------------------------------------------------ measurements
 
-/** What the page measures; the same code in both modes. */
+/** The nominal frame period (60 Hz) against which dropped frames are counted. */
+const FRAME_MS = 1000 / 60;
+
+/** What the page measures; the same code in every mode. */
 class Figures {
   /** [input time, latency] of every discrete input event handled (keys, pointer down/up). */
   readonly latencies: [number, number][] = [];
   /** The same for pointermove while dragging (frame-aligned by the browser). */
   readonly moveLatencies: [number, number][] = [];
   readonly longTasks: PerformanceEntryLike[] = [];
-  /** Timestamps of the frames the browser produced (a plain rAF counter, in both modes). */
+  /** Timestamps of the frames the browser produced (a plain rAF counter, in every mode). */
   readonly frames: number[] = [];
   jobStartMs: number | null = null;
   jobEndMs: number | null = null;
@@ -115,6 +152,7 @@ class Figures {
     const moves = during(this.moveLatencies);
     const longTasks = this.longTasks.filter((e) => e.startTime + e.duration >= start && e.startTime <= end);
     const jobFrames = this.frames.filter(inJob).length;
+    const frames = this.#framesDuring(start, end);
     const jobMs = this.jobStartMs === null ? 0 : end - this.jobStartMs;
     return {
       mode: MODE,
@@ -133,9 +171,45 @@ class Figures {
       moveP99Ms: round(percentile(moves, 0.99)),
       longTasks: longTasks.length,
       longestTaskMs: round(Math.max(0, ...longTasks.map((e) => e.duration))),
+      longTaskTotalMs: round(longTasks.reduce((sum, e) => sum + e.duration, 0)),
+      framesDropped: frames.dropped,
+      longestFrameMs: round(frames.longestMs),
+      idleFrameMs: round(this.#idleFrameMs(start)),
       longTasksSupported: this.longTasksSupported,
       usesInputPending: MODE === 'eventide' && typeof page().navigator.scheduling?.isInputPending === 'function',
     };
+  }
+
+  /**
+   * Dropped frames over the job: every interval between consecutive frames
+   * that overlaps [startMs, endMs] and is longer than 1.5 periods counts
+   * round(interval / period) - 1. While the job runs, or when no frame has
+   * come since it ended, the open interval up to `endMs` counts too.
+   */
+  #framesDuring(startMs: number, endMs: number): { dropped: number; longestMs: number } {
+    let dropped = 0;
+    let longestMs = 0;
+    if (startMs === Infinity) return { dropped, longestMs };
+    const count = (fromMs: number, toMs: number): void => {
+      const interval = toMs - fromMs;
+      longestMs = Math.max(longestMs, interval);
+      if (interval > 1.5 * FRAME_MS) dropped += Math.round(interval / FRAME_MS) - 1;
+    };
+    const frames = this.frames;
+    let previous: number | undefined;
+    for (const t of frames) {
+      if (previous !== undefined && t >= startMs && previous <= endMs) count(previous, t);
+      previous = t;
+    }
+    if (previous !== undefined && previous < endMs) count(previous, endMs);
+    return { dropped, longestMs };
+  }
+
+  /** The median frame interval over the second before `beforeMs` (the idle frame period; 0 if unknown). */
+  #idleFrameMs(beforeMs: number): number {
+    const times = this.frames.filter((t) => t < beforeMs && t >= beforeMs - 1000);
+    const intervals = times.slice(1).map((t, i) => t - (times[i] as number)).sort((a, b) => a - b);
+    return percentile(intervals, 0.5);
   }
 }
 
@@ -156,6 +230,14 @@ export interface DemoSnapshot {
   moveP99Ms: number;
   longTasks: number;
   longestTaskMs: number;
+  /** Sum of the durations of the long tasks that overlapped the job. */
+  longTaskTotalMs: number;
+  /** Frames dropped during the job (see Figures.#framesDuring). */
+  framesDropped: number;
+  /** The longest interval between two frames during the job. */
+  longestFrameMs: number;
+  /** Median frame interval in the second before the job started (what this browser gives an idle page). */
+  idleFrameMs: number;
   longTasksSupported: boolean;
   usesInputPending: boolean;
 }
@@ -300,6 +382,7 @@ function renderFigures(): void {
   byId('latency').textContent = s.inputEvents === 0 ? '—' : `${s.latencyP50Ms} / ${s.latencyP99Ms} ms (${s.inputEvents} events)`;
   byId('move-latency').textContent = s.moveEvents === 0 ? '—' : `${s.moveP50Ms} / ${s.moveP99Ms} ms (${s.moveEvents} events)`;
   byId('longtasks').textContent = s.longTasksSupported ? `${s.longTasks}${s.longTasks > 0 ? ` (longest ${s.longestTaskMs} ms)` : ''}` : 'not supported';
+  byId('dropped').textContent = s.jobMs === 0 ? '—' : `${s.framesDropped}${s.framesDropped > 0 ? ` (longest gap ${s.longestFrameMs} ms)` : ''}`;
   byId('progress').textContent = `${s.done} / ${s.total}`;
   byId('jobtime').textContent = s.jobMs === 0 ? '—' : `${(s.jobMs / 1000).toFixed(2)} s${s.finished ? '' : ' …'}, ${s.jobFps} fps during the job`;
   byId('bar').style.width = `${(100 * s.done) / s.total}%`;
@@ -315,7 +398,7 @@ function resetJob(): boolean {
   return true;
 }
 
-// ------------------------------------------------------------ the two modes
+// ------------------------------------------------------------ the three modes
 
 /** The BrowserLoop in eventide mode (for the console and the tests: its driver's statistics). */
 let eventideLoop: BrowserLoop | null = null;
@@ -363,7 +446,11 @@ function startEventide(): () => void {
   return () => loop.callSoon(startJob, { priority: 'critical' });
 }
 
-function startPlain(): () => void {
+/**
+ * The page without eventide: plain DOM listeners, a requestAnimationFrame
+ * loop, a figures timer; `runJob` starts the background job its own way.
+ */
+function startNative(runJob: () => void): () => void {
   text.addEventListener('keydown', onKey);
   text.addEventListener('input', onText);
   box.addEventListener('pointerdown', onPointerDown);
@@ -377,38 +464,72 @@ function startPlain(): () => void {
   page().requestAnimationFrame(frame);
   page().setInterval(renderFigures, 250);
   const startJob = (): void => {
-    if (!resetJob()) return;
-    const jobs: Promise<void>[] = [];
-    for (let i = 0; i < JOB_TASKS; i++) {
-      jobs.push(
-        (async () => {
-          await null;
-          renderSegment(i);
-          segmentDone();
-        })(),
-      );
-    }
-    void Promise.all(jobs);
+    if (resetJob()) runJob();
   };
   byId('start').addEventListener('click', startJob);
   return startJob;
 }
 
-const startJob = MODE === 'eventide' ? startEventide() : startPlain();
+/** "plain": 10,000 async functions under Promise.all — one microtask checkpoint for the whole job. */
+function runJobWithPromises(): void {
+  const jobs: Promise<void>[] = [];
+  for (let i = 0; i < JOB_TASKS; i++) {
+    jobs.push(
+      (async () => {
+        await null;
+        renderSegment(i);
+        segmentDone();
+      })(),
+    );
+  }
+  void Promise.all(jobs);
+}
 
-// The mode switch reloads the page in the other mode (nothing carries over).
-for (const [id, mode] of [['mode-eventide', 'eventide'], ['mode-plain', 'plain']] as const) {
-  const radio = byId<InputElement>(id);
+/**
+ * "posttask": every job task a `scheduler.postTask` at 'background'. A
+ * background spawner posts them 100 at a time (posting all 10,000 at once
+ * is itself a long task), then posts itself again behind them.
+ */
+function runJobWithPostTask(scheduler: SchedulerLike): void {
+  const background = { priority: 'background' } as const;
+  let next = 0;
+  const spawn = (): void => {
+    const stop = Math.min(JOB_TASKS, next + 100);
+    for (; next < stop; next++) {
+      const i = next;
+      void scheduler.postTask(() => {
+        renderSegment(i);
+        segmentDone();
+      }, background);
+    }
+    if (next < JOB_TASKS) void scheduler.postTask(spawn, background);
+  };
+  void scheduler.postTask(spawn, background);
+}
+
+function startMode(mode: Mode): () => void {
+  if (mode === 'eventide') return startEventide();
+  if (mode === 'plain') return startNative(runJobWithPromises);
+  const scheduler = nativeScheduler as SchedulerLike; // MODE is 'posttask' only when it exists
+  return startNative(() => runJobWithPostTask(scheduler));
+}
+
+const startJob = startMode(MODE);
+
+// The mode switch reloads the page in the chosen mode (nothing carries over).
+for (const mode of Object.keys(MODE_NAMES) as Mode[]) {
+  const radio = byId<InputElement>(`mode-${mode}`);
   radio.checked = mode === MODE;
+  radio.disabled = mode === 'posttask' && nativeScheduler === null;
   radio.addEventListener('change', () => {
     params.set('mode', mode);
     page().location.href = `?${params.toString()}`;
   });
 }
-byId('mode-name').textContent = MODE === 'eventide' ? 'eventide priorities' : 'plain promises';
+byId('mode-name').textContent = MODE_NAMES[MODE];
 renderFigures();
 
-/** For the browser tests and the console. */
+/** For the browser tests, the benchmark and the console. */
 page().demo = {
   mode: MODE,
   startJob,
@@ -416,4 +537,3 @@ page().demo = {
   browserLoop: eventideLoop,
   ready: true,
 };
-

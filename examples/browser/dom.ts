@@ -74,6 +74,11 @@ export interface PerformanceEntryLike {
   readonly duration: number;
 }
 
+/** Chromium's native task scheduler (`globalThis.scheduler`, Prioritized Task Scheduling API). */
+export interface SchedulerLike {
+  postTask(callback: () => void, options?: { priority?: 'user-blocking' | 'user-visible' | 'background' }): Promise<unknown>;
+}
+
 export interface PageGlobals {
   document: { getElementById(id: string): Element | null; title: string };
   location: { search: string; href: string };
@@ -85,6 +90,7 @@ export interface PageGlobals {
     readonly supportedEntryTypes?: readonly string[];
   };
   navigator: { scheduling?: { isInputPending?: unknown } };
+  scheduler?: Partial<SchedulerLike>;
   [key: string]: unknown;
 }
 

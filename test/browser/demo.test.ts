@@ -10,12 +10,14 @@
  * input (keys, pointer down/up), drag moves within two frames (Chromium
  * itself holds pointermove back until the next frame), and the animation
  * keeps running. The same figures in "plain promises" mode are reported
- * (t.diagnostic), not asserted: there the job is one long task.
+ * (t.diagnostic), not asserted: there the job is one long task. So are
+ * those of "native scheduler.postTask" mode (Chromium's own scheduler),
+ * where only the job's completion is asserted.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import type { DemoSnapshot } from '../../examples/browser/app.js';
+import type { DemoSnapshot, Mode } from '../../examples/browser/app.js';
 import { browserSkipReason, openBrowserSession, type BrowserSession } from './harness.js';
 
 /** What window.demo.snapshot() returns: the demo's own type. */
@@ -38,6 +40,7 @@ function describeFigures(s: Snapshot): string {
     `input→handler p50 ${s.latencyP50Ms} ms, p99 ${s.latencyP99Ms} ms (${s.inputEvents} key/pointer events); ` +
     `drag moves p50 ${s.moveP50Ms} ms, p99 ${s.moveP99Ms} ms (${s.moveEvents}); ` +
     `long tasks ${s.longTasks}${s.longTasks > 0 ? ` (longest ${s.longestTaskMs} ms)` : ''}; ` +
+    `${s.framesDropped} frames dropped; ` +
     `${s.jobFps} fps during the job; isInputPending ${s.usesInputPending ? 'used' : 'not used'}`
   );
 }
@@ -74,7 +77,7 @@ async function interact(page: Page, text: Box, arena: Box, rounds: number): Prom
 }
 
 /** Loads the demo in `mode`, runs the job under input, returns the figures. */
-async function runDemo(mode: 'eventide' | 'plain'): Promise<Snapshot> {
+async function runDemo(mode: Mode): Promise<Snapshot> {
   const { page, errors } = await (session as BrowserSession).newPage();
   await page.goto(`${(session as BrowserSession).server.url}?mode=${mode}`);
   await page.waitForFunction(() => (globalThis as unknown as DemoWindow).demo?.ready === true);
@@ -157,5 +160,14 @@ describe('browser demo under load (chromium)', { timeout: 90_000 }, () => {
     const s = await runDemo('plain');
     t.diagnostic(describeFigures(s));
     assert.equal(s.finished, true, 'the job still finishes');
+  });
+
+  test('native scheduler.postTask: the page runs the job through Chromium\'s scheduler; reported for contrast, the job finishes', async (t) => {
+    if (skip !== null) return t.skip(skip);
+    const s = await runDemo('posttask');
+    t.diagnostic(describeFigures(s));
+    assert.equal(s.mode, 'posttask', 'this chromium has scheduler.postTask');
+    assert.equal(s.finished, true);
+    assert.equal(s.done, s.total);
   });
 });
