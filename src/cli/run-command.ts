@@ -10,6 +10,12 @@
  * TraceRecorder watches the whole run, shutdown included, and its files are
  * written when the program ends — also when it throws, so a failing
  * program can still be looked at.
+ *
+ * `--inspect [SOCKET]` (or `$EVENTIDE_INSPECT=1|SOCKET`, read here only:
+ * the console is never on by default) serves the live console for the
+ * run's loop (inspect/endpoint.ts): on the pid's default socket, on
+ * SOCKET, or on a loopback port (`--inspect 127.0.0.1:PORT`, port 0 for
+ * any) with a token printed to stderr. It is closed when the run ends.
  */
 import { register } from 'node:module';
 import { writeFileSync } from 'node:fs';
@@ -17,6 +23,7 @@ import { basename, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { EventLoopOptions } from '../core/base-event-loop.js';
 import { createNodeLoop } from '../hosts/node.js';
+import { defaultInspectorPath, serveInspector, type InspectorHandle, type InspectorOptions } from '../inspect/endpoint.js';
 import { renderReport } from '../inspect/report.js';
 import { TraceRecorder } from '../inspect/trace.js';
 import type { CoroutineFunction } from '../tasks/operation.js';
@@ -30,9 +37,18 @@ export interface RunCommandOptions {
   trace?: string;
   /** Where to write the HTML timeline (`--report PATH`); absent when not asked for. */
   report?: string;
+  /**
+   * Serve the live console (`--inspect [SOCKET]`): true for the pid's
+   * default socket, else a socket path or `HOST:PORT`; absent when not
+   * asked for (then `$EVENTIDE_INSPECT` decides).
+   */
+  inspect?: string | true;
 }
 
-export const RUN_USAGE = 'usage: eventide run FILE [--debug] [--virtual-time] [--trace out.json] [--report out.html]';
+export const RUN_USAGE = 'usage: eventide run FILE [--debug] [--virtual-time] [--trace out.json] [--report out.html] [--inspect [SOCKET]]';
+
+/** What `--inspect` never takes as its SOCKET: the script to run. */
+const SCRIPT_FILE = /\.(?:[cm]?[jt]s|[jt]sx)$/;
 
 /** Options that take a path: `--trace PATH` or `--trace=PATH`. */
 const PATH_OPTIONS = { '--trace': 'trace', '--report': 'report' } as const;
@@ -52,6 +68,15 @@ export function parseRunArgs(args: readonly string[]): RunCommandOptions {
     const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
     if (arg === '--debug') options.debug = true;
     else if (arg === '--virtual-time') options.virtualTime = true;
+    else if (flag === '--inspect') {
+      if (options.inspect !== undefined) throw new Error(`eventide run: --inspect given twice\n${RUN_USAGE}`);
+      const next = args[i + 1];
+      if (flag !== arg) options.inspect = arg.slice(eq + 1) || true;
+      else if (next !== undefined && !next.startsWith('-') && !SCRIPT_FILE.test(next)) {
+        options.inspect = next;
+        i++;
+      } else options.inspect = true;
+    }
     else if (flag in PATH_OPTIONS) {
       const key = PATH_OPTIONS[flag as keyof typeof PATH_OPTIONS];
       let value: string | undefined;
@@ -90,11 +115,45 @@ export async function runCommand(options: RunCommandOptions): Promise<unknown> {
   const loopOptions: EventLoopOptions = { debug: options.debug, clock: options.virtualTime ? 'virtual' : 'real' };
   const loop = createNodeLoop(loopOptions);
   const recorder = options.trace !== undefined || options.report !== undefined ? new TraceRecorder(loop) : null;
+  const inspect = options.inspect ?? inspectFromEnv(process.env['EVENTIDE_INSPECT']);
+  let inspector: InspectorHandle | null = null;
   try {
+    if (inspect !== undefined) inspector = await startInspector(loop, inspect);
     return await runOnLoop(loop, main as CoroutineFunction<unknown>);
   } finally {
     if (recorder !== null) writeRecording(recorder, options);
+    await inspector?.close();
   }
+}
+
+/** `$EVENTIDE_INSPECT`: unset, empty or `0` is off; `1` is the default socket; anything else a SOCKET. */
+function inspectFromEnv(value: string | undefined): string | true | undefined {
+  if (value === undefined || value === '' || value === '0') return undefined;
+  return value === '1' ? true : value;
+}
+
+/**
+ * Where `--inspect VALUE` listens: `HOST:PORT` (or `:PORT`, `tcp://…`) on
+ * a loopback host, else a socket path; true is the pid's default socket.
+ *
+ * @example
+ * inspectorOptions('127.0.0.1:0'); // { port: 0, host: '127.0.0.1' }
+ * inspectorOptions('/run/app.sock'); // { path: '/run/app.sock' }
+ */
+export function inspectorOptions(value: string | true): InspectorOptions {
+  if (value === true) return { path: defaultInspectorPath() };
+  const tcp = /^(?:tcp:\/\/)?(127\.0\.0\.1|localhost|\[::1\])?:(\d+)$/.exec(value);
+  if (tcp === null) return { path: value };
+  return { port: Number(tcp[2]), host: (tcp[1] ?? '127.0.0.1').replace(/^\[|\]$/g, '') };
+}
+
+/** Serves the console and says on stderr how to reach it. */
+async function startInspector(loop: Parameters<typeof serveInspector>[0], value: string | true): Promise<InspectorHandle> {
+  const handle = await serveInspector(loop, inspectorOptions(value));
+  const target = value === true ? String(process.pid) : handle.address;
+  const token = handle.token === null ? '' : ` --token ${handle.token}`;
+  process.stderr.write(`eventide: inspector on ${handle.address}; watch with: eventide top ${target}${token}\n`);
+  return handle;
 }
 
 /** Stops the recorder and writes the files asked for. */

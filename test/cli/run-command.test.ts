@@ -5,7 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseRunArgs, RUN_USAGE } from '../../src/cli/run-command.js';
+import { inspectorOptions, parseRunArgs, RUN_USAGE } from '../../src/cli/run-command.js';
+import { defaultInspectorPath } from '../../src/inspect/endpoint.js';
 import type { TraceEvent, TraceFile } from '../../src/inspect/trace.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -49,6 +50,28 @@ test('parseRunArgs rejects --trace/--report without a path, given twice, and unk
   assert.throws(() => parseRunArgs(['app.ts', '--fast=yes']), /unknown option --fast=yes/);
   assert.match(RUN_USAGE, /--trace out\.json/);
   assert.match(RUN_USAGE, /--report out\.html/);
+});
+
+test('parseRunArgs reads --inspect alone, with =SOCKET, or with SOCKET next unless the next is the script or a flag', () => {
+  const base = { debug: false, virtualTime: false };
+  assert.deepEqual(parseRunArgs(['app.ts', '--inspect']), { ...base, file: 'app.ts', inspect: true });
+  assert.deepEqual(parseRunArgs(['--inspect', 'app.ts']), { ...base, file: 'app.ts', inspect: true });
+  assert.deepEqual(parseRunArgs(['--inspect', 'app.mjs']), { ...base, file: 'app.mjs', inspect: true });
+  assert.deepEqual(parseRunArgs(['--inspect', '/tmp/app.sock', 'app.ts']), { ...base, file: 'app.ts', inspect: '/tmp/app.sock' });
+  assert.deepEqual(parseRunArgs(['app.ts', '--inspect=127.0.0.1:0', '--debug']), { ...base, debug: true, file: 'app.ts', inspect: '127.0.0.1:0' });
+  assert.deepEqual(parseRunArgs(['app.ts', '--inspect', '--debug']), { ...base, debug: true, file: 'app.ts', inspect: true });
+  assert.deepEqual(parseRunArgs(['app.ts', '--inspect=']), { ...base, file: 'app.ts', inspect: true });
+  assert.throws(() => parseRunArgs(['app.ts', '--inspect', '--inspect']), /--inspect given twice/);
+  assert.match(RUN_USAGE, /--inspect \[SOCKET\]/);
+});
+
+test('inspectorOptions: a loopback HOST:PORT (or :PORT) is TCP, anything else a socket path, true the pid\'s default socket', () => {
+  assert.deepEqual(inspectorOptions('127.0.0.1:0'), { port: 0, host: '127.0.0.1' });
+  assert.deepEqual(inspectorOptions(':9300'), { port: 9300, host: '127.0.0.1' });
+  assert.deepEqual(inspectorOptions('tcp://[::1]:9300'), { port: 9300, host: '::1' });
+  assert.deepEqual(inspectorOptions('localhost:1'), { port: 1, host: 'localhost' });
+  assert.deepEqual(inspectorOptions('./run/app.sock'), { path: './run/app.sock' });
+  assert.deepEqual(inspectorOptions(true), { path: defaultInspectorPath() });
 });
 
 /** A program with two tasks: `worker` sleeps twice (timer wakes), then settles a future `main` waits on. */
