@@ -172,7 +172,10 @@ export class TaskGroup {
     // repeatedly (or once while our own abort is under way): loop.
     let pendingCancel: CancelledError | null = null;
     while (this.#tasks.size > 0) {
-      this.#onCompleted ??= (this.#loop as EventLoop).createFuture<void>();
+      if (this.#onCompleted === null) {
+        this.#onCompleted = (this.#loop as EventLoop).createFuture<void>();
+        this.#onCompleted.label = 'TaskGroup: waiting for its tasks';
+      }
       try {
         yield* this.#onCompleted;
       } catch (error) {
