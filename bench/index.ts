@@ -2,20 +2,25 @@
  * `npm run bench`: eventide's benchmarks, each against native baselines
  * measured in the same run: the core groups (harness.ts), the I/O group
  * (io.ts: TCP echo and wake-up latency against Node, asyncio, uvloop and
- * C) and the Node host modes (node-hosts.ts).
+ * C), the Node host modes (node-hosts.ts), the browser (browser.ts:
+ * eventide vs plain promises vs scheduler.postTask in Chromium) and the
+ * valve (valve.ts: a critical monitor under floods of background work,
+ * against Node and asyncio).
  *
  * Usage (after `npm run build`):
  *   node dist/bench/index.js [--quick] [--out FILE] [--strict] [GROUP...]
  *   node --expose-gc dist/bench/index.js --in-process GROUP...   (for profiling)
  *
  *   GROUP        run only the groups whose id contains this text
- *                (callsoon, task-step, timers, memory, io, node-hosts);
+ *                (callsoon, task-step, timers, memory, instrument, io,
+ *                node-hosts, browser, valve);
  *                default: all
  *   --quick      fewer repetitions and warm-ups (a rough look in ~1/3 the time)
  *   --out FILE   write the JSON results of every group run to FILE. Without
  *                it, a run that is not --quick writes each results file
  *                whose groups all ran: bench/results/core.json (the core
- *                groups), io.json, node-hosts.json; so a partial run never
+ *                groups), io.json, node-hosts.json, browser.json,
+ *                valve.json; so a partial run never
  *                overwrites full results
  *   --strict     exit with status 1 if any target is missed
  *   --list       list the groups and exit
@@ -32,6 +37,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, platform, totalmem } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { browserGroup } from './browser.js';
 import { callSoonGroup } from './callsoon.js';
 import { formatGroup, gc, runGroup, type Group, type GroupResult } from './harness.js';
 import { instrumentOverheadGroup } from './instrument-overhead.js';
@@ -39,11 +45,12 @@ import { ioGroup, nodeHostsGroup, type StandaloneGroup } from './io.js';
 import { memoryGroup } from './memory.js';
 import { taskStepGroup } from './task-step.js';
 import { timersGroup } from './timers.js';
+import { valveGroup } from './valve.js';
 
 /** A harness group (run by runGroup), or one that runs itself (io.ts). */
 type AnyGroup = Group | StandaloneGroup;
 
-const GROUPS: readonly AnyGroup[] = [callSoonGroup, taskStepGroup, timersGroup, memoryGroup, instrumentOverheadGroup, ioGroup, nodeHostsGroup];
+const GROUPS: readonly AnyGroup[] = [callSoonGroup, taskStepGroup, timersGroup, memoryGroup, instrumentOverheadGroup, ioGroup, nodeHostsGroup, browserGroup, valveGroup];
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 
 function isStandalone(group: AnyGroup): group is StandaloneGroup {

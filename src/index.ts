@@ -8,11 +8,11 @@
  *   console.log('slept');
  * });
  */
-export { BaseEventLoop, MAX_SELECT_TIMEOUT_MS } from './core/base-event-loop.js';
-export type { EventLoopOptions, ExceptionContext, ExceptionHandler, LoopLogger } from './core/base-event-loop.js';
+export { BaseEventLoop, MAX_SELECT_TIMEOUT_MS, DEFAULT_SLICE_MS, DEFAULT_VIRTUAL_STALL_MS } from './core/base-event-loop.js';
+export type { EventLoopOptions, ExceptionContext, ExceptionHandler, LoopLogger, LoopStatistics } from './core/base-event-loop.js';
 export { Handle, TimerHandle } from './core/handle.js';
-export { PRIORITIES, DEFAULT_PRIORITY } from './core/priority.js';
-export type { Priority, ScheduleOptions } from './core/priority.js';
+export { PRIORITIES, DEFAULT_PRIORITY, STARVATION_BOUNDS } from './core/priority.js';
+export type { CallOptions, Priority, ScheduleOptions, StarvationBound } from './core/priority.js';
 export { MonotonicClock, VirtualClock } from './core/clock.js';
 export type { Clock } from './core/clock.js';
 export { EVENT_READ, EVENT_WRITE, TimerOnlySelector } from './core/selector.js';
