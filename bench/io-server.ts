@@ -3,7 +3,7 @@
  * process so the bench can pin each to a core of its own:
  *
  *   node dist/bench/io-server.js KIND SIZES
- *     KIND   eventide-protocol | eventide-protocol-blocking | eventide-streams | node-net
+ *     KIND   eventide-protocol | eventide-protocol-blocking | eventide-buffered | eventide-streams | node-net
  *     SIZES  comma-separated message sizes, e.g. 1024,16384
  *
  * Listens on 127.0.0.1, prints one line of JSON, `{"ports": {...}}`
@@ -14,6 +14,9 @@
  *    writes the data back (examples/echo-protocol.ts without the logging),
  *    on `run` from 'eventide/node' — the guest host, as a program gets by
  *    default. `-blocking`: the same on the blocking host.
+ *  - eventide-buffered: the same echo as a BufferedProtocol, receiving
+ *    into a 64 KiB buffer of its own (getBuffer / bufferUpdated) and
+ *    writing that back: no allocation per read.
  *  - eventide-streams: `startServer`; each client is a task looping
  *    `readExactly(SIZE)`, `write`, `drain()`. It must know the size, so it
  *    listens on one port per size.
@@ -30,6 +33,7 @@ import {
   startServer,
   type Coroutine,
   type NodeHostMode,
+  type BufferedProtocol,
   type Protocol,
   type Server,
   type StreamReader,
@@ -37,8 +41,8 @@ import {
   type Transport,
 } from '../src/node.js';
 
-type NodeServerKind = 'eventide-protocol' | 'eventide-protocol-blocking' | 'eventide-streams' | 'node-net';
-const NODE_SERVER_KINDS: readonly NodeServerKind[] = ['eventide-protocol', 'eventide-protocol-blocking', 'eventide-streams', 'node-net'];
+type NodeServerKind = 'eventide-protocol' | 'eventide-protocol-blocking' | 'eventide-buffered' | 'eventide-streams' | 'node-net';
+const NODE_SERVER_KINDS: readonly NodeServerKind[] = ['eventide-protocol', 'eventide-protocol-blocking', 'eventide-buffered', 'eventide-streams', 'node-net'];
 
 const BACKLOG = 1024;
 
@@ -52,6 +56,33 @@ class Echo implements Protocol {
 
   dataReceived(data: Buffer): void {
     (this.#transport as Transport).write(data);
+  }
+
+  pauseWriting(): void {
+    this.#transport?.pauseReading();
+  }
+
+  resumeWriting(): void {
+    this.#transport?.resumeReading();
+  }
+}
+
+/** Echo as a BufferedProtocol: the transport receives into this protocol's own buffer. */
+class BufferedEcho implements BufferedProtocol {
+  readonly #buffer = Buffer.allocUnsafe(64 * 1024);
+  #transport: Transport | null = null;
+
+  connectionMade(transport: Transport): void {
+    this.#transport = transport;
+  }
+
+  getBuffer(_sizeHint: number): Buffer {
+    return this.#buffer;
+  }
+
+  bufferUpdated(nbytes: number): void {
+    // write() sends now, or copies what the kernel did not take: the buffer is free again on return.
+    (this.#transport as Transport).write(this.#buffer.subarray(0, nbytes));
   }
 
   pauseWriting(): void {
@@ -98,7 +129,8 @@ async function serveEventide(kind: NodeServerKind, sizes: number[]): Promise<voi
         ports[String(size)] = (server.addresses()[0] as [string, number])[1];
       }
     } else {
-      const server = yield* createServer(loop, () => new Echo(), '127.0.0.1', 0, { backlog: BACKLOG });
+      const factory = kind === 'eventide-buffered' ? () => new BufferedEcho() : () => new Echo();
+      const server = yield* createServer(loop, factory, '127.0.0.1', 0, { backlog: BACKLOG });
       servers.push(server);
       ports['*'] = (server.addresses()[0] as [string, number])[1];
     }

@@ -16,6 +16,8 @@
  * (startServer + readExactly / write / drain); Node `net`; a minimal C
  * epoll server (the one-core ceiling); and, when /usr/bin/python3 has them,
  * asyncio and uvloop, each with a Protocol and with streams (bench/py/).
+ * For information, not for the targets: eventide and asyncio echo servers
+ * written as a BufferedProtocol (receiving into their own buffer).
  * The client (bench/c/echo-client.c) keeps exactly one message in flight
  * per connection for `seconds`, after a short uncounted warm-up, and also
  * reads the server's CPU time over the counted interval from /proc. Cases:
@@ -220,6 +222,12 @@ interface ServerSpec {
   name: string;
   argv: string[];
   python: boolean;
+  /**
+   * Not among the servers the issue's targets name (BufferedProtocol
+   * servers): shown for information, never the "best Python" a target
+   * compares with.
+   */
+  extra?: boolean;
 }
 
 interface RunningServer {
@@ -237,11 +245,13 @@ function serverSpecs(cServer: string, python: boolean, uvloop: boolean): ServerS
     { name: 'C epoll', argv: [cServer], python: false },
     { name: 'eventide protocol', argv: node('eventide-protocol'), python: false },
     { name: 'eventide protocol, blocking host', argv: node('eventide-protocol-blocking'), python: false },
+    { name: 'eventide BufferedProtocol', argv: node('eventide-buffered'), python: false, extra: true },
     { name: 'eventide streams', argv: node('eventide-streams'), python: false },
     { name: 'Node net', argv: node('node-net'), python: false },
   ];
   if (python) {
     specs.push({ name: 'asyncio Protocol', argv: py('asyncio', 'protocol'), python: true });
+    specs.push({ name: 'asyncio BufferedProtocol', argv: py('asyncio', 'buffered'), python: true, extra: true });
     specs.push({ name: 'asyncio streams', argv: py('asyncio', 'streams'), python: true });
   }
   if (python && uvloop) {
@@ -430,6 +440,8 @@ function ratioSpecs(caseNames: Set<string>, bestPython16k: string | null): Ratio
     add(`${w.label}: eventide streams / eventide protocol`, at('eventide streams'), at('eventide protocol'), true, null);
     add(`${w.label}: uvloop Protocol / C epoll`, at('uvloop Protocol'), at('C epoll'), true, null);
     add(`${w.label}: blocking host / guest host (protocol)`, at('eventide protocol, blocking host'), at('eventide protocol'), true, null);
+    add(`${w.label}: eventide BufferedProtocol / asyncio BufferedProtocol`, at('eventide BufferedProtocol'), at('asyncio BufferedProtocol'), true, null);
+    add(`${w.label}: eventide BufferedProtocol / eventide protocol`, at('eventide BufferedProtocol'), at('eventide protocol'), true, null);
   }
   for (const host of ['guest', 'blocking']) {
     const side = latencyCase(`eventide addReader, ${host} host`);
@@ -566,7 +578,7 @@ async function runIo(quick: boolean, onProgress: (done: number, total: number) =
 
     const byName = new Map(cases.map((c) => [c.name, c]));
     const bigLoad = WORKLOADS.find((w) => w.size === 16384) as Workload;
-    const pythonAt16k = servers.filter((s) => s.spec.python).map((s) => byName.get(throughputCase(s.spec.name, bigLoad)) as CaseResult);
+    const pythonAt16k = servers.filter((s) => s.spec.python && s.spec.extra !== true).map((s) => byName.get(throughputCase(s.spec.name, bigLoad)) as CaseResult);
     const bestPython = pythonAt16k.sort((a, b) => b.median - a.median)[0];
     const bestPythonName = bestPython === undefined ? null : bestPython.name.slice(0, bestPython.name.lastIndexOf(' @ '));
     const ratios = ratioSpecs(new Set(byName.keys()), bestPythonName).map((spec) => judge(spec, byName));

@@ -179,6 +179,23 @@ static napi_value poll_stop_js(napi_env env, napi_callback_info info) {
   return evt_number(env, uv_poll_stop(&w->handle));
 }
 
+/* uvPollRef(id, keepAlive) -> 0: whether the watcher, while started, keeps
+ * Node's process alive (uv_ref / uv_unref: a flag and a counter, no system
+ * call). A guest host keeps its watcher started between waits and only
+ * refs it during them, instead of stopping and restarting it (three
+ * epoll_ctl calls on libuv's set) or queueing a check per wait. */
+static napi_value poll_ref_js(napi_env env, napi_callback_info info) {
+  evt_args a;
+  evt_watcher *w;
+  int32_t id;
+  bool keep_alive;
+  if (!evt_get_args(env, info, "uvPollRef", 2, &a) || (w = watcher_of(&a, evt_state_of(env), 0, &id)) == NULL) return NULL;
+  if (napi_get_value_bool(env, a.argv[1], &keep_alive) != napi_ok) return evt_throw_type(&a, "argument 'keepAlive' must be a boolean");
+  if (keep_alive) uv_ref((uv_handle_t *)&w->handle);
+  else uv_unref((uv_handle_t *)&w->handle);
+  return evt_number(env, 0);
+}
+
 /* uvPollClose(id) -> 0: stop, release the callback, free the watcher (its
  * memory after libuv's close callback). The id is free again at once. May
  * be called from the watcher's own callback. */
@@ -224,7 +241,8 @@ static void on_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
 void evt_init_uv(napi_env env, napi_value exports, napi_value constants, evt_state *st) {
   static const evt_function fns[] = {
       {"uvBackendFd", backend_fd_js}, {"uvBackendTimeout", backend_timeout_js}, {"uvPollOpen", poll_open_js},
-      {"uvPollStart", poll_start_js}, {"uvPollStop", poll_stop_js},             {"uvPollClose", poll_close_js},
+      {"uvPollStart", poll_start_js}, {"uvPollStop", poll_stop_js},             {"uvPollRef", poll_ref_js},
+      {"uvPollClose", poll_close_js},
   };
   evt_define_functions(env, exports, fns, EVT_COUNT(fns));
   evt_define_constant(env, constants, "UV_READABLE", UV_READABLE);

@@ -80,6 +80,8 @@ export type {
   DatagramTransport,
   BaseProtocol,
   Protocol,
+  BufferedProtocol,
+  StreamProtocol,
   DatagramProtocol,
   SocketAddress,
   InetAddress,
@@ -93,6 +95,10 @@ export type {
 
 // --- inspect: stall watchdog and flight-recorder dump on a signal (inspect/watchdog.ts) ---
 export { startStallWatchdog, dumpOnSignal, type StallReport, type StallWatchdog, type StallWatchdogOptions } from './inspect/watchdog.js';
+// --- inspect: the live console's endpoint, a Unix socket or loopback port (inspect/endpoint.ts) ---
+export { serveInspector, defaultInspectorPath, type InspectorHandle, type InspectorOptions, type InspectorSocketOptions, type InspectorTcpOptions } from './inspect/endpoint.js';
+// --- inspect: where suspended tasks are paused, through node:inspector and source maps (inspect/task-location.ts) ---
+export { locateTask, locateTasks, lookupTaskLocations, taskLocator, type SourceLocation, type GeneratedPosition, type LocationLookup } from './inspect/task-location.js';
 
 // --- a desktop toolkit: the GLib main loop drives eventide (hosts/glib.ts, hosts/gobject-signals.ts) ---
 export { GLibHost, GLibLoop } from './hosts/glib.js';

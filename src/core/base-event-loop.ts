@@ -11,6 +11,7 @@
  * `runUntilComplete`, so that core stays free of everything above it.
  */
 import { checkCallback, checkFiniteNumber, describe } from './assert.js';
+import { traceCreation } from './creation-trace.js';
 import { MonotonicClock, VirtualClock, type Clock } from './clock.js';
 import { RuntimeError } from './errors.js';
 import { FdWatchers, type FdEvent } from './fd-watchers.js';
@@ -87,6 +88,17 @@ export class BaseEventLoop implements TimerOwner {
   readonly #pushReady = (handle: Handle): void => this.#ready.push(handle);
   /** Step 3: a ready fd's reader and/or writer handle go onto the ready queue. */
   readonly #onFdReady = (fd: number, events: number): void => this.#fds.queueReady(fd, events, this.#pushReady);
+  /**
+   * The poll of a preemption check (#runPreemptingWork) queues only handles
+   * of lanes above the batch being preempted: the others may be queued
+   * already (from this tick's poll) and would run twice. Leaving them is
+   * safe: fds are level-triggered, so the next tick's poll reports them again.
+   */
+  #preemptedLane = 0;
+  readonly #pushReadyAbove = (handle: Handle): void => {
+    if (handle.lane < this.#preemptedLane) this.#ready.push(handle);
+  };
+  readonly #onFdReadyAbove = (fd: number, events: number): void => this.#fds.queueReady(fd, events, this.#pushReadyAbove);
   readonly #enqueueTimer = (handle: TimerHandle): void => {
     this.#ready.push(handle);
     if (this.instrumentHooks.taskScheduled !== null) this.instrumentHooks.reportTimerReady(handle);
@@ -191,7 +203,7 @@ export class BaseEventLoop implements TimerOwner {
     checkCallback(callback, 'callSoon: callback');
     const handle = new Handle(callback, undefined, options == null ? LANE_NORMAL : laneOf(options.priority));
     if (options?.deadlineMs !== undefined) handle.deadlineAt = this.#clock.now() + checkDeadline(options.deadlineMs, 'callSoon');
-    if (this.#debug) handle.sourceStack = captureStack();
+    if (this.#debug) handle.creationTrace = traceCreation();
     this.#ready.push(handle);
     if (this.#hostWaiting) this.#wakeHost();
     return handle;
@@ -245,11 +257,11 @@ export class BaseEventLoop implements TimerOwner {
   }
 
   #scheduleTimerWithOptions(whenMs: number, callback: () => unknown, options: CallOptions | undefined, what: string): TimerHandle {
-    if (options == null) return this.scheduleTimer(whenMs, callback, undefined, LANE_NORMAL);
-    const lane = laneOf(options.priority);
-    const deadlineMs = options.deadlineMs === undefined ? undefined : checkDeadline(options.deadlineMs, what);
+    const lane = options == null ? LANE_NORMAL : laneOf(options.priority);
+    const deadlineMs = options?.deadlineMs === undefined ? undefined : checkDeadline(options.deadlineMs, what);
     const handle = this.scheduleTimer(whenMs, callback, undefined, lane);
     if (deadlineMs !== undefined) handle.deadlineAt = whenMs + deadlineMs;
+    if (this.#debug) handle.creationTrace = traceCreation();
     return handle;
   }
 
@@ -260,7 +272,6 @@ export class BaseEventLoop implements TimerOwner {
   scheduleCallback(callback: HandleCallback, arg: unknown, lane: number): Handle {
     if (this.#closed) this.#checkOpen('scheduleCallback');
     const handle = new Handle(callback, arg, lane);
-    if (this.#debug) handle.sourceStack = captureStack();
     this.#ready.push(handle);
     if (this.#hostWaiting) this.#wakeHost();
     return handle;
@@ -281,7 +292,6 @@ export class BaseEventLoop implements TimerOwner {
   scheduleTimer(whenMs: number, callback: HandleCallback, arg: unknown, lane: number): TimerHandle {
     if (this.#closed) this.#checkOpen('scheduleTimer');
     const handle = new TimerHandle(whenMs, this.#timerSeq++, callback, arg, lane, this);
-    if (this.#debug) handle.sourceStack = captureStack();
     this.#timers.push(handle);
     if (this.#hostWaiting) this.#wakeHost();
     return handle;
@@ -578,7 +588,8 @@ export class BaseEventLoop implements TimerOwner {
 
   /** A slice ran out in `lane`: pick up newly ready higher-lane work and run it now. */
   #runPreemptingWork(lane: number, nowMs: number): void {
-    this.#selector.select(0, this.#onFdReady);
+    this.#preemptedLane = lane;
+    this.#selector.select(0, this.#onFdReadyAbove);
     if (this.#timers.size > 0) this.#timers.popExpired(nowMs, this.#enqueueTimer);
     // Only the lanes above: `lane`'s own new deadline work waits for the next tick.
     if (this.#ready.deadlineItems !== 0) this.#ready.admitDeadlines(lane);
@@ -588,11 +599,17 @@ export class BaseEventLoop implements TimerOwner {
     }
   }
 
-  /** Calls one handle's callback; an exception goes to the exception handler. */
+  /**
+   * Calls one handle's callback; an exception goes to the exception handler.
+   * A user's callback (no `arg`) is called with no arguments, as documented:
+   * `callSoon(array.push.bind(array))` must not push `undefined`.
+   */
   #runHandle(handle: Handle): void {
     if (this.#observeHandles) return this.#runHandleObserved(handle);
     try {
-      handle.callback(handle.arg);
+      const arg = handle.arg;
+      if (arg === undefined) handle.callback();
+      else handle.callback(arg);
     } catch (exception) {
       this.callExceptionHandler({ message: `Exception in callback ${handle}`, exception, handle });
     }
@@ -611,7 +628,9 @@ export class BaseEventLoop implements TimerOwner {
     const startMs = timer === null ? 0 : timer.now();
     this.#currentHandle = handle;
     try {
-      handle.callback(handle.arg);
+      const arg = handle.arg;
+      if (arg === undefined) handle.callback();
+      else handle.callback(arg);
     } catch (exception) {
       this.callExceptionHandler({ message: `Exception in callback ${handle}`, exception, handle });
     }
@@ -619,7 +638,9 @@ export class BaseEventLoop implements TimerOwner {
     const tookMs = timer === null ? undefined : timer.now() - startMs;
     hooks.afterCallback?.(handle, tookMs);
     if (tookMs !== undefined && tookMs >= this.slowCallbackDurationMs) {
-      this.#logger.warn(`eventide: executing ${handle} took ${tookMs.toFixed(3)} ms` + (handle.sourceStack ? `\ncreated at:\n${handle.sourceStack}` : ''));
+      // A task's step has no creation trace of its own: its task's tells more.
+      const createdAt = handle.sourceStack ?? (hooks.taskOf(handle) as { sourceStack?: string } | null)?.sourceStack;
+      this.#logger.warn(`eventide: executing ${handle} took ${tookMs.toFixed(3)} ms` + (createdAt ? `\ncreated at:\n${createdAt}` : ''));
     }
   }
 
@@ -646,8 +667,8 @@ export class BaseEventLoop implements TimerOwner {
     const hooks = this.instrumentHooks;
     hooks.beforeRun?.(this);
     try {
+      let waitMs = this.#selectTimeout(Infinity);
       for (;;) {
-        const waitMs = this.#selectTimeout(Infinity);
         if (waitMs > 0) {
           // The host does the blocking here; instruments see it as an I/O wait.
           hooks.beforeIoWait?.(waitMs);
@@ -656,8 +677,16 @@ export class BaseEventLoop implements TimerOwner {
         }
         this.#tick(0);
         if (this.#stopping) break;
+        // On a real clock with nothing ready, the host wait that comes next
+        // is this tick's microtask checkpoint (a continuation that schedules
+        // work wakes it at once): a second await here would only cost an
+        // allocation per wake-up. A virtual clock decides whether to jump
+        // only after the checkpoint, as promises may still give it work.
+        waitMs = this.#clock.skipTo === undefined ? this.#selectTimeout(Infinity) : 0;
+        if (waitMs > 0) continue;
         if (this.#host.shouldYield()) await this.#host.yieldToHost();
         else await undefined; // microtask checkpoint: let promise continuations run
+        waitMs = this.#selectTimeout(Infinity);
       }
     } finally {
       hooks.afterRun?.(this);
@@ -970,20 +999,4 @@ export class BaseEventLoop implements TimerOwner {
   #checkOpen(what: string): void {
     if (this.#closed) throw new RuntimeError(`${what}: the event loop is closed`);
   }
-}
-
-/** eventide's own core/ and tasks/ folders (as stack frames show them): left out of creation stacks. */
-const OWN_CORE_DIR = new URL('../core/', import.meta.url).href;
-const OWN_TASKS_DIR = new URL('../tasks/', import.meta.url).href;
-
-function captureStack(): string {
-  const stack = new Error().stack ?? '';
-  // Drop the "Error" line and eventide's own frames (not just any path with
-  // a /core/ folder in it: user code may live in one too).
-  return stack
-    .split('\n')
-    .slice(1)
-    .filter((line) => !line.includes(OWN_CORE_DIR) && !line.includes(OWN_TASKS_DIR))
-    .slice(0, 8)
-    .join('\n');
 }

@@ -1,3 +1,4 @@
+import { formatCreationTrace } from './creation-trace.js';
 import { PRIORITIES, type Priority } from './priority.js';
 
 /**
@@ -9,8 +10,8 @@ export interface TimerOwner {
   timerCancelled(handle: TimerHandle): void;
 }
 
-/** A callback as the loop stores it: called with one argument (`arg`). */
-export type HandleCallback = (arg: any) => unknown;
+/** A callback as the loop stores it: called with `arg`, or with no arguments when `arg` is undefined. */
+export type HandleCallback = (arg?: any) => unknown;
 
 function cancelledCallback(): void {}
 
@@ -34,8 +35,8 @@ export class Handle {
   lane: number;
   /** Set once; a cancelled handle is skipped, never called. */
   isCancelled = false;
-  /** Where the handle was created; recorded in debug mode only. */
-  sourceStack: string | undefined = undefined;
+  /** @internal Debug mode: the trace of where `callSoon`/`callLater`/`callAt` made this handle. */
+  creationTrace: Error | undefined = undefined;
   /**
    * The time on the loop's clock by which it should have run (`{deadlineMs}`
    * when scheduled), or Infinity for none. Within its lane a handle with a
@@ -58,6 +59,15 @@ export class Handle {
     this.isCancelled = true;
     this.callback = cancelledCallback;
     this.arg = undefined;
+  }
+
+  /**
+   * Where the handle was created, as stack lines without eventide's own
+   * frames: recorded in debug mode for callbacks scheduled with `callSoon`,
+   * `callLater` and `callAt` (a task's wake-ups have their task's instead).
+   */
+  get sourceStack(): string | undefined {
+    return formatCreationTrace(this.creationTrace);
   }
 
   /** Whether `cancel()` was called. */

@@ -32,6 +32,8 @@ interface HostGlobals {
   setTimeout(cb: () => void, ms: number): TimerId;
   clearTimeout(id: TimerId): void;
   setImmediate?: (cb: () => void) => unknown;
+  setInterval?: (cb: () => void, ms: number) => unknown;
+  clearInterval?: (id: unknown) => void;
   MessageChannel?: new () => { port1: { onmessage: (() => void) | null; close(): void }; port2: { postMessage(v: unknown): void; close(): void } };
   performance: { now(): number };
 }
@@ -62,10 +64,26 @@ export class GlobalTimersHost implements LoopHost {
   readonly #requestTurn: (cb: () => void) => void;
   #channel: InstanceType<NonNullable<HostGlobals['MessageChannel']>> | null = null;
   readonly #turnCallbacks: (() => void)[] = [];
+  /**
+   * Node only: a never-firing interval, unref'd except during a wait with
+   * no deadline, so that such a wait keeps the process alive (as asyncio's
+   * run_forever blocks) without a timer armed and cleared per wait
+   * (ref + unref ~40 ns; setTimeout + clearTimeout ~600 ns). null where
+   * timers have no ref() (browsers: nothing to keep alive); undefined
+   * until the first such wait.
+   */
+  #keepAlive: { ref(): unknown; unref(): unknown } | null | undefined = undefined;
+  #keepingAlive = false;
 
-  constructor(sliceMs = DEFAULT_HOST_SLICE_MS) {
+  /**
+   * `keepAlive: false` (default true): a wait with no deadline does not
+   * hold Node's process alive; for hosts built on this one that keep it
+   * alive by other means (the Node hosts' libuv watchers).
+   */
+  constructor(sliceMs = DEFAULT_HOST_SLICE_MS, options: { keepAlive?: boolean } = {}) {
     this.#g = globalThis as unknown as HostGlobals;
     this.#sliceMs = sliceMs;
+    if (options.keepAlive === false) this.#keepAlive = null;
     this.#perf = this.#g.performance;
     this.#sliceStart = this.#perf.now();
     const g = this.#g;
@@ -96,8 +114,30 @@ export class GlobalTimersHost implements LoopHost {
         // setTimeout counts whole ms and may fire a little early by the
         // monotonic clock; the loop recomputes and waits again if so.
         this.#timer = this.#g.setTimeout(() => this.#endWait(), Math.max(1, Math.ceil(timeoutMs)));
+      } else {
+        this.#holdProcess(true);
       }
     });
+  }
+
+  /** Refs (true) or unrefs the keep-alive interval, creating it on first use. */
+  #holdProcess(hold: boolean): void {
+    if (this.#keepAlive === undefined) {
+      const g = this.#g;
+      const id = g.setInterval?.(() => {}, 2 ** 31 - 1);
+      const handle = id as { ref?: unknown; unref?: unknown } | undefined;
+      if (handle !== null && typeof handle === 'object' && typeof handle.ref === 'function' && typeof handle.unref === 'function') {
+        this.#keepAlive = handle as { ref(): unknown; unref(): unknown };
+        this.#keepAlive.unref();
+      } else {
+        if (id !== undefined) g.clearInterval?.(id);
+        this.#keepAlive = null;
+      }
+    }
+    if (this.#keepAlive === null || this.#keepingAlive === hold) return;
+    this.#keepingAlive = hold;
+    if (hold) this.#keepAlive.ref();
+    else this.#keepAlive.unref();
   }
 
   wake(): void {
@@ -144,6 +184,8 @@ export class GlobalTimersHost implements LoopHost {
     this.#channel?.port1.close();
     this.#channel?.port2.close();
     this.#endWait();
+    if (this.#keepAlive) this.#g.clearInterval?.(this.#keepAlive);
+    this.#keepAlive = null;
   }
 
   #endWait(): void {
@@ -151,6 +193,7 @@ export class GlobalTimersHost implements LoopHost {
       this.#g.clearTimeout(this.#timer);
       this.#timer = null;
     }
+    if (this.#keepingAlive) this.#holdProcess(false);
     const resolve = this.#resolveWait;
     this.#resolveWait = null;
     this.#startSlice();

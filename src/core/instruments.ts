@@ -230,6 +230,11 @@ export class InstrumentHooks {
     });
   }
 
+  /** The task whose step `handle` runs (a queued step, a sleep's timer), or null. */
+  taskOf(handle: Handle): object | null {
+    return taskBridge === null ? null : taskBridge.taskOfStepHandle(handle);
+  }
+
   /** A timer handle reached the ready queue: if it runs a task's step, report that task scheduled. */
   reportTimerReady(handle: Handle): void {
     const task = taskBridge === null ? null : taskBridge.taskOfStepHandle(handle);

@@ -10,6 +10,9 @@
  *  - `select(timeoutMs, onReady)` blocks for at most `timeoutMs`
  *    (0: just poll; Infinity: until an event or a wake-up), then calls
  *    `onReady(fd, events)` once per ready fd and returns how many it reported.
+ *    Readiness is level-triggered: an fd still ready is reported again by
+ *    the next `select` (the loop relies on this to skip a report it does
+ *    not need now, see BaseEventLoop#runPreemptingWork).
  *    It may return early with nothing (EINTR, a wake-up, a host that cannot
  *    block): the loop recomputes its timeout and tolerates that.
  *  - `wakeup()` makes a blocked or the next `select` return promptly.

@@ -46,18 +46,22 @@
  *    immediates, closing handles: Node has work right now) it is simply
  *    left readable. No setImmediate is involved. The watcher itself stays
  *    started from one wait to the next (starting one costs three
- *    epoll_ctl calls, stopping one a fourth); as in NodeGuestHost, the end
- *    of a wait queues one check that stops it if no new wait has begun by
- *    then, so a loop that stopped for good does not keep Node alive.
+ *    epoll_ctl calls, stopping one a fourth) and keeps Node's process
+ *    alive only during a wait: as in NodeGuestHost, the end of a wait
+ *    unrefs it (uv_unref, no system call), so a loop that stopped for good
+ *    does not keep Node alive. A started trigger that is not armed costs
+ *    nothing: its eventfd is not readable.
  *
- * 4. Events the blocking select saw for the loop's own fds are not passed
- *    on: both selectors are level-triggered, so the loop's next tick
- *    (`select(0)`, right after the wait resolves) reports them again. The
- *    cost is one extra epoll_wait(0) per wake-up; the gain is that the
- *    loop's core needs no hook. libuv's fd may stay readable for a moment
- *    while libuv still holds undispatched events from the poll in which
- *    the trigger fired; the trigger then just goes round once more. It
- *    never spins: every round returns to libuv, which consumes them.
+ * 4. Events the blocking select saw for the loop's own fds are kept, and
+ *    the loop's next select (its tick's `select(0)`, right after the wait
+ *    resolves) reports them without a system call. They are dropped if the
+ *    loop registers, modifies or unregisters any fd before that select (a
+ *    promise continuation may remove a reader, and its fd number may even
+ *    be reused): that select then polls afresh. libuv's fd may stay
+ *    readable for a moment while libuv still holds undispatched events
+ *    from the poll in which the trigger fired; the trigger then just goes
+ *    round once more. It never spins: every round returns to libuv, which
+ *    consumes them.
  *
  * Invariants: the trigger is readable only while a wait is pending (or
  * one was just ended by `wake()`; the trigger's callback then drains it);
@@ -100,8 +104,21 @@ export class NodeBlockingSelector implements Selector {
   /** Writing a count to it (eventfdWrite) wakes the loop, from any thread. */
   readonly wakeupFd: number;
   readonly #inner: Selector;
-  /** The callback of the select in progress (the loop's, or ignoreReady). */
+  /** The callback of the select in progress (the loop's, or #keep). */
   #onReady: ReadyCallback = ignoreReady;
+  /** [fd, events] pairs the last waitForAny saw for the loop's fds, for the next select (point 4 above). */
+  #kept = new Int32Array(64);
+  #keptCount = 0;
+  readonly #keep = (fd: number, events: number): void => {
+    const at = 2 * this.#keptCount++;
+    if (at === this.#kept.length) {
+      const grown = new Int32Array(2 * at);
+      grown.set(this.#kept);
+      this.#kept = grown;
+    }
+    this.#kept[at] = fd;
+    this.#kept[at + 1] = events;
+  };
   /** What the last select saw besides the loop's fds. */
   #nodeReady = false;
   #woken = false;
@@ -141,21 +158,35 @@ export class NodeBlockingSelector implements Selector {
 
   register(fd: number, events: number): void {
     this.#refuseOwnFd(fd, 'register');
+    this.#keptCount = 0;
     this.#inner.register(fd, events);
   }
 
   modify(fd: number, events: number): void {
     this.#refuseOwnFd(fd, 'modify');
+    this.#keptCount = 0;
     this.#inner.modify(fd, events);
   }
 
   unregister(fd: number): void {
     this.#refuseOwnFd(fd, 'unregister');
+    this.#keptCount = 0;
     this.#inner.unregister(fd);
   }
 
-  /** The wrapped selector's select, minus its own two fds. */
+  /**
+   * The wrapped selector's select, minus its own two fds. If the last
+   * waitForAny saw loop fds ready (and no fd was registered, modified or
+   * unregistered since), reports those instead, without a system call.
+   */
   select(timeoutMs: number, onReady: ReadyCallback): number {
+    const kept = this.#keptCount;
+    if (kept > 0) {
+      this.#keptCount = 0;
+      const pairs = this.#kept;
+      for (let i = 0; i < 2 * kept; i += 2) onReady(pairs[i] as number, pairs[i + 1] as number);
+      return kept;
+    }
     this.#onReady = onReady;
     this.#nodeReady = this.#woken = false;
     const reported = this.#inner.select(timeoutMs, this.#forward);
@@ -163,13 +194,14 @@ export class NodeBlockingSelector implements Selector {
   }
 
   /**
-   * Blocks until any fd is ready or `timeoutMs` passes, reporting no fd
-   * (readiness is level-triggered: the loop's next select sees it again).
-   * Says what ended it: 'loop' (a loop fd or a wake-up; these win), 'node'
-   * (Node's fd only), or 'none' (timeout or a signal).
+   * Blocks until any fd is ready or `timeoutMs` passes, and keeps the
+   * loop's ready fds for the next select (point 4 above). Says what ended
+   * it: 'loop' (a loop fd or a wake-up; these win), 'node' (Node's fd
+   * only), or 'none' (timeout or a signal).
    */
   waitForAny(timeoutMs: number): WaitOutcome {
-    const loopFds = this.select(timeoutMs, ignoreReady);
+    this.#keptCount = 0;
+    const loopFds = this.select(timeoutMs, this.#keep);
     return loopFds > 0 || this.#woken ? 'loop' : this.#nodeReady ? 'node' : 'none';
   }
 
@@ -182,6 +214,7 @@ export class NodeBlockingSelector implements Selector {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#keptCount = 0;
     this.#inner.close(); // drops both registrations with its set
     sys.close(this.wakeupFd);
   }
@@ -229,11 +262,11 @@ export class NodeBlockingHost implements LoopHost {
   /** libuv watcher id on #triggerFd; -1 until the first wait. */
   #trigger = -1;
   #triggerStarted = false;
+  /** Whether the trigger keeps Node's process alive: only during a wait (point 3). */
+  #triggerRefd = false;
   #armed = false;
   /** True while a wait is pending. */
   #waiting = false;
-  /** A check that stops an unneeded trigger is queued with setImmediate. */
-  #checkQueued = false;
   /** performance.now() by which the pending wait must end (Infinity: none). */
   #deadlineMs = Infinity;
   #wakePending = false;
@@ -266,14 +299,6 @@ export class NodeBlockingHost implements LoopHost {
     this.#arm(); // Node's turn (its I/O, its timer, a signal); then wait on
   };
 
-  /** Queued by #endWait: no new wait since, so nobody needs the trigger. */
-  readonly #stopIfIdle = (): void => {
-    this.#checkQueued = false;
-    if (this.#waiting || !this.#triggerStarted) return;
-    this.#triggerStarted = false;
-    sys.uvPollStop(this.#trigger);
-  };
-
   /**
    * @example
    * const host = new NodeBlockingHost(new PollSelector(), { sliceMs: 8 });
@@ -284,7 +309,8 @@ export class NodeBlockingHost implements LoopHost {
       throw new RangeError(`NodeBlockingHost: sliceMs must be a number > 0, got ${describe(sliceMs)}`);
     }
     this.selector = new NodeBlockingSelector(selector);
-    this.#turns = new GlobalTimersHost(sliceMs);
+    // The trigger keeps Node alive during waits: no keep-alive timer needed.
+    this.#turns = new GlobalTimersHost(sliceMs, { keepAlive: false });
   }
 
   /**
@@ -336,16 +362,16 @@ export class NodeBlockingHost implements LoopHost {
     if (this.#trigger >= 0) sys.uvPollClose(this.#trigger);
     if (this.#triggerFd >= 0) sys.close(this.#triggerFd);
     this.#trigger = this.#triggerFd = -1;
-    this.#triggerStarted = this.#armed = false;
+    this.#triggerStarted = this.#triggerRefd = this.#armed = false;
     this.#turns.close();
   }
 
   #endWait(): void {
     if (!this.#waiting) return;
     this.#waiting = false;
-    if (!this.#checkQueued) {
-      this.#checkQueued = true;
-      setImmediate(this.#stopIfIdle);
+    if (this.#triggerRefd) {
+      this.#triggerRefd = false;
+      sys.uvPollRef(this.#trigger, false);
     }
     this.#turns.wake(); // resolves the pending #turns.wait(Infinity) and restarts the slice
   }
@@ -356,10 +382,15 @@ export class NodeBlockingHost implements LoopHost {
       const { EFD_NONBLOCK, EFD_CLOEXEC } = sys.constants;
       this.#triggerFd = checkErrno(sys.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), 'eventfd', 'NodeBlockingHost trigger');
       this.#trigger = checkErrno(sys.uvPollOpen(this.#triggerFd, this.#onTrigger), 'uv_poll_init', 'NodeBlockingHost trigger');
+      this.#triggerRefd = true; // a new libuv handle is ref'd
     }
     if (!this.#triggerStarted) {
       checkErrno(sys.uvPollStart(this.#trigger), 'uv_poll_start', 'NodeBlockingHost trigger');
       this.#triggerStarted = true;
+    }
+    if (!this.#triggerRefd) {
+      this.#triggerRefd = true;
+      sys.uvPollRef(this.#trigger, true);
     }
     if (!this.#armed) {
       signalWakeupFd(this.#triggerFd, 'NodeBlockingHost trigger');

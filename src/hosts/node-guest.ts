@@ -18,18 +18,19 @@
  * Whichever comes first ends the wait, and the others are withdrawn.
  *
  * Invariants:
- *  - the watcher is started while a wait is pending, and stopped soon
- *    after the loop stops waiting for good. A started watcher keeps
- *    Node's process alive, which is right while the loop waits and wrong
- *    afterwards: a program that stops its loop without closing it must
- *    still be able to exit. But stopping and restarting it costs three
- *    epoll_ctl calls on libuv's set (uv_poll_start begins with a stop), a
- *    tenth of a wake-up, and a running loop waits again within
- *    microseconds. So the end of a wait leaves the watcher started and
- *    queues one check (setImmediate: at the end of this turn of Node's
- *    loop, or the next); if no new wait has begun by then, the loop is
- *    busy or finished, and the watcher is stopped. A watcher callback
- *    with no wait pending stops it too;
+ *  - the watcher is started while a wait is pending, and keeps Node's
+ *    process alive (is ref'd) only then. Keeping the process alive is
+ *    right while the loop waits and wrong afterwards: a program that stops
+ *    its loop without closing it must still be able to exit. Stopping and
+ *    restarting the watcher per wait would cost three epoll_ctl calls on
+ *    libuv's set (uv_poll_start begins with a stop), a tenth of a wake-up,
+ *    and a running loop waits again within microseconds. So the end of a
+ *    wait leaves the watcher started and only unrefs it (uv_unref: a flag,
+ *    no system call), and the next wait refs it again. A watcher callback
+ *    with no wait pending (the loop is busy, or has stopped for good)
+ *    stops it: the epoll fd stays readable until the loop's next
+ *    select(), so a started watcher would make libuv call it on every
+ *    turn of Node's loop;
  *  - the watcher is opened lazily (a loop that never waits never touches
  *    libuv) and closed in `close()`. Closing it removes the epoll fd from
  *    libuv's set by number, and the loop closes its selector before its
@@ -84,12 +85,11 @@ export class NodeGuestHost implements LoopHost {
   readonly #turns: GlobalTimersHost;
   /** libuv watcher id on `#epollFd`; -1 until the first wait. */
   #watcher = -1;
-  /** Whether the watcher is started (see the invariants above). */
+  /** Whether the watcher is started, and whether it keeps the process alive (see the invariants above). */
   #started = false;
+  #refd = false;
   /** True while a wait is pending. */
   #waiting = false;
-  /** A check that stops an unneeded watcher is queued with setImmediate. */
-  #checkQueued = false;
   /** The deadline timer of the pending wait, if it has a finite one. */
   #timer: ReturnType<typeof setTimeout> | null = null;
   /** wake() came while no wait was pending: the next wait ends at once. */
@@ -103,17 +103,11 @@ export class NodeGuestHost implements LoopHost {
       clearTimeout(this.#timer);
       this.#timer = null;
     }
-    if (!this.#checkQueued) {
-      this.#checkQueued = true;
-      setImmediate(this.#stopIfIdle);
+    if (this.#refd) {
+      this.#refd = false;
+      sys.uvPollRef(this.#watcher, false);
     }
     this.#turns.wake(); // resolves the pending #turns.wait(Infinity) and restarts the slice
-  };
-
-  /** Queued by #endWait: no new wait since, so nobody needs the watcher. */
-  readonly #stopIfIdle = (): void => {
-    this.#checkQueued = false;
-    if (!this.#waiting) this.#stopWatcher();
   };
 
   /** libuv calls this from Node's loop while the epoll fd is readable (or with -errno). */
@@ -142,7 +136,8 @@ export class NodeGuestHost implements LoopHost {
       throw new RangeError(`NodeGuestHost: sliceMs must be a number > 0, got ${describe(sliceMs)}`);
     }
     this.#epollFd = selector.epollFd;
-    this.#turns = new GlobalTimersHost(sliceMs);
+    // The watcher keeps Node alive during waits: no keep-alive timer needed.
+    this.#turns = new GlobalTimersHost(sliceMs, { keepAlive: false });
   }
 
   /**
@@ -190,17 +185,26 @@ export class NodeGuestHost implements LoopHost {
     if (this.#watcher >= 0) {
       sys.uvPollClose(this.#watcher);
       this.#watcher = -1;
-      this.#started = false;
+      this.#started = this.#refd = false;
     }
     this.#turns.close();
   }
 
+  /** Starts the watcher if it is not, and makes it keep the process alive. */
   #startWatcher(): void {
-    if (this.#started) return;
-    const what = `NodeGuestHost: watching epoll fd ${this.#epollFd}`;
-    if (this.#watcher < 0) this.#watcher = checkErrno(sys.uvPollOpen(this.#epollFd, this.#onReadable), 'uv_poll_init', what);
-    checkErrno(sys.uvPollStart(this.#watcher), 'uv_poll_start', what);
-    this.#started = true;
+    if (!this.#started) {
+      const what = `NodeGuestHost: watching epoll fd ${this.#epollFd}`;
+      if (this.#watcher < 0) {
+        this.#watcher = checkErrno(sys.uvPollOpen(this.#epollFd, this.#onReadable), 'uv_poll_init', what);
+        this.#refd = true; // a new libuv handle is ref'd
+      }
+      checkErrno(sys.uvPollStart(this.#watcher), 'uv_poll_start', what);
+      this.#started = true;
+    }
+    if (!this.#refd) {
+      this.#refd = true;
+      sys.uvPollRef(this.#watcher, true);
+    }
   }
 
   #stopWatcher(): void {

@@ -21,11 +21,10 @@
  */
 import { TimerHandle } from '../core/handle.js';
 import type { Priority } from '../core/priority.js';
-import { currentTask } from '../tasks/current.js';
 import { Future } from '../tasks/future.js';
-import { Task, type CancelOrigin } from '../tasks/task.js';
+import { Task, type CancelOrigin, type TaskState } from '../tasks/task.js';
 
-export type TaskState = 'pending' | 'ready' | 'running' | 'waiting' | 'done';
+export type { TaskState } from '../tasks/task.js';
 
 /** How a task ended; `'pending'` while it has not. */
 export type TaskOutcome = 'pending' | 'finished' | 'failed' | 'cancelled';
@@ -94,15 +93,7 @@ export interface DescribeOptions {
  * taskState(loop.createTask(body)); // 'pending'
  */
 export function taskState(task: Task<unknown>): TaskState {
-  if (task.done()) return 'done';
-  if (currentTask() === task) return 'running';
-  const waiter = task.waitingOn;
-  // Null only while its step runs (a step of another task may ask).
-  if (waiter === null) return 'running';
-  if (waiter instanceof Future) return waiter.done() ? 'ready' : 'waiting';
-  if (waiter instanceof TimerHandle && waiter.scheduled) return 'waiting';
-  // Its own step is queued: the first one, a sleep(0), a due timer, an error thrown in.
-  return task.steps === 0 ? 'pending' : 'ready';
+  return task.state;
 }
 
 /**

@@ -32,7 +32,7 @@ import { sockConnect } from './sock.js';
 import { SocketTransport } from './socket-transport.js';
 import { checkPort, closeQuietly, formatAddress, isInetFamily, openSocket, setNoDelay, socketFamily, toNativeAddress } from './sockets.js';
 import { syscalls as sys } from './syscalls.js';
-import type { AddressInput, DatagramProtocol, Protocol } from './transport.js';
+import type { AddressInput, DatagramProtocol, StreamProtocol } from './transport.js';
 
 const C = sys.constants;
 
@@ -119,7 +119,7 @@ function* resolve(loop: EventLoop, host: string, port: number, family: number, t
 }
 
 /** Wraps a connected fd in a transport and waits for connectionMade. */
-function* wrapConnected<P extends Protocol>(loop: EventLoop, fd: number, factory: () => P, family: number, priority: Priority | undefined): Coroutine<[SocketTransport, P]> {
+function* wrapConnected<P extends StreamProtocol>(loop: EventLoop, fd: number, factory: () => P, family: number, priority: Priority | undefined): Coroutine<[SocketTransport, P]> {
   let protocol: P;
   try {
     if (isInetFamily(family)) setNoDelay(fd);
@@ -147,7 +147,7 @@ function* wrapConnected<P extends Protocol>(loop: EventLoop, fd: number, factory
  * @example
  * const [transport, protocol] = yield* createConnection(loop, () => new Client(), '127.0.0.1', 8888);
  */
-export function createConnection<P extends Protocol>(
+export function createConnection<P extends StreamProtocol>(
   loop: EventLoop,
   protocolFactory: () => P,
   host: string | null,
@@ -187,7 +187,7 @@ export function createConnection<P extends Protocol>(
  * @example
  * const [transport] = yield* createUnixConnection(loop, () => new Client(), '/tmp/app.sock');
  */
-export function createUnixConnection<P extends Protocol>(
+export function createUnixConnection<P extends StreamProtocol>(
   loop: EventLoop,
   protocolFactory: () => P,
   path: string | null,
@@ -216,7 +216,7 @@ export function createUnixConnection<P extends Protocol>(
  * @example
  * const [transport, protocol] = yield* connectAcceptedSocket(loop, () => new Echo(), fd);
  */
-export function connectAcceptedSocket<P extends Protocol>(loop: EventLoop, protocolFactory: () => P, sock: number, options: { priority?: Priority } = {}): Task<[SocketTransport, P]> {
+export function connectAcceptedSocket<P extends StreamProtocol>(loop: EventLoop, protocolFactory: () => P, sock: number, options: { priority?: Priority } = {}): Task<[SocketTransport, P]> {
   checkFactory(protocolFactory, 'connectAcceptedSocket');
   checkFd(sock, 'connectAcceptedSocket: sock');
   return loop.createTask(() => wrapConnected(loop, sock, protocolFactory, socketFamily(sock), options.priority), { name: `connectAcceptedSocket fd ${sock}` });
@@ -250,7 +250,7 @@ function bindListener(family: number, host: string, port: number, options: Creat
  */
 export function createServer(
   loop: EventLoop,
-  protocolFactory: () => Protocol,
+  protocolFactory: () => StreamProtocol,
   host: string | readonly string[] | null,
   port: number | null,
   options: CreateServerOptions = {},
@@ -336,7 +336,7 @@ function startOrClose(server: Server): void {
  * @example
  * const server = yield* createUnixServer(loop, () => new Echo(), '/tmp/echo.sock');
  */
-export function createUnixServer(loop: EventLoop, protocolFactory: () => Protocol, path: string | null, options: CreateUnixServerOptions = {}): Task<Server> {
+export function createUnixServer(loop: EventLoop, protocolFactory: () => StreamProtocol, path: string | null, options: CreateUnixServerOptions = {}): Task<Server> {
   checkFactory(protocolFactory, 'createUnixServer');
   if (options.sock != null) checkFd(options.sock, 'createUnixServer: options.sock');
   else if (typeof path !== 'string' || path.length === 0) throw new TypeError(`createUnixServer: path must be a non-empty string, got ${describe(path)}`);

@@ -38,7 +38,7 @@ import type { Executor } from './worker-pool.js';
 import type { Server } from './server.js';
 import { sockAccept, sockConnect, sockRecv, sockRecvInto, sockSendAll } from './sock.js';
 import type { SocketTransport } from './socket-transport.js';
-import type { AddressInput, BytesLike, DatagramProtocol, Protocol, SocketAddress } from './transport.js';
+import type { AddressInput, BytesLike, DatagramProtocol, SocketAddress, StreamProtocol } from './transport.js';
 
 /**
  * @example
@@ -51,27 +51,27 @@ export class NodeEventLoop extends EventLoop {
   }
 
   /** See `createConnection` (connect.ts). */
-  createConnection<P extends Protocol>(protocolFactory: () => P, host: string | null, port: number | null, options?: CreateConnectionOptions): Task<[SocketTransport, P]> {
+  createConnection<P extends StreamProtocol>(protocolFactory: () => P, host: string | null, port: number | null, options?: CreateConnectionOptions): Task<[SocketTransport, P]> {
     return createConnection(this, protocolFactory, host, port, options);
   }
 
   /** See `createServer` (connect.ts). */
-  createServer(protocolFactory: () => Protocol, host: string | readonly string[] | null, port: number | null, options?: CreateServerOptions): Task<Server> {
+  createServer(protocolFactory: () => StreamProtocol, host: string | readonly string[] | null, port: number | null, options?: CreateServerOptions): Task<Server> {
     return createServer(this, protocolFactory, host, port, options);
   }
 
   /** See `createUnixConnection` (connect.ts). */
-  createUnixConnection<P extends Protocol>(protocolFactory: () => P, path: string | null, options?: { sock?: number | null }): Task<[SocketTransport, P]> {
+  createUnixConnection<P extends StreamProtocol>(protocolFactory: () => P, path: string | null, options?: { sock?: number | null }): Task<[SocketTransport, P]> {
     return createUnixConnection(this, protocolFactory, path, options);
   }
 
   /** See `createUnixServer` (connect.ts). */
-  createUnixServer(protocolFactory: () => Protocol, path: string | null, options?: CreateUnixServerOptions): Task<Server> {
+  createUnixServer(protocolFactory: () => StreamProtocol, path: string | null, options?: CreateUnixServerOptions): Task<Server> {
     return createUnixServer(this, protocolFactory, path, options);
   }
 
   /** See `connectAcceptedSocket` (connect.ts). */
-  connectAcceptedSocket<P extends Protocol>(protocolFactory: () => P, sock: number): Task<[SocketTransport, P]> {
+  connectAcceptedSocket<P extends StreamProtocol>(protocolFactory: () => P, sock: number): Task<[SocketTransport, P]> {
     return connectAcceptedSocket(this, protocolFactory, sock);
   }
 

@@ -34,7 +34,7 @@ import { EAGAIN, ECONNABORTED, EMFILE, ENFILE, ENOBUFS, ENOMEM, checkErrno, osEr
 import { SocketTransport, type ConnectionTracker } from './socket-transport.js';
 import { closeQuietly, isInetFamily, localAddress, setNoDelay, TransportSocket } from './sockets.js';
 import { syscalls as sys } from './syscalls.js';
-import type { Protocol, SocketAddress } from './transport.js';
+import type { SocketAddress, StreamProtocol } from './transport.js';
 
 /** asyncio's default listen() backlog. */
 export const DEFAULT_BACKLOG = 100;
@@ -100,7 +100,7 @@ const EXHAUSTED = new Set([EMFILE, ENFILE, ENOBUFS, ENOMEM]);
 export class Server implements ConnectionTracker {
   readonly #loop: EventLoop;
   #listeners: Listener[] | null;
-  readonly #factory: () => Protocol;
+  readonly #factory: () => StreamProtocol;
   readonly #backlog: number;
   readonly #retryDelayMs: number;
   readonly #scheduleOptions: ScheduleOptions | undefined;
@@ -118,7 +118,7 @@ export class Server implements ConnectionTracker {
   #accepted = 0;
   #acceptPauses = 0;
 
-  constructor(loop: EventLoop, listeners: Listener[], protocolFactory: () => Protocol, options: ServerOptions = {}) {
+  constructor(loop: EventLoop, listeners: Listener[], protocolFactory: () => StreamProtocol, options: ServerOptions = {}) {
     checkServerOptions(options, 'Server');
     const backlog = options.backlog ?? DEFAULT_BACKLOG;
     const retryMs = options.acceptRetryDelayMs ?? ACCEPT_RETRY_DELAY_MS;
@@ -308,7 +308,7 @@ export class Server implements ConnectionTracker {
   }
 
   #startConnection(conn: number, listener: Listener): void {
-    let protocol: Protocol;
+    let protocol: StreamProtocol;
     try {
       if (isInetFamily(listener.family)) setNoDelay(conn);
       protocol = this.#factory();

@@ -3,11 +3,12 @@
  * loop's readiness callbacks — asyncio's _SelectorSocketTransport.
  *
  * Reading. While reading is on, the fd has a reader. Each readable tick
- * does ONE recv into a buffer shared by every transport in the process
- * (JavaScript runs one callback at a time, so one buffer is enough), then
- * copies the bytes it got into a Buffer of exactly that size for
- * `dataReceived` — the protocol may keep it. One recv per tick is fair: a
- * busy connection cannot starve the others, and level-triggered epoll
+ * does ONE recv. For a Protocol it goes into the free tail of a slab shared
+ * by every transport (receive-slab.ts), and `dataReceived` gets a slice of
+ * exactly the bytes that arrived — no copy, and the protocol may keep it.
+ * For a BufferedProtocol it goes straight into the buffer the protocol
+ * lends (`getBuffer`), then `bufferUpdated(n)`. One recv per tick is fair:
+ * a busy connection cannot starve the others, and level-triggered epoll
  * reports what is left on the next tick.
  *
  * Writing. `write` first tries to send at once (the common case: the
@@ -34,30 +35,35 @@
  */
 import { WriteFlowControl } from './flow-control.js';
 import type { BaseEventLoop } from '../core/base-event-loop.js';
+import { describe } from '../core/assert.js';
 import { RuntimeError } from '../core/errors.js';
 import type { ScheduleOptions } from '../core/priority.js';
 import type { Future } from '../tasks/future.js';
 import { BrokenPipeError, ConnectionAbortedError, ConnectionResetError, EAGAIN, ENOTCONN, osError } from './errors.js';
 import { localAddress, peerAddress, socketFamily, TransportSocket } from './sockets.js';
 import { syscalls as sys } from './syscalls.js';
+import { recvData } from './receive-slab.js';
 import {
   checkBytes,
   type BytesLike,
   type ExtraInfo,
   type Protocol,
+  type StreamProtocol,
+  type BufferedProtocol,
+  isBufferedProtocol,
   type SocketAddress,
   type Transport,
   type WriteBufferLimits,
 } from './transport.js';
 
-/** Bytes asked of the kernel per recv (asyncio's max_size). */
+/** Bytes asked of the kernel per recv into the shared receive buffer (asyncio's max_size): UDP, sockRecv. */
 export const READ_CHUNK_BYTES = 256 * 1024;
 /** After this many writes to a lost connection, warn once (asyncio's LOG_THRESHOLD_FOR_CONNLOST_WRITES). */
 const LOST_WRITES_WARN_THRESHOLD = 5;
 
 let sharedReadBuffer: Buffer | null = null;
 
-/** The read buffer every transport receives into (allocated on first use). */
+/** The read buffer datagram transports and sockRecv receive into before copying out (allocated on first use). */
 export function sharedReceiveBuffer(): Buffer {
   return (sharedReadBuffer ??= Buffer.allocUnsafe(READ_CHUNK_BYTES));
 }
@@ -108,7 +114,9 @@ function copyTail(data: BytesLike, offset: number): Uint8Array {
 export class SocketTransport implements Transport {
   readonly #loop: BaseEventLoop;
   readonly #fd: number;
-  #protocol: Protocol;
+  #protocol: StreamProtocol;
+  /** The protocol when it is a BufferedProtocol (reads go into its buffer), else null. */
+  #buffered: BufferedProtocol | null;
   /** Water marks and pauseWriting()/resumeWriting() (flow-control.ts); asks for the current protocol. */
   readonly #flow = new WriteFlowControl(
     {
@@ -152,10 +160,11 @@ export class SocketTransport implements Transport {
   readonly #onReadable = (): void => this.#readReady();
   readonly #onWritable = (): void => this.#writeReady();
 
-  constructor(loop: BaseEventLoop, fd: number, protocol: Protocol, options: SocketTransportOptions = {}) {
+  constructor(loop: BaseEventLoop, fd: number, protocol: StreamProtocol, options: SocketTransportOptions = {}) {
     this.#loop = loop;
     this.#fd = fd;
     this.#protocol = protocol;
+    this.#buffered = isBufferedProtocol(protocol) ? protocol : null;
     this.#server = options.server ?? null;
     this.#scheduleOptions = options.priority === undefined ? undefined : { priority: options.priority };
     this.#extra = options.extra;
@@ -175,13 +184,14 @@ export class SocketTransport implements Transport {
     return this.#loop;
   }
 
-  getProtocol(): Protocol {
+  getProtocol(): StreamProtocol {
     return this.#protocol;
   }
 
   /** Switches protocols (e.g. after a protocol upgrade); the new one gets later events. */
-  setProtocol(protocol: Protocol): void {
+  setProtocol(protocol: StreamProtocol): void {
     this.#protocol = protocol;
+    this.#buffered = isBufferedProtocol(protocol) ? protocol : null;
   }
 
   // ------------------------------------------------------------- info
@@ -391,21 +401,50 @@ export class SocketTransport implements Transport {
 
   #readReady(): void {
     if (this.#closing) return;
-    const buffer = sharedReadBuffer ?? sharedReceiveBuffer();
-    const n = sys.recv(this.#fd, buffer, 0, READ_CHUNK_BYTES, 0);
+    if (this.#buffered !== null) return this.#readIntoProtocolBuffer(this.#buffered);
+    const got = recvData(this.#fd);
+    const n = typeof got === 'number' ? got : 1;
     if (n > 0) {
-      const data = Buffer.allocUnsafe(n);
-      buffer.copy(data, 0, 0, n);
+      const data = got as Buffer;
       try {
-        this.#protocol.dataReceived?.(data);
+        (this.#protocol as Protocol).dataReceived?.(data);
       } catch (exception) {
         this.#fatalError(exception, 'Fatal error: protocol.dataReceived() call failed.');
       }
-    } else if (n === 0) {
-      this.#readEof();
-    } else if (n !== -EAGAIN) {
-      this.#fatalError(osError(n, 'recv', this.#detail()), 'Fatal read error on socket transport');
+    } else {
+      this.#readFailed(n);
     }
+  }
+
+  /** A BufferedProtocol's read: one recv straight into the buffer it lends, then bufferUpdated(n). */
+  #readIntoProtocolBuffer(protocol: BufferedProtocol): void {
+    let buffer: ArrayBufferView;
+    try {
+      buffer = protocol.getBuffer(-1);
+      if (!ArrayBuffer.isView(buffer)) {
+        throw new TypeError(`protocol.getBuffer() must return a Buffer, TypedArray or DataView with at least 1 byte, got ${describe(buffer)}`);
+      }
+      if (buffer.byteLength === 0) throw new RuntimeError('protocol.getBuffer() returned an empty buffer (it must hold at least 1 byte)');
+    } catch (exception) {
+      this.#fatalError(exception, 'Fatal error: protocol.getBuffer() call failed.');
+      return;
+    }
+    const n = sys.recv(this.#fd, buffer, 0, buffer.byteLength, 0);
+    if (n > 0) {
+      try {
+        protocol.bufferUpdated(n);
+      } catch (exception) {
+        this.#fatalError(exception, 'Fatal error: protocol.bufferUpdated() call failed.');
+      }
+    } else {
+      this.#readFailed(n);
+    }
+  }
+
+  /** A recv that returned 0 (EOF) or -errno (-EAGAIN: a spurious wake-up, nothing to do). */
+  #readFailed(n: number): void {
+    if (n === 0) this.#readEof();
+    else if (n !== -EAGAIN) this.#fatalError(osError(n, 'recv', this.#detail()), 'Fatal read error on socket transport');
   }
 
   #readEof(): void {

@@ -228,6 +228,11 @@ export interface Syscalls {
   uvPollStart(id: number): number;
   /** Stops watching → 0. */
   uvPollStop(id: number): number;
+  /**
+   * Whether the watcher, while started, keeps Node's process alive
+   * (uv_ref / uv_unref: no system call) → 0. A new watcher keeps it alive.
+   */
+  uvPollRef(id: number, keepAlive: boolean): number;
   /** Stops and frees the watcher → 0; the id may be reused. */
   uvPollClose(id: number): number;
 }

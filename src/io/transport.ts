@@ -22,7 +22,8 @@
  *    always in pairs, never twice in a row.
  *
  * Every protocol method is optional: a protocol that only cares about data
- * defines only `dataReceived`.
+ * defines only `dataReceived`. A `BufferedProtocol` lends the transport
+ * its own buffer instead (`getBuffer` / `bufferUpdated`, both required).
  *
  * Addresses are asyncio's tuples: `[host, port]` for IPv4,
  * `[host, port, flowInfo, scopeId]` for IPv6, and a path string for Unix
@@ -146,6 +147,55 @@ export interface Protocol extends BaseProtocol<Transport> {
   dataReceived?(data: Buffer): void;
   /** The peer shut down its sending side. Return true to keep writing (half-close). */
   eofReceived?(): boolean | void;
+}
+
+/**
+ * A stream protocol that lends the transport its own buffer to receive
+ * into (asyncio.BufferedProtocol): no allocation and no copy per read,
+ * for protocols that parse in place or reuse one buffer.
+ *
+ * Each time the socket is readable the transport calls
+ * `getBuffer(sizeHint)`, receives straight into the returned buffer, then
+ * calls `bufferUpdated(nbytes)` with how many bytes it wrote at the
+ * buffer's start (at least 1). The buffer is the protocol's again from
+ * then on: it may return the same one next time. `sizeHint` is a
+ * recommended minimum size, -1 for "any size" (what the socket transport
+ * passes, as asyncio's does). The buffer must hold at least one byte:
+ * an empty buffer, or something that is not a Buffer / TypedArray /
+ * DataView, is a fatal error for that connection (reported to the loop's
+ * exception handler; `connectionLost` gets the error; the loop goes on).
+ * At EOF `eofReceived` is called, exactly as for a Protocol.
+ *
+ * @example
+ * class Echo implements BufferedProtocol {
+ *   readonly #buffer = Buffer.allocUnsafe(64 * 1024);
+ *   transport!: Transport;
+ *   connectionMade(transport: Transport) { this.transport = transport; }
+ *   getBuffer(_sizeHint: number) { return this.#buffer; }
+ *   bufferUpdated(nbytes: number) { this.transport.write(this.#buffer.subarray(0, nbytes)); } // write copies what it cannot send now
+ * }
+ */
+export interface BufferedProtocol extends BaseProtocol<Transport> {
+  /** A buffer to receive into, at least 1 byte; `sizeHint` is a recommended minimum (-1: any size). */
+  getBuffer(sizeHint: number): ArrayBufferView;
+  /** `nbytes` (>= 1) bytes were written at the start of the buffer `getBuffer` returned. */
+  bufferUpdated(nbytes: number): void;
+  /** The peer shut down its sending side. Return true to keep writing (half-close). */
+  eofReceived?(): boolean | void;
+}
+
+/** What a stream transport accepts: a Protocol (data as Buffers it may keep) or a BufferedProtocol. */
+export type StreamProtocol = Protocol | BufferedProtocol;
+
+/**
+ * Whether `protocol` is a BufferedProtocol: it has a `getBuffer` method
+ * (asyncio tells the two kinds apart by class; here the method decides).
+ *
+ * @example
+ * if (isBufferedProtocol(protocol)) protocol.getBuffer(-1);
+ */
+export function isBufferedProtocol(protocol: StreamProtocol): protocol is BufferedProtocol {
+  return typeof (protocol as Partial<BufferedProtocol>).getBuffer === 'function';
 }
 
 /**

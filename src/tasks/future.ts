@@ -16,9 +16,11 @@
  *  - thenable, for `await future` in ordinary async code.
  */
 import { checkCallback } from '../core/assert.js';
+import { formatCreationTrace, traceCreation } from '../core/creation-trace.js';
 import type { BaseEventLoop } from '../core/base-event-loop.js';
 import { CancelledError, InvalidStateError } from '../core/errors.js';
 import { laneOf, LANE_NORMAL, type ScheduleOptions } from '../core/priority.js';
+import { requireRunningLoop } from '../core/running.js';
 
 const PENDING = 0;
 const CANCELLED = 1;
@@ -64,8 +66,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
   #more: (DoneCallback<any> | number)[] | null = null;
   /** Debug mode: registered with unretrievedRegistry until retrieved. */
   #unretrievedToken: object | null = null;
-  /** Where the future was created (debug mode only). */
-  sourceStack: string | undefined = undefined;
+  /** @internal Debug mode: the trace of where the future was created. */
+  creationTrace: Error | undefined = undefined;
   /**
    * What this future stands for, shown by task introspection as "waiting
    * on <label>" (inspect/). Whoever creates a future that tasks wait on may
@@ -77,15 +79,22 @@ export class Future<T = unknown> implements PromiseLike<T> {
   readonly id = ++futureIds;
 
   /**
-   * Prefer `loop.createFuture()`.
+   * Prefer `loop.createFuture()`. Without `loop`, the running loop (as
+   * asyncio's `Future()`); RuntimeError if there is none.
    *
    * @example
    * const f = new Future<number>(loop);
    * loop.callLater(10, () => f.setResult(42));
+   * const g = new Future<string>(); // inside a task or callback: the running loop
    */
-  constructor(loop: BaseEventLoop) {
-    this.loop = loop;
-    if (loop.getDebug()) this.sourceStack = new Error().stack?.split('\n').slice(2, 8).join('\n');
+  constructor(loop?: BaseEventLoop) {
+    this.loop = loop ?? (requireRunningLoop() as BaseEventLoop);
+    if (this.loop.getDebug()) this.creationTrace = traceCreation();
+  }
+
+  /** Where the future (or task) was created, without eventide's own frames (debug mode only). */
+  get sourceStack(): string | undefined {
+    return formatCreationTrace(this.creationTrace);
   }
 
   /** The loop this future belongs to. */
@@ -267,6 +276,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
         else if (future.#hasException) {
           future.#markRetrieved();
           reject(future.#exception);
+        } else if (future.#result === future) {
+          // A promise adopting a thenable that resolves to itself would call
+          // `then` forever (a task returning currentTask()): Promises/A+ 2.3.1.
+          reject(new TypeError(`${future} has itself as its result; a promise cannot adopt it (chaining cycle)`));
         } else resolve(future.#result as T);
       }, SETTLE_HOOK);
     });

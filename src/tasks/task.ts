@@ -35,6 +35,13 @@ import { Future, SETTLE_HOOK } from './future.js';
 import { AwaitLoan, type PriorityLoan } from './inheritance.js';
 import { isThenable, Sleep, type Coroutine } from './operation.js';
 
+/**
+ * Where a task is in its life: `pending` (created, first step not run yet),
+ * `ready` (its next step is queued), `running` (its step is on the stack),
+ * `waiting` (suspended on a future or a sleep), `done`.
+ */
+export type TaskState = 'pending' | 'ready' | 'running' | 'waiting' | 'done';
+
 export interface TaskOptions {
   /** A label for logs and introspection; default `Task-N`. */
   name?: string;
@@ -290,6 +297,23 @@ export class Task<T = unknown> extends Future<T> {
   /** What the task is suspended on (a Future or a scheduled Handle), or null. */
   get waitingOn(): Future<unknown> | Handle | null {
     return this.#waiter;
+  }
+
+  /**
+   * Where the task is in its life (see TaskState).
+   *
+   * @example
+   * loop.createTask(body).state; // 'pending'
+   */
+  get state(): TaskState {
+    if (this.done()) return 'done';
+    const waiter = this.#waiter;
+    // Null only while its step runs (a step of another task may ask).
+    if (waiter === null || currentTask() === this) return 'running';
+    if (waiter instanceof Future) return waiter.done() ? 'ready' : 'waiting';
+    if (waiter instanceof TimerHandle && waiter.scheduled) return 'waiting';
+    // Its own step is queued: the first one, a sleep(0), a due timer, an error thrown in.
+    return this.#steps === 0 ? 'pending' : 'ready';
   }
 
   /**

@@ -161,14 +161,16 @@ describe('browser host (chromium)', { timeout: 60_000 }, () => {
     const { page, errors } = await blankPageWithBundle();
     await page.evaluate(() => {
       const w = globalThis as unknown as TestWindow;
-      const { BrowserLoop, fromEvent } = w.E;
+      const { BrowserLoop, EventLoop, fromEvent } = w.E;
       const button = w.document.createElement('button');
       button.id = 'target';
       button.textContent = 'click me';
       button.style['width'] = '400px';
       button.style['height'] = '60px';
       w.document.body.appendChild(button);
-      const browser = new BrowserLoop();
+      // The idle lane's starvation bound (by default 16 ticks or 100 ms) is
+      // lifted, so idle strictly waits for the whole low flood here.
+      const browser = new BrowserLoop({ loop: new EventLoop({ starvationBounds: { idle: { maxDeferredTicks: 1_000_000, maxDeferredMs: 1e9 } } }) });
       const loop = browser.loop;
       void browser.start();
       const FLOOD = 1500;

@@ -16,7 +16,7 @@ import { EpollSelector } from '../../src/io/epoll-selector.js';
 import { PollSelector } from '../../src/io/poll-selector.js';
 import { EventLoop } from '../../src/tasks/event-loop.js';
 import { syscalls as sys } from '../../src/io/syscalls.js';
-import { EVENT_READ } from '../../src/core/selector.js';
+import { EVENT_READ, EVENT_WRITE } from '../../src/core/selector.js';
 import { until } from '../../src/tasks/operation.js';
 import { assertLoopClean } from '../../src/testing.js';
 import { closeAll, pipe, readString, writeString } from '../io/fds.js';
@@ -67,6 +67,38 @@ test("blocking host: Node's fd and the wake-up fd are watched but hidden: not co
   sys.uvPollClose(watcher);
   assertLoopClean(loop);
   closeAll(r, w, nodeR, nodeW);
+});
+
+test('blocking selector: the loop fds a blocking wait saw are reported by the next select without polling again, once; any (un)registration in between drops them', () => {
+  const selector = new NodeBlockingSelector(new EpollSelector());
+  const [r, w] = pipe();
+  const [r2, w2] = pipe();
+  const seen: string[] = [];
+  const record = (fd: number, events: number): void => void seen.push(`${fd === r ? 'r' : fd === r2 ? 'r2' : fd}:${events}`);
+  selector.register(r, EVENT_READ);
+  writeString(w, 'x');
+  assert.equal(selector.waitForAny(0), 'loop');
+  assert.equal(readString(r), 'x', 'drained: a fresh poll would now report nothing');
+  assert.equal(selector.select(0, record), 1);
+  assert.deepEqual(seen, [`r:${EVENT_READ}`], 'reported from what the wait kept, not from a new poll');
+  assert.equal(selector.select(0, record), 0, 'kept events are reported once');
+  for (const change of [
+    () => selector.register(r2, EVENT_READ),
+    () => selector.modify(r2, EVENT_READ | EVENT_WRITE),
+    () => selector.unregister(r2),
+  ]) {
+    writeString(w, 'y');
+    assert.equal(selector.waitForAny(0), 'loop');
+    readString(r);
+    change();
+    assert.equal(selector.select(0, record), 0, 'after a registration change the select polls afresh (and r is drained)');
+  }
+  writeString(w, 'z');
+  assert.equal(selector.waitForAny(0), 'loop');
+  selector.close();
+  assert.throws(() => selector.select(0, record), /closed/, 'close drops what was kept: select on a closed selector fails as usual');
+  assert.deepEqual(seen, [`r:${EVENT_READ}`]);
+  closeAll(r, w, r2, w2);
 });
 
 test("blocking host: an idle wait is capped by Node's next timer, so Node's setTimeout runs while eventide waits", async () => {

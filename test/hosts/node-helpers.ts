@@ -67,6 +67,9 @@ export function spyHost(host: LoopHost, onWait: (timeoutMs: number) => void, onW
  */
 export const NODE_HOSTS_URL = new URL('../../src/hosts/node.js', import.meta.url).href;
 export const OPERATIONS_URL = new URL('../../src/tasks/operation.js', import.meta.url).href;
+/** The native syscalls module and the plain EventLoop (with GlobalTimersHost), for children that need them. */
+export const SYSCALLS_URL = new URL('../../src/io/syscalls.js', import.meta.url).href;
+export const EVENT_LOOP_URL = new URL('../../src/tasks/event-loop.js', import.meta.url).href;
 
 /**
  * Runs `source` (an ES module that may import NODE_HOSTS_URL) in a child

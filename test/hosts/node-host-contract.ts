@@ -10,6 +10,8 @@
  *  - timers fire in deadline order, equal deadlines FIFO, across real waits;
  *  - one mixed scenario (callSoon, reader, timers, Node promises, sleeps)
  *    produces the same log in both modes;
+ *  - with no eventide timer pending a wait has no deadline (Infinity), and
+ *    such a wait keeps the process alive (Node timers unref'd);
  *  - closing releases everything: 100 create/run/close cycles leave the
  *    fd count unchanged, and a loop that stopped but was never closed does
  *    not keep the process alive.
@@ -28,7 +30,7 @@ import { sleep, until } from '../../src/tasks/operation.js';
 import { assertLoopClean } from '../../src/testing.js';
 import { closeAll, openFdCount, pipe, readString, writeString } from '../io/fds.js';
 import { Log } from '../log.js';
-import { NODE_HOSTS_URL, OPERATIONS_URL, readable, runChild, spyHost, withWatchdog } from './node-helpers.js';
+import { EVENT_LOOP_URL, NODE_HOSTS_URL, OPERATIONS_URL, readable, runChild, spyHost, SYSCALLS_URL, withWatchdog } from './node-helpers.js';
 
 /** A loop in `mode` whose host reports every wait to `onWait` / `onWoken`. */
 function spiedLoop(mode: NodeHostMode, onWait: (timeoutMs: number) => void, onWoken: () => void): EventLoop {
@@ -74,8 +76,8 @@ export function nodeHostContract(mode: NodeHostMode): void {
     loop = spiedLoop(
       mode,
       (timeoutMs) => {
-        // The loop caps "forever" at MAX_SELECT_TIMEOUT_MS (about 24.8 days).
-        if (timeoutMs < MAX_SELECT_TIMEOUT_MS || sawInfiniteWait) return;
+        // With no timer pending the host is asked to wait with no deadline.
+        if (timeoutMs !== Infinity || sawInfiniteWait) return;
         sawInfiniteWait = true;
         log.push('waiting with no deadline');
         Atomics.store(flags, 0, 1);
@@ -228,6 +230,60 @@ export function nodeHostContract(mode: NodeHostMode): void {
       assertLoopClean(loop);
     }
     assert.equal(openFdCount(), before);
+  });
+
+  test(`${mode}: with no eventide timer pending, every idle wait has no deadline (host.wait(Infinity), no 24.8-day timer)`, async () => {
+    const waits: number[] = [];
+    const loop = spiedLoop(mode, (timeoutMs) => waits.push(timeoutMs), () => {});
+    const result = await withWatchdog(
+      loop.runUntilComplete(function* () {
+        const future = loop.createFuture<string>();
+        setTimeout(() => future.setResult('woken by Node'), 20); // a Node timer: the loop has none
+        const first = yield* future;
+        yield* sleep(5); // one eventide timer: that wait has a deadline
+        return first;
+      }),
+      'runUntilComplete',
+      () => loop.stop(),
+    );
+    assert.equal(result, 'woken by Node');
+    assert.ok(waits.length >= 2, `expected at least two waits, saw ${JSON.stringify(waits)}`);
+    assert.equal(waits[0], Infinity, 'the wait for the Node timer has no deadline');
+    assert.ok(waits.some((ms) => ms > 0 && ms <= 5), `the sleep's wait has its deadline: ${JSON.stringify(waits)}`);
+    assert.ok(!waits.some((ms) => ms !== Infinity && ms >= MAX_SELECT_TIMEOUT_MS), `no wait is the 24.8-day cap: ${JSON.stringify(waits)}`);
+    loop.close();
+  });
+
+  test(`${mode}: a deadline-free wait keeps the process alive: run(main) waiting on an unref'd Node timer, and a loop waiting only for a reader, complete`, async () => {
+    const out = await runChild(
+      `const { createNodeLoop, run } = await import(${JSON.stringify(NODE_HOSTS_URL)});
+       const { syscalls: sys } = await import(${JSON.stringify(SYSCALLS_URL)});
+       const { getRunningLoop } = await import(${JSON.stringify(EVENT_LOOP_URL)});
+       const mode = process.env.EVENTIDE_MODE;
+       // Unref'd: Node alone would exit at once; only the loop's wait can keep it alive.
+       const value = await run(function* () {
+         const future = getRunningLoop().createFuture();
+         setTimeout(() => future.setResult('main done after 200 ms'), 200).unref();
+         return yield* future;
+       }, { mode });
+       console.log(value);
+       const fds = new Int32Array(2);
+       sys.pipe2(fds, sys.constants.O_NONBLOCK | sys.constants.O_CLOEXEC);
+       const loop = createNodeLoop({ mode });
+       const buffer = Buffer.alloc(16);
+       loop.addReader(fds[0], () => {
+         console.log('reader got ' + buffer.toString('utf8', 0, sys.read(fds[0], buffer, 0, 16)));
+         loop.removeReader(fds[0]);
+         loop.stop();
+       });
+       setTimeout(() => sys.write(fds[1], Buffer.from('ping'), 0, 4), 200).unref();
+       await loop.runForever();
+       loop.close();
+       sys.close(fds[0]);
+       sys.close(fds[1]);`,
+      { EVENTIDE_MODE: mode },
+    );
+    assert.deepEqual(out.trim().split('\n'), ['main done after 200 ms', 'reader got ping']);
   });
 
   test(`${mode}: a loop that has stopped but was never closed does not keep the process alive`, async () => {

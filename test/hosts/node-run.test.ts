@@ -22,7 +22,7 @@ import { sleep, until } from '../../src/tasks/operation.js';
 import { assertLoopClean } from '../../src/testing.js';
 import { closeAll, openFdCount, pipe, readString, writeString } from '../io/fds.js';
 import { Log } from '../log.js';
-import { MODES, NODE_HOSTS_URL, OPERATIONS_URL, readable, runChild, withWatchdog } from './node-helpers.js';
+import { EVENT_LOOP_URL, MODES, NODE_HOSTS_URL, OPERATIONS_URL, readable, runChild, withWatchdog } from './node-helpers.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -178,3 +178,33 @@ for (const mode of MODES) {
     assert.equal(openFdCount(), before);
   });
 }
+
+test("the plain loop on Node (GlobalTimersHost): a deadline-free wait keeps the process alive, and releases it when the wait ends, closed or not", async () => {
+  const out = await runChild(
+    `const { EventLoop } = await import(${JSON.stringify(EVENT_LOOP_URL)});
+     const waitFor = (loop, what) => loop.runUntilComplete(function* () {
+       const future = loop.createFuture();
+       // Unref'd: only the loop's wait (no eventide timer: no deadline) keeps Node alive.
+       setTimeout(() => future.setResult(what), 200).unref();
+       return yield* future;
+     });
+     const closed = new EventLoop();
+     console.log(await waitFor(closed, 'first loop woken'));
+     closed.close();
+     const leftOpen = new EventLoop();
+     console.log(await waitFor(leftOpen, 'second loop woken, not closed'));`,
+  );
+  // Had the keep-alive leaked, the child would still be running at the watchdog and runChild would reject.
+  assert.deepEqual(out.trim().split('\n'), ['first loop woken', 'second loop woken, not closed']);
+});
+
+test("GlobalTimersHost({ keepAlive: false }) (what the Node hosts build on): a deadline-free wait does not hold the process", async () => {
+  const hostUrl = new URL('../../src/core/host.js', import.meta.url).href;
+  const out = await runChild(
+    `const { GlobalTimersHost } = await import(${JSON.stringify(hostUrl)});
+     process.on('exit', () => console.log('exited with the wait pending'));
+     new GlobalTimersHost(5, { keepAlive: false }).wait(Infinity).then(() => console.log('woken'));
+     setTimeout(() => console.log('timer ran'), 200).unref();`,
+  );
+  assert.equal(out.trim(), 'exited with the wait pending');
+});

@@ -198,3 +198,77 @@ test('recording stops at maxEvents and counts what it dropped; bad options are r
   assert.equal(loop.instruments().length, 0);
   assertLoopClean(loop);
 });
+
+test('a recorder attached to a running program numbers steps on from where each task is', async () => {
+  const loop = new EventLoop({ clock: 'virtual' });
+  const task = loop.createTask(
+    function* () {
+      for (let i = 0; i < 3; i++) yield* sleep(0);
+    },
+    { name: 'older' },
+  );
+  loop.runOnce(0); // step 1 runs unrecorded
+  assert.equal(task.steps, 1);
+  const recorder = new TraceRecorder(loop, { clock: countingClock() });
+  await loop.runUntilComplete(task);
+  recorder.stop();
+  const events = recorder.toJSON().traceEvents;
+  assert.deepEqual(
+    slicesOn(events, task.id, 'step').map((e) => e.args?.['step']),
+    [2, 3, 4],
+  );
+  // The wake-up queued during the unrecorded step has no start: its end is left out too.
+  const ends = events.filter((e) => e.ph === 'f' && e.tid === task.id);
+  assert.equal(ends.length, 2);
+  const names = events.filter((e) => e.ph === 'M' && e.name === 'thread_name').map((e) => e.args?.['name']);
+  assert.ok(names.includes(`older #${task.id}`));
+  assertLoopClean(loop);
+});
+
+test('a callback that records across storage chunks keeps its name, and every wake-up it made reaches its step', async () => {
+  const loop = new EventLoop({ clock: 'virtual' });
+  const recorder = new TraceRecorder(loop, { clock: countingClock() });
+  const children: Task<unknown>[] = [];
+  loop.callSoon(function spawner() {
+    // Each spawn records a wake-up: far more than the first chunk holds.
+    for (let i = 0; i < 3000; i++) children.push(loop.createTask(function* () {}));
+  });
+  loop.runOnce(0);
+  await loop.runUntilComplete(loop.createTask(function* () {}));
+  for (let i = 0; i < 5; i++) loop.runOnce(0);
+  recorder.stop();
+  const events = recorder.toJSON().traceEvents;
+  assert.equal(slicesOn(events, 0, 'spawner').length, 1);
+  assert.ok(children.every((child) => child.done()));
+  const starts = new Map(events.filter((e) => e.ph === 's').map((e) => [e.id, e]));
+  for (const child of children) {
+    const end = events.find((e) => e.ph === 'f' && e.tid === child.id);
+    assert.ok(end !== undefined, `child #${child.id} has a wake-up`);
+    assert.equal(starts.get(end.id)?.args?.['cause'], 'spawn');
+  }
+  assertLoopClean(loop);
+});
+
+test('a trace cut short by maxEvents is still well-formed: every slice ends, no flow is left half-drawn', async () => {
+  const loop = new EventLoop({ clock: 'virtual' });
+  const recorder = new TraceRecorder(loop, { clock: countingClock(), maxEvents: 40 });
+  const task = loop.createTask(function* () {
+    for (let i = 0; i < 50; i++) yield* sleep(0);
+  });
+  await loop.runUntilComplete(task);
+  recorder.stop();
+  assert.deepEqual(recorder.eventCount.recorded, 40);
+  assert.ok(recorder.eventCount.dropped > 0);
+  const events = (JSON.parse(JSON.stringify(recorder)) as TraceFile).traceEvents;
+  const steps = slicesOn(events, task.id, 'step');
+  assert.ok(steps.length > 0 && steps.length < 50);
+  assert.deepEqual(
+    steps.map((e) => e.args?.['step']),
+    steps.map((_, i) => i + 1),
+  );
+  for (const event of events) if (event.ph === 'X') assert.ok((event.dur as number) >= 0);
+  const startIds = new Set(events.filter((e) => e.ph === 's').map((e) => e.id));
+  const endIds = new Set(events.filter((e) => e.ph === 'f').map((e) => e.id));
+  assert.deepEqual([...startIds].sort(), [...endIds].sort());
+  assertLoopClean(loop);
+});

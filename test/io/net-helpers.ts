@@ -50,26 +50,26 @@ export async function runIo<T>(main: (loop: EventLoop) => Coroutine<T>, options:
   return result;
 }
 
-/** Echoes every byte back; records what happened. */
-export class EchoProtocol implements Protocol {
+/**
+ * Records the connection's life in `events` ('made', 'eof', 'lost' or
+ * 'lost <ErrorName>') and keeps the transport and the error; what to do
+ * with data is the subclass's business.
+ */
+export class RecordingProtocol {
   transport: Transport | null = null;
   readonly events: string[] = [];
   lost: Error | null | undefined = undefined;
-  received = 0;
+  /** What eofReceived returns: true keeps the transport open for writing. */
+  keepOpenOnEof = false;
 
   connectionMade(transport: Transport): void {
     this.transport = transport;
     this.events.push('made');
   }
 
-  dataReceived(data: Buffer): void {
-    this.received += data.length;
-    this.transport?.write(data);
-  }
-
   eofReceived(): boolean {
     this.events.push('eof');
-    return false;
+    return this.keepOpenOnEof;
   }
 
   connectionLost(exc: Error | null): void {
@@ -78,31 +78,27 @@ export class EchoProtocol implements Protocol {
   }
 }
 
+/** Echoes every byte back; records what happened. */
+export class EchoProtocol extends RecordingProtocol implements Protocol {
+  received = 0;
+
+  dataReceived(data: Buffer): void {
+    this.received += data.length;
+    this.transport?.write(data);
+  }
+}
+
 /**
  * Collects what it receives; `closed` resolves at connectionLost. Records
  * every protocol call in `events` (data as 'data <n>' is not recorded, only
  * counted, since its chunking is the kernel's business).
  */
-export class Collector implements Protocol {
-  transport: Transport | null = null;
+export class Collector extends RecordingProtocol implements Protocol {
   readonly chunks: Buffer[] = [];
-  readonly events: string[] = [];
-  lost: Error | null | undefined = undefined;
-  keepOpenOnEof = false;
   readonly #onLost: (() => void)[] = [];
-
-  connectionMade(transport: Transport): void {
-    this.transport = transport;
-    this.events.push('made');
-  }
 
   dataReceived(data: Buffer): void {
     this.chunks.push(data);
-  }
-
-  eofReceived(): boolean {
-    this.events.push('eof');
-    return this.keepOpenOnEof;
   }
 
   pauseWriting(): void {
@@ -113,9 +109,8 @@ export class Collector implements Protocol {
     this.events.push('resumeWriting');
   }
 
-  connectionLost(exc: Error | null): void {
-    this.events.push(exc === null ? 'lost' : `lost ${exc.name}`);
-    this.lost = exc;
+  override connectionLost(exc: Error | null): void {
+    super.connectionLost(exc);
     for (const cb of this.#onLost.splice(0)) cb();
   }
 

@@ -355,6 +355,7 @@ test('misuse throws a TypeError/RangeError naming the function and the argument,
     [call(() => sys.getsockname(r, null as unknown as ReturnType<typeof newSockAddress>)), 'TypeError', /^getsockname: argument 'out' must be an object$/],
     [call(() => sys.uvPollOpen(r, 'nope' as unknown as () => void)), 'TypeError', /^uvPollOpen: argument 'onReadable' must be a function$/],
     [call(() => sys.eventfdWrite(r, -1)), 'RangeError', /^eventfdWrite: argument 'value' must be an integer from 0 to 2\^53-1, got -1$/],
+    [call(() => sys.uvPollRef(12345, true)), 'RangeError', /^uvPollRef: no open watcher with id 12345$/],
   ];
   const before = openFdCount();
   for (const [fn, name, message] of cases) assert.throws(fn, { name, message });
@@ -368,6 +369,32 @@ test('the libuv backend fd is this thread\'s Node epoll fd', () => {
   assert.equal(readlinkSync(`/proc/self/fd/${fd}`), 'anon_inode:[eventpoll]');
   const timeoutMs = sys.uvBackendTimeout();
   assert.ok(Number.isInteger(timeoutMs) && timeoutMs >= -1, `uvBackendTimeout: ${timeoutMs}`);
+});
+
+test('uvPollRef: a started watcher keeps the process alive only while ref\'d; a bad keepAlive is a TypeError', () => {
+  const syscallsUrl = new URL('../../src/io/syscalls.js', import.meta.url).href;
+  // A watcher on a pipe nobody writes: it never fires. Ref'd, it keeps the
+  // process alive until the (unref'd) timer closes it; unref'd, the process
+  // exits at once and the timer never runs.
+  const script = (keepAlive: boolean): string => `
+    const { syscalls: sys } = await import(${JSON.stringify(syscallsUrl)});
+    const fds = new Int32Array(2);
+    sys.pipe2(fds, sys.constants.O_NONBLOCK | sys.constants.O_CLOEXEC);
+    const id = sys.uvPollOpen(fds[0], () => {});
+    sys.uvPollStart(id);
+    sys.uvPollRef(id, false);
+    sys.uvPollRef(id, ${keepAlive});
+    setTimeout(() => { console.log('still alive after 100 ms'); sys.uvPollClose(id); }, 100).unref();
+    process.on('exit', () => console.log('exit'));`;
+  const run = (keepAlive: boolean): string =>
+    execFileSync(process.execPath, ['--input-type=module', '-e', script(keepAlive)], { encoding: 'utf8', timeout: 10_000 }).trim();
+  assert.equal(run(true), 'still alive after 100 ms\nexit');
+  assert.equal(run(false), 'exit');
+  const [r, w] = pipe();
+  const id = sys.uvPollOpen(r, () => {});
+  assert.throws(() => sys.uvPollRef(id, 1 as unknown as boolean), { name: 'TypeError', message: /^uvPollRef: argument 'keepAlive' must be a boolean$/ });
+  assert.equal(sys.uvPollClose(id), 0);
+  closeAll(r, w);
 });
 
 test('EMFILE: with `ulimit -n 64`, socket() and accept4() return -EMFILE cleanly, and accept4 succeeds once an fd is freed', () => {
