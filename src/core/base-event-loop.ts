@@ -120,6 +120,10 @@ export class BaseEventLoop implements TimerOwner {
   #tickCut = false;
 
   #debug: boolean;
+  /** Debug mode records where each callSoon/callLater/callAt handle was made (EventLoopOptions.traceHandles). */
+  readonly #traceHandles: boolean;
+  /** #debug && #traceHandles: tested on every callSoon. */
+  #tracingHandles: boolean;
   /**
    * @internal The instrument hook table (core/instruments.ts): call sites
    * test one field, e.g. `instrumentHooks.taskScheduled !== null`.
@@ -154,6 +158,8 @@ export class BaseEventLoop implements TimerOwner {
     this.#fds = new FdWatchers(this.#selector);
     this.#host = options.host ?? new GlobalTimersHost();
     this.#debug = options.debug ?? false;
+    this.#traceHandles = options.traceHandles ?? false;
+    this.#tracingHandles = this.#debug && this.#traceHandles;
     this.instrumentHooks = new InstrumentHooks(
       this,
       (context) => this.callExceptionHandler(context),
@@ -203,7 +209,7 @@ export class BaseEventLoop implements TimerOwner {
     checkCallback(callback, 'callSoon: callback');
     const handle = new Handle(callback, undefined, options == null ? LANE_NORMAL : laneOf(options.priority));
     if (options?.deadlineMs !== undefined) handle.deadlineAt = this.#clock.now() + checkDeadline(options.deadlineMs, 'callSoon');
-    if (this.#debug) handle.creationTrace = traceCreation();
+    if (this.#tracingHandles) handle.creationTrace = traceCreation();
     this.#ready.push(handle);
     if (this.#hostWaiting) this.#wakeHost();
     return handle;
@@ -261,7 +267,7 @@ export class BaseEventLoop implements TimerOwner {
     const deadlineMs = options?.deadlineMs === undefined ? undefined : checkDeadline(options.deadlineMs, what);
     const handle = this.scheduleTimer(whenMs, callback, undefined, lane);
     if (deadlineMs !== undefined) handle.deadlineAt = whenMs + deadlineMs;
-    if (this.#debug) handle.creationTrace = traceCreation();
+    if (this.#tracingHandles) handle.creationTrace = traceCreation();
     return handle;
   }
 
@@ -897,6 +903,7 @@ export class BaseEventLoop implements TimerOwner {
   /** Turns debug mode on or off. */
   setDebug(enabled: boolean): void {
     this.#debug = Boolean(enabled);
+    this.#tracingHandles = this.#debug && this.#traceHandles;
     this.instrumentHooks.setDebug(this.#debug);
   }
 

@@ -911,7 +911,7 @@ test('setDebug / getDebug, and the debug constructor option (asyncio test_base_e
 
 test('debug mode: a slow callback is reported with its name and where it was created (asyncio test_base_events: test_debug_slow_callbacks)', () => {
   const logger = recordingLogger();
-  const loop = virtualLoop({ debug: true, slowCallbackDurationMs: 0, logger });
+  const loop = virtualLoop({ debug: true, traceHandles: true, slowCallbackDurationMs: 0, logger });
   function slowCallback(): void {}
   loop.callSoon(slowCallback);
   loop.runOnce(0);
@@ -944,8 +944,8 @@ test('without debug mode nothing is timed or reported, whatever slowCallbackDura
   assertLoopClean(loop);
 });
 
-test('debug mode records where each handle was created (asyncio test_events HandleTests: test_handle_source_traceback)', () => {
-  const loop = virtualLoop({ debug: true });
+test('debug mode with traceHandles records where each handle was created (asyncio test_events HandleTests: test_handle_source_traceback)', () => {
+  const loop = virtualLoop({ debug: true, traceHandles: true });
   const handle = loop.callSoon(() => {});
   const timer = loop.callLater(1, () => {});
   for (const h of [handle, timer]) {
@@ -955,6 +955,19 @@ test('debug mode records where each handle was created (asyncio test_events Hand
   loop.runOnce();
   loop.runOnce();
   assertLoopClean(loop);
+});
+
+test('debug mode alone records no handle traces (they cost ~50 callSoons each); setDebug keeps traceHandles', () => {
+  const loop = virtualLoop({ debug: true });
+  assert.equal(loop.callSoon(() => {}).sourceStack, undefined);
+  const traced = virtualLoop({ traceHandles: true });
+  assert.equal(traced.callSoon(() => {}).sourceStack, undefined, 'traceHandles only acts in debug mode');
+  traced.setDebug(true);
+  assert.match(traced.callSoon(() => {}).sourceStack as string, /base-event-loop\.test\.js/);
+  for (const l of [loop, traced]) {
+    l.runOnce(0);
+    assertLoopClean(l);
+  }
 });
 
 // ------------------------------------------------------------------- I/O
