@@ -196,6 +196,32 @@ test('a higher-lane timer that comes due during a used-up slice preempts the res
   assertLoopClean(loop);
 });
 
+test('a preemption poll queues only readers above the preempted lane: a normal reader already queued does not run twice in a tick', () => {
+  const selector = new ScriptedSelector();
+  const loop = virtualLoop({ selector, sliceMs: 1 });
+  const clock = loop.clock as VirtualClock;
+  const log = new Log();
+  loop.addReader(7, () => log.push('reader 7 (normal)'));
+  loop.addReader(8, () => log.push('reader 8 (critical)'), { priority: 'critical' });
+  loop.callSoon(() => {
+    log.push('slow');
+    clock.advance(2); // the slice is used up: the next callback boundary polls
+    selector.next = [[7, EVENT_READ], [8, EVENT_READ]]; // both still readable (level-triggered)
+  });
+  loop.callSoon(() => log.push('after'));
+  selector.next = [[7, EVENT_READ]];
+  loop.runOnce(0);
+  // Reader 7 was queued by the tick's own poll (behind the two callbacks);
+  // the preemption poll runs reader 8 at once but does not queue reader 7 a
+  // second time — which would run it again in the next tick, reading nothing.
+  log.assert(['slow', 'reader 8 (critical)', 'after', 'reader 7 (normal)']);
+  loop.runOnce(0); // nothing reported ready now
+  log.assert([]);
+  loop.removeReader(7);
+  loop.removeReader(8);
+  assertLoopClean(loop);
+});
+
 test('sliceMs: Infinity turns preemption off: new critical work waits for the next tick however long the batch', () => {
   const loop = virtualLoop({ sliceMs: Infinity });
   const clock = loop.clock as VirtualClock;
