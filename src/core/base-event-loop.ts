@@ -579,7 +579,7 @@ export class BaseEventLoop implements TimerOwner {
     for (; count > 0; count--) {
       const handle = ready.shiftFrom(lane) as Handle;
       if (handle.isCancelled) continue;
-      const lateMs = this.#clock.now() - handle.deadlineAt;
+      const lateMs = this.#clock.now() - (handle.deadlineAt as number); // only deadline handles are here
       if (lateMs > 0) {
         this.#deadlinesMissed++;
         this.instrumentHooks.deadlineMissed?.(handle, lateMs);
