@@ -39,7 +39,8 @@ export { NodeGuestHost, isPollableSelector, type PollableSelector, type NodeHost
 export { NodeBlockingHost, NodeBlockingSelector, type NodeBlockingHostStatistics } from './hosts/node-blocking.js';
 
 // --- io: transports, protocols, servers, streams, sockets, DNS (io/transport.ts ... io/node-event-loop.ts) ---
-export { NodeEventLoop } from './io/node-event-loop.js';
+// `getRunningLoop` here overrides the star export of index.js by name: the same function object, typed `() => NodeEventLoop`.
+export { NodeEventLoop, getRunningLoop } from './io/node-event-loop.js';
 export { SocketTransport, type SocketTransportOptions, type ConnectionTracker } from './io/socket-transport.js';
 export { UdpTransport, type UdpTransportOptions } from './io/datagram-transport.js';
 export { Server, DEFAULT_BACKLOG, ACCEPT_RETRY_DELAY_MS, type ServerOptions, type ServerStatistics } from './io/server.js';
@@ -59,7 +60,7 @@ export { sockRecv, sockRecvInto, sockSendAll, sockAccept, sockConnect } from './
 export { getaddrinfo, type AddrInfo, type GetaddrinfoOptions } from './io/dns.js';
 export { addSignalHandler, removeSignalHandler, removeAllSignalHandlers, signalHandlerNames, type SignalLike } from './io/signals.js';
 export { runInExecutor, setDefaultExecutor, shutdownDefaultExecutor, closeDefaultExecutor } from './io/executor.js';
-export { WorkerPool, DEFAULT_MAX_WORKERS, type Executor, type ExecutorJob, type JobDone, type WorkerPoolOptions, type WorkerPoolStatistics } from './io/worker-pool.js';
+export { WorkerPool, DEFAULT_MAX_WORKERS, type Executor, type ExecutorJob, type ModuleJob, type FunctionJob, type JobDone, type WorkerPoolOptions, type WorkerPoolStatistics } from './io/worker-pool.js';
 export { StreamReader, IncompleteReadError, LimitOverrunError, DEFAULT_STREAM_LIMIT, type StreamReaderOptions } from './io/stream-reader.js';
 export { StreamWriter, type DrainableProtocol } from './io/stream-writer.js';
 export {

@@ -10,7 +10,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EventLoop, Future, Task, run, sleep, until } from '../src/index.js';
+import { EventLoop, Future, Task, getRunningLoop, run, sleep, until } from '../src/index.js';
+import { NodeEventLoop, getRunningLoop as getNodeRunningLoop, run as runNode, type Transport } from '../src/node.js';
 import type { Coroutine, Operation, Priority } from '../src/index.js';
 import { assertLoopClean, runInVirtualTime } from '../src/testing.js';
 
@@ -193,4 +194,45 @@ test('a task body that yields a non-instruction does not compile', () => {
     );
   assert.equal(typeof make, 'function');
   assertLoopClean(loop);
+});
+
+test("'eventide/node': getRunningLoop is the same function typed () => NodeEventLoop; runInExecutor infers a function's result", async () => {
+  exactly<() => NodeEventLoop>()(getNodeRunningLoop);
+  exactly<() => EventLoop>()(getRunningLoop);
+  assert.equal<unknown>(getNodeRunningLoop, getRunningLoop, 'one function, two types');
+  const outcome = await runNode(function* () {
+    const loop = getNodeRunningLoop();
+    exactly<NodeEventLoop>()(loop);
+    assert.ok(loop instanceof NodeEventLoop);
+    assert.equal(typeof getNodeRunningLoop().createConnection, 'function'); // compiles: the I/O methods are on the type
+    const sum = yield* loop.runInExecutor(null, (a: number, b: number) => a + b, 2, 3);
+    exactly<number>()(sum);
+    const shout = yield* loop.runInExecutor(null, async (text: string) => text.toUpperCase(), 'hi');
+    exactly<string>()(shout);
+    return [sum, shout] as const;
+  });
+  exactly<readonly [number, string]>()(outcome);
+  assert.deepEqual(outcome, [5, 'HI']);
+  const typesOnly = (loop: NodeEventLoop): void => {
+    exactly<Future<number>>()(loop.runInExecutor<number>(null, new URL('file:///work.js'), 'add', 1, 2));
+    exactly<Future<unknown>>()(loop.runInExecutor(null, 'file:///work.js', 'add'));
+    exactly<Future<boolean>>()(loop.runInExecutor(null, (values: number[]) => values.length > 0, [1]));
+  };
+  assert.equal(typeof typesOnly, 'function');
+});
+
+test("'eventide/node' misuses that must not compile (each line carries @ts-expect-error)", () => {
+  const fails: ((loop: NodeEventLoop, transport: Transport) => unknown)[] = [
+    // @ts-expect-error — the portable getRunningLoop is an EventLoop, which has no createConnection
+    () => getRunningLoop().createConnection,
+    // @ts-expect-error — the arguments must match the function's parameters
+    (loop) => loop.runInExecutor(null, (a: number) => a, 'one'),
+    // @ts-expect-error — a module job needs an export name
+    (loop) => loop.runInExecutor(null, new URL('file:///work.js')),
+    // @ts-expect-error — water marks are numbers
+    (_loop, transport) => transport.setWriteBufferLimits('1024'),
+    // @ts-expect-error — the positional and object forms do not mix
+    (_loop, transport) => transport.setWriteBufferLimits({ high: 8 }, 2),
+  ];
+  assert.equal(fails.length, 5);
 });

@@ -116,7 +116,7 @@ export class UdpTransport implements DatagramTransport {
     if (this.#fdClosed) return defaultValue;
     if (name === 'sockname') return localAddress(this.#fd) ?? defaultValue;
     if (name === 'peername') return (this.#remote === null ? undefined : peerAddress(this.#fd)) ?? defaultValue;
-    if (name === 'socket') return new TransportSocket(this.#fd, this.#family, sys.constants.SOCK_DGRAM);
+    if (name === 'socket') return new TransportSocket(this.#fd, this.#family, sys.constants.SOCK_DGRAM, () => !this.#fdClosed);
     return defaultValue;
   }
 
@@ -162,8 +162,21 @@ export class UdpTransport implements DatagramTransport {
     return this.#flow.limits;
   }
 
-  setWriteBufferLimits(limits?: WriteBufferLimits): void {
-    this.#flow.setLimits(limits, 'UdpTransport.setWriteBufferLimits', this.#bufferSize);
+  /**
+   * Sets the write buffer's water marks: asyncio's `(high?, low?)` or one
+   * `{high?, low?}` object. high defaults to 64 KiB (4 x low when only low
+   * is given), low to high / 4. pauseWriting() is called at once if the
+   * buffer is already above the new high mark.
+   *
+   * @example
+   * transport.setWriteBufferLimits(1024);              // high 1024, low 256
+   * transport.setWriteBufferLimits({ high: 1024, low: 0 });
+   * transport.getWriteBufferLimits();                  // [0, 1024]: [low, high], as asyncio
+   */
+  setWriteBufferLimits(high?: number, low?: number): void;
+  setWriteBufferLimits(limits?: WriteBufferLimits): void;
+  setWriteBufferLimits(highOrLimits?: number | WriteBufferLimits, low?: number): void {
+    this.#flow.setLimits(highOrLimits, low, 'UdpTransport.setWriteBufferLimits', this.#bufferSize);
   }
 
   /** Stops receiving; sends what is queued, then connectionLost(null) and the fd is closed. */

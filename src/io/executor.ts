@@ -5,16 +5,28 @@
  * runs, no callback, timer or I/O of the loop can. An executor runs it on
  * another thread and the loop gets the outcome as a Future.
  *
- * What you pass is a module URL and an export name, not a function:
+ * A live JavaScript function cannot move to another thread: its closure
+ * and its imports stay behind. So the work is given in one of two forms:
  *
+ *     runInExecutor(loop, null, (a, b) => a + b, 2, 3)                       // asyncio's shape
  *     runInExecutor(loop, null, new URL('./work.js', import.meta.url), 'hash', data)
  *
- * A JavaScript function cannot move to another thread (its closure and
- * its imports stay behind), and running it on the loop's own thread "a bit
- * later" would block the loop exactly as much as calling it now. So a
- * function is refused with a TypeError that says this, rather than either
- * being faked (source text re-evaluated elsewhere, silently losing its
- * closure) or run where it hurts.
+ * - A function is sent as its source text (the workerpool library's
+ *   convention) and rebuilt on the worker, once per distinct text. It must
+ *   be self-contained: use only its arguments and globals (it may
+ *   `await import('node:crypto')` inside). Sync or async, it is called with
+ *   the arguments and its (awaited) result comes back. What cannot be
+ *   rebuilt is refused with a TypeError when runInExecutor is called: a
+ *   bound or built-in function (no source text), a class, a method
+ *   shorthand (`add(a, b) {...}` does not compile on its own). A function
+ *   that uses a variable from around it fails when it runs, with a
+ *   ReferenceError saying it must be self-contained. Code coverage tools
+ *   that rewrite functions (adding counters from outside) break this form.
+ * - A module URL and an export name: the worker imports the module, so the
+ *   function keeps its imports and module-level state (per thread). The
+ *   form for anything that needs more than its arguments.
+ *
+ * Arguments and result are copied between threads (structured clone).
  *
  * The default executor of each loop is a `WorkerPool` of
  * min(4, CPUs) threads, started on first use. `shutdownDefaultExecutor`
@@ -34,7 +46,8 @@ import { RuntimeError } from '../core/errors.js';
 import type { EventLoop } from '../tasks/event-loop.js';
 import type { Future } from '../tasks/future.js';
 import { promiseToFuture } from '../tasks/task.js';
-import { WorkerPool, type Executor, type ExecutorJob } from './worker-pool.js';
+import type { ExecutorJob, FunctionJob } from './executor-job.js';
+import { WorkerPool, type Executor } from './worker-pool.js';
 import { SETTLE_HOOK } from '../tasks/future.js';
 
 
@@ -56,17 +69,36 @@ function slotOf(loop: EventLoop): DefaultExecutorSlot {
 function moduleHref(module: unknown, who: string): string {
   if (module instanceof URL) return module.href;
   if (typeof module === 'string' && URL.canParse(module)) return module;
-  if (typeof module === 'function') {
-    throw new TypeError(
-      `${who}: cannot run ${describe(module)} on a worker thread: a function cannot be sent to another thread ` +
-        '(its closure and imports stay behind), and running it on the loop\'s thread would block the loop all the same. ' +
-        "Export it from a module and pass the module's URL and the export's name: " +
-        `${who}(loop, null, new URL('./work.js', import.meta.url), '${module.name || 'work'}', ...args)`,
-    );
-  }
   throw new TypeError(
-    `${who}: module must be a URL (new URL('./work.js', import.meta.url)) or an absolute URL string, got ${describe(module)}`,
+    `${who}: module must be a URL (new URL('./work.js', import.meta.url)) or an absolute URL string followed by an export name, ` +
+      `or the work a self-contained function; got ${describe(module)}`,
   );
+}
+
+/** The source text of a bound or built-in function (and of a callable Proxy). */
+const NATIVE_SOURCE = /^function\s*[\w$]*\s*\(\)\s*\{\s*\[native code\]\s*\}$/;
+/** A function expression, async or not, or an arrow function: what compiles standalone. */
+const STANDALONE_SOURCE = /^(?:async\s*)?(?:function\b|\(|[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*\s*=>)/u;
+
+/**
+ * `fn` as a FunctionJob: its source text, which must compile on its own.
+ * Throws a TypeError naming `fn` for what a worker could not rebuild.
+ */
+function functionJob(fn: (...args: never[]) => unknown, args: readonly unknown[], who: string): FunctionJob {
+  const name = fn.name || 'anonymous';
+  const source = Function.prototype.toString.call(fn);
+  const refuse = (why: string): TypeError =>
+    new TypeError(
+      `${who}: cannot run ${describe(fn)} on a worker thread: ${why}. A function passed to ${who} is rebuilt on the worker ` +
+        'from its source text, so it must be a self-contained function expression or arrow function (using only its ' +
+        "arguments and globals); or export it from a module and pass (new URL('./work.js', import.meta.url), 'exportName', ...args)",
+    );
+  if (NATIVE_SOURCE.test(source)) throw refuse('it is a bound or built-in function, which has no source text');
+  if (/^class\b/.test(source)) throw refuse('it is a class (a constructor is not called like a function)');
+  if (!STANDALONE_SOURCE.test(source)) {
+    throw refuse(`its source text (${describe(source)}) is a method shorthand, which does not compile outside its object or class`);
+  }
+  return { source, name, args };
 }
 
 function checkExecutor(executor: unknown, who: string): asserts executor is Executor | null {
@@ -78,40 +110,51 @@ function checkExecutor(executor: unknown, who: string): asserts executor is Exec
 }
 
 /**
- * Runs the function exported as `exportName` by `module` on `executor`
- * (null: the loop's default WorkerPool), called with `args`; returns a
- * Future of its (awaited) result. Arguments and result are copied between
+ * Runs work on `executor` (null: the loop's default WorkerPool) and
+ * returns a Future of its (awaited) result. The work is either a
+ * self-contained function `fn`, called with `args` (asyncio's
+ * `run_in_executor(executor, func, *args)`), or the function exported as
+ * `exportName` by `module`. Arguments and result are copied between
  * threads (structured clone). An error thrown in the worker rejects the
- * Future with an Error of the same name, message and stack. Cancelling the
- * Future drops the result (a running job is not interrupted).
+ * Future with an Error of the same name (the standard class for
+ * TypeError, RangeError, ...), message, stack, code and cause. Cancelling
+ * the Future drops the result (a running job is not interrupted).
  *
- * Passing a function instead of a module URL is a TypeError: see the top
- * of this module for why.
+ * `fn` is sent as source text: see the top of this module for what
+ * "self-contained" means and what is refused. A bound function, a class or
+ * a method shorthand is a TypeError here; a function using a variable
+ * from around it rejects the Future with a ReferenceError that says so.
  *
  * @example
- * // work.js: export function sha256(bytes) { return createHash('sha256').update(bytes).digest('hex'); }
- * const work = new URL('./work.js', import.meta.url);
- * const digest = yield* runInExecutor<string>(loop, null, work, 'sha256', bytes);
+ * const sum = yield* runInExecutor(loop, null, (a: number, b: number) => a + b, 2, 3); // number
+ * const digest = yield* runInExecutor(loop, null, async (bytes: Uint8Array) => {
+ *   const { createHash } = await import('node:crypto'); // imports go inside
+ *   return createHash('sha256').update(bytes).digest('hex');
+ * }, bytes);
+ * // work.js: export function sha256(bytes) { ... }  -- the module form keeps the module's imports
+ * const same = yield* runInExecutor<string>(loop, null, new URL('./work.js', import.meta.url), 'sha256', bytes);
  */
-export function runInExecutor<T = unknown>(
-  loop: EventLoop,
-  executor: Executor | null,
-  module: URL | string,
-  exportName: string,
-  ...args: unknown[]
-): Future<T> {
+export function runInExecutor<A extends unknown[], R>(loop: EventLoop, executor: Executor | null, fn: (...args: A) => R, ...args: A): Future<Awaited<R>>;
+export function runInExecutor<T = unknown>(loop: EventLoop, executor: Executor | null, module: URL | string, exportName: string, ...args: unknown[]): Future<T>;
+export function runInExecutor(loop: EventLoop, executor: Executor | null, work: unknown, ...rest: unknown[]): Future<unknown> {
   const who = 'runInExecutor';
-  const href = moduleHref(module, who);
-  if (typeof exportName !== 'string' || exportName.length === 0) {
-    throw new TypeError(`${who}: exportName must be the non-empty name of a function exported by ${href}, got ${describe(exportName)}`);
+  let job: ExecutorJob;
+  if (typeof work === 'function') {
+    job = functionJob(work as (...args: never[]) => unknown, rest, who);
+  } else {
+    const href = moduleHref(work, who);
+    const [exportName, ...args] = rest;
+    if (typeof exportName !== 'string' || exportName.length === 0) {
+      throw new TypeError(`${who}: exportName must be the non-empty name of a function exported by ${href}, got ${describe(exportName)}`);
+    }
+    job = { module: href, exportName, args };
   }
   checkExecutor(executor, who);
   if (loop.isClosed()) throw new RuntimeError(`${who}: the event loop is closed`);
   const target = executor ?? defaultExecutor(loop, who);
-  const job: ExecutorJob = { module: href, exportName, args };
 
-  const future = loop.createFuture<T>();
-  future.label = `executor: ${exportName}`;
+  const future = loop.createFuture<unknown>();
+  future.label = `executor: ${job.source !== undefined ? job.name : job.exportName}`;
   let settled = false;
   let withdraw: () => void = () => {};
   const settle = (ok: boolean, value: unknown): void => {
@@ -119,7 +162,7 @@ export function runInExecutor<T = unknown>(
     settled = true;
     loop.endExternalWait();
     if (future.done() || loop.isClosed()) return;
-    if (ok) future.setResult(value as T);
+    if (ok) future.setResult(value);
     else future.setException(value);
   };
   loop.beginExternalWait();

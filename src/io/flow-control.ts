@@ -9,7 +9,7 @@
  * throws is reported, and the state still changes (the buffer does not
  * care whether the protocol listened).
  */
-import { resolveWaterMarks, type WriteBufferLimits } from './transport.js';
+import { resolveWaterMarks } from './transport.js';
 
 /** What the transport supplies: the current protocol (it may be replaced) and an error reporter. */
 export interface FlowControlOwner {
@@ -25,7 +25,7 @@ export class WriteFlowControl {
 
   constructor(owner: FlowControlOwner, who: string) {
     this.#owner = owner;
-    [this.#low, this.#high] = resolveWaterMarks(undefined, who);
+    [this.#low, this.#high] = resolveWaterMarks(undefined, undefined, who);
   }
 
   /** `[low, high]`, as `getWriteBufferLimits()` returns them. */
@@ -33,9 +33,13 @@ export class WriteFlowControl {
     return [this.#low, this.#high];
   }
 
-  /** Sets the water marks (asyncio's defaults and checks), then re-checks `bufferSize`. */
-  setLimits(limits: WriteBufferLimits | undefined, who: string, bufferSize: number): void {
-    [this.#low, this.#high] = resolveWaterMarks(limits, who);
+  /**
+   * Sets the water marks from setWriteBufferLimits' arguments, either form
+   * (asyncio's defaults and checks; see resolveWaterMarks), then re-checks
+   * `bufferSize`. Bad arguments throw and change nothing.
+   */
+  setLimits(highOrLimits: unknown, low: unknown, who: string, bufferSize: number): void {
+    [this.#low, this.#high] = resolveWaterMarks(highOrLimits, low, who);
     this.maybePause(bufferSize);
   }
 

@@ -14,7 +14,7 @@
  */
 import type { EventLoopOptions } from '../core/base-event-loop.js';
 import type { ScheduleOptions } from '../core/priority.js';
-import { EventLoop } from '../tasks/event-loop.js';
+import { EventLoop, getRunningLoop as getAnyRunningLoop } from '../tasks/event-loop.js';
 import type { Future } from '../tasks/future.js';
 import type { Task } from '../tasks/task.js';
 import {
@@ -120,9 +120,19 @@ export class NodeEventLoop extends EventLoop {
     return removeSignalHandler(this, signal);
   }
 
-  /** See `runInExecutor` (executor.ts). */
-  runInExecutor<T = unknown>(executor: Executor | null, module: URL | string, exportName: string, ...args: unknown[]): Future<T> {
-    return runInExecutor<T>(this, executor, module, exportName, ...args);
+  /**
+   * See `runInExecutor` (executor.ts): a self-contained function and its
+   * arguments (asyncio's shape), or a module URL, an export name and the
+   * arguments.
+   *
+   * @example
+   * const sum = yield* loop.runInExecutor(null, (a: number, b: number) => a + b, 2, 3);
+   * const digest = yield* loop.runInExecutor<string>(null, new URL('./work.js', import.meta.url), 'sha256', bytes);
+   */
+  runInExecutor<A extends unknown[], R>(executor: Executor | null, fn: (...args: A) => R, ...args: A): Future<Awaited<R>>;
+  runInExecutor<T = unknown>(executor: Executor | null, module: URL | string, exportName: string, ...args: unknown[]): Future<T>;
+  runInExecutor(executor: Executor | null, work: unknown, ...rest: unknown[]): Future<unknown> {
+    return (runInExecutor as (loop: EventLoop, executor: Executor | null, work: unknown, ...rest: unknown[]) => Future<unknown>)(this, executor, work, ...rest);
   }
 
   /** See `setDefaultExecutor` (executor.ts). */
@@ -146,3 +156,23 @@ export class NodeEventLoop extends EventLoop {
     closeDefaultExecutor(this);
   }
 }
+
+/**
+ * The running loop, typed as the NodeEventLoop it is under 'eventide/node'
+ * (`run`, `createNodeLoop` and GLibLoop all make one), so its I/O methods
+ * type-check: `getRunningLoop().createConnection(...)`.
+ *
+ * It is the portable `getRunningLoop` of 'eventide' itself, the same
+ * function object with a narrower type (the entry points share every
+ * export but `run`): no check is made. Under a plain EventLoop
+ * (`runInVirtualTime`, `new EventLoop()`) it still returns that loop, which
+ * has no I/O methods; test with `instanceof NodeEventLoop` where both can
+ * run. Throws a RuntimeError when no loop is running.
+ *
+ * @example
+ * import { getRunningLoop, run } from 'eventide/node';
+ * await run(function* () {
+ *   const [transport] = yield* getRunningLoop().createConnection(() => new Client(), '127.0.0.1', 8080);
+ * });
+ */
+export const getRunningLoop: () => NodeEventLoop = getAnyRunningLoop as () => NodeEventLoop;

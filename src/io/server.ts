@@ -136,9 +136,17 @@ export class Server implements ConnectionTracker {
     return this.#loop;
   }
 
-  /** The listening sockets (empty once closed). */
+  /**
+   * The listening sockets (empty once closed; one kept from before the
+   * close throws EBADF from then on).
+   *
+   * @example
+   * const port = (server.sockets[0]!.getsockname() as InetAddress)[1]; // asyncio: server.sockets[0].getsockname()[1]
+   */
   get sockets(): TransportSocket[] {
-    return (this.#listeners ?? []).map((l) => new TransportSocket(l.fd, l.family, sys.constants.SOCK_STREAM));
+    const listeners = this.#listeners ?? [];
+    const isOpen = (): boolean => this.#listeners === listeners;
+    return listeners.map((l) => new TransportSocket(l.fd, l.family, sys.constants.SOCK_STREAM, isOpen));
   }
 
   /** Where the server listens: `[host, port]` tuples (IPv6: 4-tuples) or Unix paths. */

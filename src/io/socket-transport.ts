@@ -216,7 +216,7 @@ export class SocketTransport implements Transport {
         if (this.#fdClosed) return defaultValue; // the fd number may belong to someone else now
         if (this.#socketInfo === null) {
           if (this.#family === 0) this.#family = socketFamily(this.#fd);
-          this.#socketInfo = new TransportSocket(this.#fd, this.#family, sys.constants.SOCK_STREAM);
+          this.#socketInfo = new TransportSocket(this.#fd, this.#family, sys.constants.SOCK_STREAM, () => !this.#fdClosed);
         }
         return this.#socketInfo ?? defaultValue;
       default:
@@ -307,11 +307,22 @@ export class SocketTransport implements Transport {
   }
 
   /**
-   * Sets the water marks: `pauseWriting()` when more than `high` bytes are
-   * queued, `resumeWriting()` at `low` or less. Defaults: 64 KiB, high / 4.
+   * Sets the write buffer's water marks: `pauseWriting()` when more than
+   * `high` bytes are queued, `resumeWriting()` at `low` or less. Either
+   * asyncio's `(high?, low?)` or one `{high?, low?}` object. high defaults
+   * to 64 KiB (4 x low when only low is given), low to high / 4.
+   * pauseWriting() is called at once if the buffer is already above the
+   * new high mark.
+   *
+   * @example
+   * transport.setWriteBufferLimits(1024);              // high 1024, low 256
+   * transport.setWriteBufferLimits({ high: 1024, low: 0 });
+   * transport.getWriteBufferLimits();                  // [0, 1024]: [low, high], as asyncio
    */
-  setWriteBufferLimits(limits?: WriteBufferLimits): void {
-    this.#flow.setLimits(limits, 'SocketTransport.setWriteBufferLimits', this.#bufferSize);
+  setWriteBufferLimits(high?: number, low?: number): void;
+  setWriteBufferLimits(limits?: WriteBufferLimits): void;
+  setWriteBufferLimits(highOrLimits?: number | WriteBufferLimits, low?: number): void {
+    this.#flow.setLimits(highOrLimits, low, 'SocketTransport.setWriteBufferLimits', this.#bufferSize);
   }
 
   // ---------------------------------------------------------- closing

@@ -9,7 +9,7 @@
  */
 import { isIP } from 'node:net';
 import { describe } from '../core/assert.js';
-import { checkErrno } from './errors.js';
+import { checkErrno, EBADF, osError } from './errors.js';
 import { newSockAddress, syscalls as sys, type SockAddress } from './syscalls.js';
 import type { AddressInput, SocketAddress, SocketInfo } from './transport.js';
 
@@ -47,16 +47,26 @@ export function toSocketAddress(address: SockAddress): SocketAddress {
   return [address.address, address.port];
 }
 
+/** Which end of a socket to ask about: the two calls take the same arguments. */
+type AddressCall = 'getsockname' | 'getpeername';
+
+/** getsockname / getpeername of `fd` as a SocketAddress, or the call's negative errno. */
+function queryAddress(call: AddressCall, fd: number): SocketAddress | number {
+  const out = newSockAddress();
+  const result = sys[call](fd, out);
+  return result < 0 ? result : toSocketAddress(out);
+}
+
 /** getsockname as a SocketAddress, or undefined if the call fails. */
 export function localAddress(fd: number): SocketAddress | undefined {
-  const out = newSockAddress();
-  return sys.getsockname(fd, out) === 0 ? toSocketAddress(out) : undefined;
+  const address = queryAddress('getsockname', fd);
+  return typeof address === 'number' ? undefined : address;
 }
 
 /** getpeername as a SocketAddress, or undefined if the call fails (not connected, closed). */
 export function peerAddress(fd: number): SocketAddress | undefined {
-  const out = newSockAddress();
-  return sys.getpeername(fd, out) === 0 ? toSocketAddress(out) : undefined;
+  const address = queryAddress('getpeername', fd);
+  return typeof address === 'number' ? undefined : address;
 }
 
 /** The family of a bound or connected socket (getsockname), 0 if unknown. */
@@ -117,34 +127,75 @@ export function isInetFamily(family: number): boolean {
 }
 
 /**
- * What `getExtraInfo('socket')` returns: the fd, its family and type, and
- * int socket options (asyncio's TransportSocket, minus the ability to
- * close or block it).
+ * What `getExtraInfo('socket')` and `server.sockets` give: the fd, its
+ * family and type, its addresses and int socket options (asyncio's
+ * TransportSocket, minus the ability to close or block it).
+ *
+ * The fd stays its owner's (the transport or server). Once the owner has
+ * closed it every method throws an OSError with errno EBADF, as Python's
+ * methods do on a closed socket, instead of reaching whatever file the
+ * number names by then.
  *
  * @example
- * const sock = transport.getExtraInfo('socket')!;
- * sock.setsockoptInt(C.SOL_SOCKET, C.SO_KEEPALIVE, 1);
+ * const server = yield* loop.createServer(() => new Echo(), '127.0.0.1', 0);
+ * const [host, port] = server.sockets[0]!.getsockname() as InetAddress; // asyncio: server.sockets[0].getsockname()[1]
+ * const peer = transport.getExtraInfo('socket')!.getpeername();         // ['127.0.0.1', 50123]
+ * transport.getExtraInfo('socket')!.setsockoptInt(socketConstants.SOL_SOCKET, socketConstants.SO_KEEPALIVE, 1);
  */
 export class TransportSocket implements SocketInfo {
   readonly fd: number;
   readonly family: number;
   readonly type: number;
+  readonly #isOpen: () => boolean;
 
-  constructor(fd: number, family: number, type: number) {
+  /**
+   * @param isOpen whether the owner still holds `fd` open (default: always,
+   *   for an fd whose lifetime the caller manages)
+   */
+  constructor(fd: number, family: number, type: number, isOpen: () => boolean = () => true) {
     this.fd = fd;
     this.family = family;
     this.type = type;
+    this.#isOpen = isOpen;
+  }
+
+  /**
+   * The socket's own address: `[host, port]` for AF_INET,
+   * `[host, port, flowInfo, scopeId]` for AF_INET6, the path for AF_UNIX
+   * ('' if unbound). Throws an OSError (syscall 'getsockname') on failure.
+   */
+  getsockname(): SocketAddress {
+    return this.#address('getsockname');
+  }
+
+  /**
+   * The connected peer's address, in the shape getsockname uses. Throws an
+   * OSError (syscall 'getpeername'): errno ENOTCONN for a listening or
+   * unconnected socket, EBADF once closed.
+   */
+  getpeername(): SocketAddress {
+    return this.#address('getpeername');
   }
 
   getsockoptInt(level: number, name: number): number {
-    return checkErrno(sys.getsockoptInt(this.fd, level, name), 'getsockopt', `fd ${this.fd}`);
+    return checkErrno(this.#isOpen() ? sys.getsockoptInt(this.fd, level, name) : -EBADF, 'getsockopt', this.#detail());
   }
 
   setsockoptInt(level: number, name: number, value: number): void {
-    checkErrno(sys.setsockoptInt(this.fd, level, name, value), 'setsockopt', `fd ${this.fd}`);
+    checkErrno(this.#isOpen() ? sys.setsockoptInt(this.fd, level, name, value) : -EBADF, 'setsockopt', this.#detail());
   }
 
   toString(): string {
-    return `<TransportSocket fd=${this.fd} family=${this.family} type=${this.type}>`;
+    return `<TransportSocket fd=${this.fd} family=${this.family} type=${this.type}${this.#isOpen() ? '' : ' closed'}>`;
+  }
+
+  #address(call: AddressCall): SocketAddress {
+    const address = this.#isOpen() ? queryAddress(call, this.fd) : -EBADF;
+    if (typeof address === 'number') throw osError(address, call, this.#detail());
+    return address;
+  }
+
+  #detail(): string {
+    return this.#isOpen() ? `fd ${this.fd}` : `fd ${this.fd}, closed by its owner`;
   }
 }

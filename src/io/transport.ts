@@ -29,6 +29,7 @@
  * `[host, port, flowInfo, scopeId]` for IPv6, and a path string for Unix
  * sockets.
  */
+import { describe } from '../core/assert.js';
 
 /** An IPv4 address: `['127.0.0.1', 8080]`. */
 export type InetAddress = [host: string, port: number];
@@ -39,7 +40,7 @@ export type SocketAddress = InetAddress | Inet6Address | string;
 /** An address given to eventide: `[host, port]` (IPv6 may add flow info and scope) or a Unix path. */
 export type AddressInput = readonly [host: string, port: number] | readonly [host: string, port: number, flowInfo: number, scopeId: number] | string;
 
-/** What `getExtraInfo('socket')` returns: the transport's fd and its kind. */
+/** What `getExtraInfo('socket')` returns: the transport's fd, its kind and addresses. */
 export interface SocketInfo {
   /** The file descriptor. Owned by the transport: never close it yourself. */
   readonly fd: number;
@@ -47,6 +48,10 @@ export interface SocketInfo {
   readonly family: number;
   /** SOCK_STREAM or SOCK_DGRAM. */
   readonly type: number;
+  /** The socket's own address (asyncio's socket.getsockname()); throws an OSError on failure. */
+  getsockname(): SocketAddress;
+  /** The connected peer's address; throws an OSError (ENOTCONN when not connected). */
+  getpeername(): SocketAddress;
   /** getsockopt for an int option; throws an OSError on failure. */
   getsockoptInt(level: number, name: number): number;
   /** setsockopt for an int option; throws an OSError on failure. */
@@ -103,7 +108,11 @@ export interface WriteTransport extends BaseTransport {
   /** Closes now, dropping buffered data; `connectionLost(null)` follows. */
   abort(): void;
   getWriteBufferSize(): number;
+  /** `[low, high]`, in the order asyncio's get_write_buffer_limits() returns them. */
   getWriteBufferLimits(): [low: number, high: number];
+  /** asyncio's form: high (default 64 KiB, or 4 x low), low (default high / 4). See `resolveWaterMarks`. */
+  setWriteBufferLimits(high?: number, low?: number): void;
+  /** The same limits as one object. */
   setWriteBufferLimits(limits?: WriteBufferLimits): void;
 }
 
@@ -116,7 +125,11 @@ export interface DatagramTransport extends BaseTransport {
   sendto(data: BytesLike, address?: AddressInput | null): void;
   abort(): void;
   getWriteBufferSize(): number;
+  /** `[low, high]`, in the order asyncio's get_write_buffer_limits() returns them. */
   getWriteBufferLimits(): [low: number, high: number];
+  /** asyncio's form: high (default 64 KiB, or 4 x low), low (default high / 4). See `resolveWaterMarks`. */
+  setWriteBufferLimits(high?: number, low?: number): void;
+  /** The same limits as one object. */
   setWriteBufferLimits(limits?: WriteBufferLimits): void;
 }
 
@@ -217,20 +230,50 @@ export interface DatagramProtocol extends BaseProtocol<DatagramTransport> {
 export const DEFAULT_HIGH_WATER = 64 * 1024;
 
 /**
- * Resolves `{high, low}` as asyncio does: high defaults to 64 KiB (or 4 x
- * low), low to high / 4; 0 <= low <= high, else a RangeError.
+ * The arguments of `setWriteBufferLimits`, in either of its forms, as
+ * `[low, high]`: asyncio's positional `(high?, low?)` or eventide's
+ * `({high?, low?})`. asyncio's rules: high defaults to 64 KiB, or 4 x low
+ * when only low is given; low defaults to high / 4 (rounded down);
+ * 0 <= low <= high.
+ *
+ * Bad input names the argument: a mark that is not a number (a string,
+ * null, an array), an object with other keys, or an object followed by a
+ * second argument is a TypeError; a negative or fractional mark, or low
+ * above high, is a RangeError.
+ *
+ * @example
+ * resolveWaterMarks(1024, undefined, who);          // [256, 1024]
+ * resolveWaterMarks(undefined, 1000, who);          // [1000, 4000]
+ * resolveWaterMarks({ high: 1024, low: 0 }, undefined, who); // [0, 1024]
  */
-export function resolveWaterMarks(limits: WriteBufferLimits | undefined, who: string): [low: number, high: number] {
-  const { high: highIn, low: lowIn } = limits ?? {};
-  for (const [name, value] of [['high', highIn], ['low', lowIn]] as const) {
-    if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0)) {
-      throw new RangeError(`${who}: ${name} must be a non-negative integer number of bytes, got ${String(value)}`);
+export function resolveWaterMarks(highOrLimits: unknown, lowArg: unknown, who: string): [low: number, high: number] {
+  let highIn: unknown = highOrLimits;
+  let lowIn: unknown = lowArg;
+  let names = ['high', 'low'] as const as readonly [string, string];
+  if (typeof highOrLimits === 'object' && highOrLimits !== null && !Array.isArray(highOrLimits)) {
+    if (lowArg !== undefined) {
+      throw new TypeError(`${who}: pass the limits as (high, low) numbers or as one {high, low} object, not both: got an object and then ${describe(lowArg)}`);
     }
+    for (const key of Object.keys(highOrLimits)) {
+      if (key !== 'high' && key !== 'low') throw new TypeError(`${who}: limits may only have the keys high and low, got ${JSON.stringify(key)}`);
+    }
+    ({ high: highIn, low: lowIn } = highOrLimits as WriteBufferLimits);
+    names = ['limits.high', 'limits.low'];
   }
-  const high = highIn ?? (lowIn === undefined ? DEFAULT_HIGH_WATER : 4 * lowIn);
-  const low = lowIn ?? Math.floor(high / 4);
-  if (low > high) throw new RangeError(`${who}: high (${high}) must be >= low (${low})`);
-  return [low, high];
+  const high = checkWaterMark(highIn, names[0], who);
+  const low = checkWaterMark(lowIn, names[1], who);
+  const resolvedHigh = high ?? (low === undefined ? DEFAULT_HIGH_WATER : 4 * low);
+  const resolvedLow = low ?? Math.floor(resolvedHigh / 4);
+  if (resolvedLow > resolvedHigh) throw new RangeError(`${who}: high (${resolvedHigh}) must be >= low (${resolvedLow})`);
+  return [resolvedLow, resolvedHigh];
+}
+
+/** `value` as a byte count, undefined when omitted; a TypeError or RangeError naming `name` otherwise. */
+function checkWaterMark(value: unknown, name: string, who: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number') throw new TypeError(`${who}: ${name} must be a number of bytes (or omitted), got ${describe(value)}`);
+  if (!Number.isInteger(value) || value < 0) throw new RangeError(`${who}: ${name} must be a non-negative integer number of bytes, got ${value}`);
+  return value;
 }
 
 /** Throws a TypeError unless `data` is a Buffer, TypedArray or DataView. */

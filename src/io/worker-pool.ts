@@ -3,10 +3,13 @@
  * `runInExecutor` (asyncio's default ThreadPoolExecutor, for JavaScript).
  *
  * A job is `{ module, exportName, args }`: the thread imports the module
- * by URL and calls the named export (executor-worker.ts), because a
- * JavaScript function cannot be sent to another thread — its closure and
- * its imports stay behind. Arguments and results are copied with the
- * structured clone algorithm (a SharedArrayBuffer is shared, not copied).
+ * by URL and calls the named export; or `{ source, name, args }`: a
+ * self-contained function as source text, which the thread compiles (once
+ * per distinct text) and calls (executor-worker.ts). A live JavaScript
+ * function cannot move to another thread — its closure and imports stay
+ * behind — so one sent as text must not need them. Arguments and results
+ * are copied with the structured clone algorithm (a SharedArrayBuffer is
+ * shared, not copied).
  *
  * Scheduling: threads are started lazily, one per job until `maxWorkers`;
  * beyond that, jobs wait in a FIFO queue and the first thread to finish
@@ -36,16 +39,10 @@ import { Worker } from 'node:worker_threads';
 import { describe } from '../core/assert.js';
 import { Deque } from '../core/deque.js';
 import { RuntimeError } from '../core/errors.js';
+import { describeJob, type ExecutorJob } from './executor-job.js';
 import type { JobReply, JobRequest, SerializedError } from './executor-worker.js';
 
-/** What an executor runs: a module's exported function, called with `args`. */
-export interface ExecutorJob {
-  /** The module's absolute URL (a `file:` URL's href, a `data:` URL, ...). */
-  readonly module: string;
-  /** The name of the exported function ('default' for a default export). */
-  readonly exportName: string;
-  readonly args: readonly unknown[];
-}
+export type { ExecutorJob, FunctionJob, ModuleJob } from './executor-job.js';
 
 /** Told a job's outcome: `ok` and the value, or not `ok` and what was thrown. */
 export type JobDone = (ok: boolean, valueOrError: unknown) => void;
@@ -125,11 +122,13 @@ export interface WorkerPoolStatistics {
 let jobIds = 0;
 
 /**
- * A pool of worker threads running module functions.
+ * A pool of worker threads running module functions and self-contained
+ * functions.
  *
  * @example
  * const pool = new WorkerPool({ maxWorkers: 2 });
  * const digest = yield* runInExecutor(loop, pool, new URL('./hash.js', import.meta.url), 'sha256', bytes);
+ * const sum = yield* runInExecutor(loop, pool, (a: number, b: number) => a + b, 2, 3);
  * yield* until(pool.shutdown());
  */
 export class WorkerPool implements Executor {
@@ -213,7 +212,11 @@ export class WorkerPool implements Executor {
 
   /** Posts `entry` to `thread` (throws a DataCloneError for uncloneable arguments). */
   #run(thread: PoolThread, entry: Entry): void {
-    const request: JobRequest = { id: entry.id, module: entry.job.module, exportName: entry.job.exportName, args: entry.job.args };
+    const job = entry.job;
+    const request: JobRequest =
+      job.source !== undefined
+        ? { id: entry.id, source: job.source, name: job.name, args: job.args }
+        : { id: entry.id, module: job.module, exportName: job.exportName, args: job.args };
     thread.worker.postMessage(request);
     thread.current = entry;
     thread.worker.ref();
@@ -275,7 +278,7 @@ export class WorkerPool implements Executor {
         this.#state === 'closed'
           ? 'the pool was shut down (wait: false) while it ran'
           : `its worker thread exited (code ${code})${thread.error instanceof Error ? `: ${thread.error.message}` : ''}`;
-      entry.done(false, new RuntimeError(`runInExecutor: ${entry.job.exportName} (${entry.job.module}) did not finish: ${why}`, { cause: thread.error }));
+      entry.done(false, new RuntimeError(`runInExecutor: ${describeJob(entry.job)} did not finish: ${why}`, { cause: thread.error }));
     }
     if (this.#state !== 'closed' && this.#queuedLive > 0 && this.#threads.size < this.maxWorkers) {
       const replacement = this.#startThread();
@@ -306,7 +309,7 @@ export class WorkerPool implements Executor {
       void thread.worker.terminate();
     }
     for (const entry of failed) {
-      entry.done(false, new RuntimeError(`runInExecutor: ${entry.job.exportName} (${entry.job.module}) never ran: the pool was shut down (wait: false)`));
+      entry.done(false, new RuntimeError(`runInExecutor: ${describeJob(entry.job)} never ran: the pool was shut down (wait: false)`));
     }
   }
 

@@ -138,7 +138,7 @@ test('StreamReader.readExactly / readUntil over a socket', T, async () => {
 
 test(
   "server.sockets[i].getsockname() gives the listening address (asyncio: server.sockets[0].getsockname()[1] is the port)",
-  { ...T, todo: 'io/sockets.ts TransportSocket has fd/family/type and int sockopts only; no getsockname()/getpeername() (server.addresses() is the eventide way)' },
+  T,
   async () => {
     const port = await run(function* () {
       const server = yield* startServer(echoLines, '127.0.0.1', 0);
@@ -359,7 +359,7 @@ test('loop.runInExecutor(null, moduleUrl, exportName, ...args) runs the export o
 
 test(
   "loop.runInExecutor(null, fn, ...args) with a function, as asyncio's run_in_executor(None, func, *args) is called",
-  { ...T, todo: 'io/executor.ts refuses functions by design (TypeError: a closure cannot move to a worker thread); only (executor, moduleUrl, exportName, ...args) works — a test written from asyncio\'s signature fails here' },
+  T,
   async () => {
     const result = await run(function* () {
       const loop = nodeLoop();
@@ -513,7 +513,7 @@ for (const mode of ['guest', 'blocking'] as const) {
 
 test(
   'transport.setWriteBufferLimits(high, low) with positional numbers, as asyncio set_write_buffer_limits(high, low) is called',
-  { ...T, todo: "io/socket-transport.ts (and datagram-transport.ts) take only an object {high, low}: setWriteBufferLimits(1024) silently keeps the 64 KiB default instead of setting high=1024 (or throwing a TypeError)" },
+  T,
   async () => {
     const limits = await run(function* () {
       const { server, transport } = yield* recorderPair(false);

@@ -15,7 +15,7 @@ import { ConnectionRefusedError, ECONNREFUSED, FileNotFoundError } from '../../s
 import { syscalls as sys } from '../../src/io/syscalls.js';
 import type { Protocol } from '../../src/io/transport.js';
 import { sleep } from '../../src/tasks/operation.js';
-import { openFdCount } from './fds.js';
+import { ipv6Loopback, openFdCount } from './fds.js';
 import { Collector, EchoProtocol, eventually, failure, runIo } from './net-helpers.js';
 
 const C = sys.constants;
@@ -28,14 +28,6 @@ function refusingPort(): [number, number] {
   const out = { family: 0, address: '', port: 0, flowInfo: 0, scopeId: 0 };
   assert.equal(sys.getsockname(fd, out), 0);
   return [fd, out.port];
-}
-
-function ipv6Loopback(): boolean {
-  const fd = sys.socket(C.AF_INET6, C.SOCK_STREAM | C.SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  const ok = sys.bind(fd, C.AF_INET6, '::1', 0) === 0;
-  sys.close(fd);
-  return ok;
 }
 
 test('connecting where nobody listens fails with ConnectionRefusedError (errno, syscall) and leaks no fd', T, async () => {

@@ -3,9 +3,10 @@
  * Futures on the loop; jobs beyond the pool's size queue; cancelling drops
  * a result (and a queued job never runs); shutdown lets jobs finish or
  * stops them; closing the loop stops its default executor so the process
- * can exit. Functions are refused with an explanation.
+ * can exit. Self-contained functions run from their source text; what
+ * cannot be rebuilt on a worker is refused with an explanation.
  *
- * Jobs are the functions of fixtures/executor-work.ts. Which jobs run at
+ * Module jobs are the functions of fixtures/executor-work.ts. Which jobs run at
  * once is observed through a shared Int32Array "gate" (see there), never
  * through timing.
  */
@@ -22,6 +23,8 @@ import {
   shutdownDefaultExecutor,
 } from '../../src/io/executor.js';
 import type { NodeEventLoop } from '../../src/io/node-event-loop.js';
+import { describeJob } from '../../src/io/executor-job.js';
+import { FUNCTION_CACHE_SIZE } from '../../src/io/executor-worker.js';
 import { DEFAULT_MAX_WORKERS, WorkerPool, type Executor, type ExecutorJob, type JobDone } from '../../src/io/worker-pool.js';
 import type { Future } from '../../src/tasks/future.js';
 import { sleep, until, type Coroutine } from '../../src/tasks/operation.js';
@@ -362,17 +365,9 @@ test('any object with submit and shutdown is an Executor: done settles the futur
   log.assert(['submit first(1, 2)', 'submit second()', 'withdraw second']);
 });
 
-test('bad input: functions are refused with the reason; bad modules, names, executors and arguments are clear errors', T, async () => {
+test('bad input: bad modules, names, executors and arguments are clear errors', T, async () => {
   await runExec(function* (loop) {
-    const hash = (data: string): string => data;
-    assert.throws(
-      () => runInExecutor(loop, null, hash as unknown as URL, 'hash'),
-      (error: unknown) =>
-        error instanceof TypeError &&
-        /cannot run function hash on a worker thread: a function cannot be sent to another thread/.test(error.message) &&
-        /new URL\('\.\/work\.js', import\.meta\.url\), 'hash'/.test(error.message),
-    );
-    assert.throws(() => runInExecutor(loop, null, './work.js', 'hash'), /TypeError: runInExecutor: module must be a URL .* got "\.\/work\.js"/);
+    assert.throws(() => runInExecutor(loop, null, './work.js', 'hash'), /TypeError: runInExecutor: module must be a URL .* or the work a self-contained function; got "\.\/work\.js"/);
     assert.throws(() => runInExecutor(loop, null, 42 as unknown as URL, 'hash'), /module must be a URL .* got 42/);
     assert.throws(() => runInExecutor(loop, null, WORK, ''), /TypeError: runInExecutor: exportName must be the non-empty name/);
     assert.throws(() => runInExecutor(loop, null, WORK, 7 as unknown as string), /exportName must be .* got 7/);
@@ -414,4 +409,205 @@ test('WorkerPool.submit directly: done is called once; withdrawing after done ch
     // never shut down: its idle thread must not hold the process
   `;
   assert.equal(await runChild(source), 'true 3\n');
+});
+
+// ------------------------------------------------- functions as source text
+
+/** A function that counts its own calls on itself: 1, 2, 3... while its thread keeps the rebuilt copy. */
+function countCalls(): number {
+  const self = countCalls as unknown as { calls?: number };
+  self.calls = (self.calls ?? 0) + 1;
+  return self.calls;
+}
+
+for (const mode of MODES) {
+  test(`${mode} mode: runInExecutor(loop, executor, fn, ...args) runs a self-contained function, sync or async, with its arguments (asyncio's shape)`, T, async () => {
+    await runExec(function* (loop) {
+      const sum = yield* runInExecutor(loop, null, (a: number, b: number) => a + b, 2, 3);
+      assert.equal(sum, 5);
+      const later = yield* loop.runInExecutor(null, async (a: number, b: number) => {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        return a * b;
+      }, 6, 7);
+      assert.equal(later, 42);
+      const named = yield* runInExecutor(loop, null, function scale(values: number[], by: number) {
+        return values.map((v) => v * by);
+      }, [1, 2, 3], 10);
+      assert.deepEqual(named, [10, 20, 30]);
+      // Imports go inside the function: import() works on the worker.
+      const bytes = new Uint8Array(1024).map((_, i) => i & 0xff);
+      const digest = yield* runInExecutor(loop, null, async (data: Uint8Array) => {
+        const { createHash: hashOf } = await import('node:crypto');
+        return hashOf('sha256').update(data).digest('hex');
+      }, bytes);
+      assert.equal(digest, createHash('sha256').update(bytes).digest('hex'));
+      assert.equal(yield* runInExecutor(loop, null, () => undefined), undefined);
+      assert.equal((peekDefaultExecutor(loop) as WorkerPool).statistics().completed, 5);
+    }, mode);
+  });
+}
+
+test('a function\'s errors reject the future with their class or name, message, code and cause; a non-Error is thrown as it is', T, async () => {
+  await runExec(function* (loop) {
+    const range = (yield* failure(runInExecutor(loop, null, (limit: number) => {
+      throw new RangeError(`over ${limit}`, { cause: new TypeError('inner') });
+    }, 5))) as Error;
+    assert.ok(range instanceof RangeError);
+    assert.equal(range.message, 'over 5');
+    assert.ok(range.cause instanceof TypeError);
+    assert.equal((range.cause as Error).message, 'inner');
+    assert.match(range.stack ?? '', /RangeError: over 5\n\s+at .*\(eventide-executor:anonymous:\d+:\d+\)/, 'the stack names the rebuilt function');
+
+    const custom = (yield* failure(runInExecutor(loop, null, async function valve() {
+      class ValveError extends Error {
+        override name = 'ValveError';
+        code = 'EVALVE';
+      }
+      throw new ValveError('stuck');
+    }))) as Error & { code?: string };
+    assert.deepEqual([custom.constructor, custom.name, custom.message, custom.code], [Error, 'ValveError', 'stuck', 'EVALVE']);
+
+    assert.equal(yield* failure(runInExecutor(loop, null, () => {
+      throw 'plain string';
+    })), 'plain string');
+
+    const unsendable = (yield* failure(runInExecutor(loop, null, function makeCallback() {
+      return () => 1;
+    }))) as Error;
+    assert.ok(unsendable instanceof TypeError);
+    assert.match(unsendable.message, /^runInExecutor: the result of function makeCallback cannot be sent back to the loop's thread/);
+    assert.equal(yield* runInExecutor(loop, null, (a: number) => a + 1, 1), 2, 'the pool is intact');
+  });
+});
+
+test('a function using a variable from around it fails when it runs, with a ReferenceError saying it must be self-contained and naming it; other jobs and the loop go on', T, async () => {
+  await runExec(function* (loop) {
+    const offset = 10;
+    function addOffset(a: number): number {
+      return a + offset;
+    }
+    const good = runInExecutor(loop, null, (a: number) => a * 2, 21);
+    const bad = (yield* failure(runInExecutor(loop, null, addOffset, 1))) as Error;
+    assert.equal(yield* good, 42, 'a job beside it is unaffected');
+    assert.ok(bad instanceof ReferenceError);
+    assert.match(bad.message, /^runInExecutor: function addOffset must be self-contained: offset is not defined on the worker thread\. /);
+    assert.match(bad.message, /pass them as arguments/);
+    assert.match(bad.stack ?? '', /^ReferenceError: runInExecutor: function addOffset must be self-contained[^\n]*\n\s+at addOffset \(eventide-executor:addOffset:/);
+    assert.ok(bad.cause instanceof ReferenceError);
+    assert.equal((bad.cause as Error).message, 'offset is not defined');
+
+    // Assigning to an undeclared name is one too (the function is rebuilt in strict mode, so it makes no global).
+    const assigns = (yield* failure(runInExecutor(loop, null, function leak() {
+      // @ts-expect-error — deliberately undeclared
+      undeclaredCounter = 1;
+    }))) as Error;
+    assert.match(assigns.message, /^runInExecutor: function leak must be self-contained: undeclaredCounter is not defined/);
+
+    // A ReferenceError raised by other code the function calls is its own business: passed on unchanged.
+    const elsewhere = (yield* failure(runInExecutor(loop, null, async () => {
+      const url = 'data:text/javascript,export function f() { return missingName; }';
+      const module = (await import(url)) as { f: () => unknown };
+      return module.f();
+    }))) as Error;
+    assert.ok(elsewhere instanceof ReferenceError);
+    assert.equal(elsewhere.message, 'missingName is not defined');
+    assert.equal(yield* runInExecutor(loop, null, (a: number) => a - 1, 1), 0, 'the pool carries on');
+  });
+});
+
+test('what cannot be rebuilt on a worker is a TypeError at call time naming it: bound, built-in, class, method shorthand; nothing is submitted', T, async () => {
+  await runExec(function* (loop) {
+    const add = (a: number, b: number): number => a + b;
+    const refused = (fn: unknown, pattern: RegExp): void =>
+      assert.throws(
+        () => runInExecutor(loop, null, fn as () => unknown),
+        (error: unknown) => error instanceof TypeError && pattern.test(error.message) && /must be a self-contained function expression or arrow function/.test(error.message),
+      );
+    refused(add.bind(null, 1), /^runInExecutor: cannot run function bound add on a worker thread: it is a bound or built-in function, which has no source text\./);
+    refused(Math.max, /cannot run function max on a worker thread: it is a bound or built-in function/);
+    refused(class Valve {}, /cannot run function Valve on a worker thread: it is a class/);
+    const shorthand = { double(x: number) { return 2 * x; }, get size() { return 1; }, *pairs() { yield 1; } };
+    refused(shorthand.double, /cannot run function double on a worker thread: its source text \("double\(x\) \{ return 2 \* x; \}"\) is a method shorthand/);
+    refused(Object.getOwnPropertyDescriptor(shorthand, 'size')?.get, /cannot run function get size .* is a method shorthand/);
+    refused(shorthand.pairs, /cannot run function pairs .* is a method shorthand/);
+    assert.equal(peekDefaultExecutor(loop), null, 'nothing was submitted: the default executor was never started');
+
+    // A shorthand the call-time check cannot tell from an async arrow is refused by the worker's compiler instead.
+    const tricky = { async(x: number) { return x; } };
+    const notRebuilt = (yield* failure(runInExecutor(loop, null, tricky.async, 1))) as Error;
+    assert.ok(notRebuilt instanceof TypeError);
+    assert.match(notRebuilt.message, /^runInExecutor: function async cannot be rebuilt on a worker thread from its source text \(SyntaxError: .*\)\. Pass a self-contained function expression/);
+
+    // Arguments that cannot be copied: a DataCloneError from the call itself.
+    assert.throws(() => runInExecutor(loop, null, (f: () => number) => f(), () => 1), { name: 'DataCloneError' });
+    assert.equal(yield* runInExecutor(loop, null, (a: number) => -a, 3), -3, 'the loop and the pool carry on');
+  });
+});
+
+test('a function is compiled once per thread and source text: the rebuilt copy keeps state between jobs; the least recently used of FUNCTION_CACHE_SIZE texts is dropped', T, async () => {
+  await runExec(function* (loop) {
+    const pool = new WorkerPool({ maxWorkers: 1 });
+    const calls: number[] = [];
+    for (let i = 0; i < 3; i++) calls.push(yield* runInExecutor(loop, pool, countCalls));
+    assert.deepEqual(calls, [1, 2, 3], 'the same rebuilt function each time');
+    // The same text from another function object is the same cache entry.
+    const twin = new Function(`return ${countCalls.toString()}`)() as typeof countCalls;
+    assert.equal(yield* runInExecutor(loop, pool, twin), 4);
+    // FUNCTION_CACHE_SIZE other texts push countCalls out; it then starts afresh.
+    for (let i = 0; i < FUNCTION_CACHE_SIZE; i++) {
+      const other = new Function(`return function other${i}() { return ${i}; }`)() as () => number;
+      assert.equal(yield* runInExecutor(loop, pool, other), i);
+    }
+    assert.equal(yield* runInExecutor(loop, pool, countCalls), 1);
+    yield* until(pool.shutdown());
+  });
+});
+
+test('cancelling the task that waits on a function job delivers CancelledError at its yield* and withdraws the job; a queued one never runs', T, async () => {
+  await runExec(function* (loop) {
+    const pool = new WorkerPool({ maxWorkers: 1 });
+    const gate = newGate();
+    const gatedFn = (shared: Int32Array, ticket: number): number => {
+      Atomics.add(shared, 0, 1);
+      Atomics.notify(shared, 0);
+      while (Atomics.load(shared, 1) < ticket) Atomics.wait(shared, 1, Atomics.load(shared, 1), 1000);
+      return ticket;
+    };
+    let job: Future<number> | undefined;
+    const waiter = loop.createTask(function* () {
+      job = runInExecutor(loop, pool, gatedFn, gate, 1);
+      return yield* job;
+    });
+    yield* started(gate, 1);
+    const queued = runInExecutor(loop, pool, gatedFn, gate, 2);
+    waiter.cancel();
+    queued.cancel();
+    const error = yield* failure(waiter);
+    assert.ok(error instanceof CancelledError);
+    assert.ok(job?.cancelled());
+    release(gate, 2);
+    assert.equal(yield* runInExecutor(loop, pool, (a: number) => a + 1, 1), 2);
+    assert.equal(Atomics.load(gate, 0), 1, 'the queued job never started');
+    yield* until(pool.shutdown());
+  });
+});
+
+test('a custom Executor is given a FunctionJob: the source text, the name and the arguments', T, async () => {
+  const jobs: ExecutorJob[] = [];
+  const recorder: Executor = {
+    submit(job: ExecutorJob, done: JobDone) {
+      jobs.push(job);
+      const timer = setImmediate(() => done(true, describeJob(job)));
+      return () => clearImmediate(timer);
+    },
+    shutdown: () => Promise.resolve(),
+  };
+  await runExec(function* (loop) {
+    assert.equal(yield* runInExecutor(loop, recorder, function triple(x: number) { return 3 * x; }, 4), 'function triple');
+    assert.equal(yield* runInExecutor(loop, recorder, WORK, 'add', 1, 2), `add (${WORK.href})`);
+  });
+  assert.deepEqual(jobs, [
+    { source: 'function triple(x) { return 3 * x; }', name: 'triple', args: [4] },
+    { module: WORK.href, exportName: 'add', args: [1, 2] },
+  ]);
 });

@@ -23,6 +23,15 @@ export function socketpair(): [number, number] {
   return [sv[0] as number, sv[1] as number];
 }
 
+/** Whether this machine has an IPv6 loopback (a socket binds to ::1): IPv6 tests skip without one. */
+export function ipv6Loopback(): boolean {
+  const fd = sys.socket(C.AF_INET6, C.SOCK_STREAM | C.SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const ok = sys.bind(fd, C.AF_INET6, '::1', 0) === 0;
+  sys.close(fd);
+  return ok;
+}
+
 /** Closes every fd, asserting each close succeeds. */
 export function closeAll(...fds: number[]): void {
   for (const fd of fds) assert.equal(sys.close(fd), 0, `close(${fd})`);
