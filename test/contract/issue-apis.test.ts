@@ -237,7 +237,6 @@ test('issue 5: loop.allTasks(), captureCallGraph(task) and formatTaskTree(loop) 
 
 test(
   'issue 5: each task exposes id, name, priority, state, steps and what it waits on as properties',
-  { todo: "tasks/task.ts has id, name, priority, steps, runTimeMs, waitingOn but no `state`: it is only available as taskState(task) / describeTask(task).state (inspect/task-info.ts)" },
   async () => {
     const loop = new EventLoop({ clock: 'virtual' });
     const task = loop.createTask(function* () {

@@ -71,7 +71,6 @@ test('callSoon / callLater / callAt take the callback then an options object {pr
 
 test(
   'callbacks are called with no arguments (DESIGN: "Callbacks take no arguments")',
-  { todo: 'core/handle.ts runs every handle as callback(arg): callSoon/callLater/callAt callbacks receive one undefined argument (arguments.length 1)' },
   () => {
     const loop = virtualLoop();
     const counts: number[] = [];
