@@ -5,7 +5,7 @@
  *   node dist/bench/valve-case.js IMPL TASKS STEP_MS WARMUP_MS WINDOW_MS   (fd 3: the sensor's pipe)
  *
  * IMPL is `eventide-fifo` or `eventide-priority` (examples/valve.ts's
- * runValve under that policy; `eventide-priority:0.1` with a 0.1 ms slice
+ * runValve under that policy; `eventide-priority:0.25` with a 0.25 ms slice
  * instead of the policy's) or `node`: the same scenario written the way
  * a Node program would be, below. Prints one JSON line, a ValveOutcome
  * (examples/valve-meter.ts).
