@@ -224,7 +224,8 @@ export function fmt(value: number): string {
   return value.toFixed(2);
 }
 
-function table(rows: string[][], alignRight: boolean[]): string {
+/** Lays `rows` out as a text table (the first row is the header, underlined); `alignRight` per column. */
+export function formatTable(rows: string[][], alignRight: boolean[]): string {
   const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? '').length))) ?? [];
   return rows
     .map((row, i) => {
@@ -247,14 +248,17 @@ export function formatGroup(result: GroupResult): string {
       .join(', ');
     caseRows.push([c.name, fmt(c.median), fmt(c.min), c.unit, ...(hasExtra ? [extra] : [])]);
   }
-  const ratioRows = [['ratio (median / median)', 'value', 'target', 'verdict']];
-  for (const r of result.ratios) {
-    ratioRows.push([r.label, `${r.ratio.toFixed(2)}x`, r.targetText, r.pass === null ? '-' : r.pass ? 'PASS' : 'FAIL']);
-  }
   return [
     `== ${result.title} [${result.id}] (${result.reps} reps after ${result.warmups} warm-up${result.warmups === 1 ? '' : 's'}, interleaved)`,
-    table(caseRows, [false, true, true, false, false]),
+    formatTable(caseRows, [false, true, true, false, false]),
     '',
-    table(ratioRows, [false, true, false, false]),
+    formatRatios(result.ratios),
   ].join('\n');
+}
+
+/** The ratios with their targets and verdicts, as a table. */
+export function formatRatios(ratios: readonly RatioResult[]): string {
+  const rows = [['ratio (median / median)', 'value', 'target', 'verdict']];
+  for (const r of ratios) rows.push([r.label, `${r.ratio.toFixed(2)}x`, r.targetText, r.pass === null ? '-' : r.pass ? 'PASS' : 'FAIL']);
+  return formatTable(rows, [false, true, false, false]);
 }

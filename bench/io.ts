@@ -43,7 +43,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fmt, formatGroup, median, type CaseResult, type GroupResult, type RatioResult } from './harness.js';
+import { fmt, formatGroup, formatRatios, formatTable, median, type CaseResult, type GroupResult, type RatioResult } from './harness.js';
 
 /**
  * A group that runs itself, instead of through harness.ts's `runGroup`:
@@ -598,16 +598,6 @@ function round2(value: number): number {
 
 // ---------------------------------------------------------------- printing
 
-function pad(cells: string[][], right: boolean[]): string {
-  const widths = (cells[0] ?? []).map((_, col) => Math.max(...cells.map((row) => (row[col] ?? '').length)));
-  return cells
-    .map((row, i) => {
-      const line = row.map((cell, col) => (right[col] ? cell.padStart(widths[col] ?? 0) : cell.padEnd(widths[col] ?? 0))).join('  ').trimEnd();
-      return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-    })
-    .join('\n');
-}
-
 /**
  * The io group as tables: servers x workloads (req/s, then server CPU per
  * request), latency, ratios, notes.
@@ -641,7 +631,7 @@ export function formatIo(result: GroupResult): string {
       rps.push(row);
       cpu.push(cpuRow);
     }
-    lines.push('', pad(rps, [false, true, true, true]), '', pad(cpu, [false, true, true, true]));
+    lines.push('', formatTable(rps, [false, true, true, true]), '', formatTable(cpu, [false, true, true, true]));
   }
   const wake = io.cases.filter((c) => c.unit === 'µs p99');
   if (wake.length > 0) {
@@ -656,13 +646,9 @@ export function formatIo(result: GroupResult): string {
         fmt(c.extra['CPU µs/rt'] ?? NaN),
       ]);
     }
-    lines.push('', pad(rows, [false, true, true, true, true, true]));
+    lines.push('', formatTable(rows, [false, true, true, true, true, true]));
   }
-  if (io.ratios.length > 0) {
-    const rows = [['ratio (median / median)', 'value', 'target', 'verdict']];
-    for (const r of io.ratios) rows.push([r.label, `${r.ratio.toFixed(2)}x`, r.targetText, r.pass === null ? '-' : r.pass ? 'PASS' : 'FAIL']);
-    lines.push('', pad(rows, [false, true, false, false]));
-  }
+  if (io.ratios.length > 0) lines.push('', formatRatios(io.ratios));
   for (const note of io.notes ?? []) lines.push(`note: ${note}`);
   return lines.join('\n');
 }

@@ -41,7 +41,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSensor, type LatencySummary, type ValveOutcome } from '../examples/valve-meter.js';
-import { fmt, median, type CaseResult, type GroupResult, type RatioResult } from './harness.js';
+import { fmt, formatRatios, formatTable, median, type CaseResult, type GroupResult, type RatioResult } from './harness.js';
 import type { StandaloneGroup } from './io.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -332,16 +332,6 @@ async function runValveGroup(quick: boolean, onProgress: (done: number, total: n
 
 // ---------------------------------------------------------------- printing
 
-function pad(cells: string[][], right: boolean[]): string {
-  const widths = (cells[0] ?? []).map((_, col) => Math.max(...cells.map((row) => (row[col] ?? '').length)));
-  return cells
-    .map((row, i) => {
-      const line = row.map((cell, col) => (right[col] ? cell.padStart(widths[col] ?? 0) : cell.padEnd(widths[col] ?? 0))).join('  ').trimEnd();
-      return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
-    })
-    .join('\n');
-}
-
 /** "p50 / p99 / max" of a latency case, starred when it holds censored samples. */
 function latencyCell(c: CaseResult | undefined): string {
   if (c === undefined) return '-';
@@ -382,13 +372,9 @@ export function formatValve(result: GroupResult): string {
         steps === undefined || !Number.isFinite(steps.extra[GC_SHARE] ?? NaN) ? '-' : `${fmt(steps.extra[GC_SHARE] ?? NaN)} (${fmt(steps.extra[GC_MAX] ?? NaN)})`,
       ]);
     }
-    lines.push('', pad(rows, [false, true, true, true, true, true]));
+    lines.push('', formatTable(rows, [false, true, true, true, true, true]));
   }
-  if (valve.ratios.length > 0) {
-    const rows = [['ratio (median / median)', 'value', 'target', 'verdict']];
-    for (const r of valve.ratios) rows.push([r.label, `${r.ratio.toFixed(2)}x`, r.targetText, r.pass === null ? '-' : r.pass ? 'PASS' : 'FAIL']);
-    lines.push('', pad(rows, [false, true, false, false]));
-  }
+  if (valve.ratios.length > 0) lines.push('', formatRatios(valve.ratios));
   for (const note of valve.notes ?? []) lines.push(`note: ${note}`);
   return lines.join('\n');
 }
