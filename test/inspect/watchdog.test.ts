@@ -30,7 +30,7 @@ test('the watchdog reports a stall in progress: which task, which callback, sinc
     function* () {
       yield* sleep(1);
       startMs = Date.now();
-      busyWait(300);
+      busyWait(600); // a long stall: the worker must see it even on a loaded machine
       endMs = Date.now();
     },
     { name: 'blocker' },
@@ -57,7 +57,7 @@ test('the watchdog names a plain callback (not a task step) by its function name
   const watchdog = startStallWatchdog(loop, { thresholdMs: 100, pollMs: 10, onStall: (s) => stalls.push(s) });
   await watchdog.ready;
   loop.callSoon(function crunchNumbers() {
-    busyWait(300);
+    busyWait(600); // a long stall: the worker must see it even on a loaded machine
   });
   loop.callSoon(() => loop.stop());
   await loop.runForever();
