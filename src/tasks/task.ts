@@ -47,6 +47,13 @@ export interface TaskOptions {
   name?: string;
   /** The lane the task's steps run in; default `'normal'`. */
   priority?: Priority;
+  /**
+   * Each wake-up must run within this many ms of the task becoming ready
+   * (a finite number >= 0): the task's steps then run earliest-deadline-
+   * first within their lane, and a late one is counted and reported like a
+   * late `callSoon(cb, {deadlineMs})` (loop.statistics().deadlinesMissed).
+   */
+  deadlineMs?: number;
 }
 
 /** Reports tasks collected while still pending (debug mode). */
@@ -167,6 +174,14 @@ export class Task<T = unknown> extends Future<T> {
   #probe: TaskProbe | null = null;
   /** This task's wake-up, registered on the futures it waits for. */
   readonly #wakeup = (future: Future<unknown>): void => this.#onWaiterDone(future);
+  /** `deadlineMs` of the task's options: each step's deadline, from when it is queued. */
+  readonly #deadlineMs: number | undefined;
+  /**
+   * The wake-up of a task with a deadline: registered as a settle hook, so
+   * that the step is queued (with its deadline) when the future settles —
+   * where a plain wake-up would be a done-callback queued at that moment.
+   */
+  readonly #wakeupAtDeadline = (future: Future<unknown>): void => this.#onWaiterDone(future, true);
 
   /**
    * Prefer `loop.createTask(coro)`; the task starts on the loop's next tick.
@@ -178,8 +193,10 @@ export class Task<T = unknown> extends Future<T> {
     super(loop);
     this.#coro = coro;
     this.#lane = this.#ownLane = laneOf(options.priority);
+    this.#deadlineMs = options.deadlineMs === undefined ? undefined : checkTaskDeadline(options.deadlineMs);
     this.name = options.name !== undefined ? String(options.name) : `Task-${++taskCounter}`;
-    this.#stepHandle = loop.scheduleCallback(Task.#runStep, this, this.#lane);
+    this.#stepHandle = new Handle(Task.#runStep, this, this.#lane);
+    this.#scheduleStep(); // the first step (with its deadline, if any)
     this.#waiter = this.#stepHandle;
     const spawner = currentTask();
     if (spawner !== null) this.#spawnerId = spawner.id;
@@ -422,7 +439,7 @@ export class Task<T = unknown> extends Future<T> {
   #cancelInCycle(message: string | undefined): boolean {
     const waiter = this.#waiter;
     if (waiter instanceof Future && !waiter.done()) {
-      waiter.removeDoneCallback(this.#wakeup);
+      waiter.removeDoneCallback(this.#deadlineMs === undefined ? this.#wakeup : this.#wakeupAtDeadline);
       this.#throwInSoon(new CancelledError(message), true);
     } else {
       this.#mustCancel = true;
@@ -555,17 +572,15 @@ export class Task<T = unknown> extends Future<T> {
       this.#waiter = yielded;
       if (yielded instanceof Task && !yielded.done()) this.setBlockedOn(new AwaitLoan(this, yielded));
       if (this.loop.instrumentHooks.taskScheduled !== null) this.#armWakeReport(yielded);
-      yielded.addDoneCallbackInLane(this.#wakeup, this.#lane);
+      if (this.#deadlineMs === undefined) yielded.addDoneCallbackInLane(this.#wakeup, this.#lane);
+      else yielded.addDoneCallbackInLane(this.#wakeupAtDeadline, SETTLE_HOOK);
       if (this.#mustCancel && yielded.cancel(this.#cancelMessage)) this.#mustCancel = false;
     } else if (yielded instanceof Sleep) {
       // A Sleep finishes when it is sent back to itself (see Sleep.next).
       this.#sendValue = yielded;
       const delayMs = yielded.delayMs;
       // A cancel requested during this step must not wait out the sleep.
-      this.#waiter =
-        delayMs > 0 && !this.#mustCancel
-          ? this.loop.scheduleTimer(this.loop.time() + delayMs, Task.#runStep, this, this.#lane)
-          : this.#scheduleStep();
+      this.#waiter = delayMs > 0 && !this.#mustCancel ? this.#scheduleSleep(delayMs) : this.#scheduleStep();
       // A timer reports when it comes due (core's #enqueueTimer); sleep(0) is ready now.
       if (this.loop.instrumentHooks.taskScheduled !== null && !(this.#waiter instanceof TimerHandle)) {
         this.#reportScheduled({ kind: 'timer', handle: this.#waiter });
@@ -578,7 +593,7 @@ export class Task<T = unknown> extends Future<T> {
   }
 
   /** The wake-up: the future we waited on is done; step with its outcome. */
-  #onWaiterDone(future: Future<unknown>): void {
+  #onWaiterDone(future: Future<unknown>, queueStep = false): void {
     if (this.done()) return;
     if (this.#waiter !== future) throw new InvalidStateError(`${this} woken by ${future}, but waits on ${this.#waiter}`);
     if (future.cancelled()) {
@@ -593,7 +608,8 @@ export class Task<T = unknown> extends Future<T> {
         this.#sendValue = future.result();
       }
     }
-    this.#run();
+    if (queueStep) this.#waiter = this.#scheduleStep();
+    else this.#run();
   }
 
   /** Throws `error` in at the next step, queued now (`byCancel`: for the wake cause). */
@@ -614,8 +630,22 @@ export class Task<T = unknown> extends Future<T> {
   #scheduleStep(): Handle {
     const handle = this.#stepHandle;
     handle.lane = this.#lane;
+    if (this.#deadlineMs !== undefined) handle.deadlineAt = this.loop.time() + this.#deadlineMs;
     this.loop.requeue(handle);
     return handle;
+  }
+
+  /** A sleep's timer, whose step (with a deadline) is due when the sleep ends. */
+  #scheduleSleep(delayMs: number): TimerHandle {
+    const whenMs = this.loop.time() + delayMs;
+    const timer = this.loop.scheduleTimer(whenMs, Task.#runStep, this, this.#lane);
+    if (this.#deadlineMs !== undefined) timer.deadlineAt = whenMs + this.#deadlineMs;
+    return timer;
+  }
+
+  /** The task's `deadlineMs` option: how soon each wake-up should run, or undefined. */
+  get deadlineMs(): number | undefined {
+    return this.#deadlineMs;
   }
 
   #finish(): void {
@@ -749,4 +779,12 @@ function badYieldMessage(task: Task<unknown>, yielded: unknown): string {
   }
   if (typeof yielded === 'function') return base + 'did you mean to call it, or `yield*` the generator it returns?';
   return base + 'are you using a library written for another framework?';
+}
+
+/** The `deadlineMs` task option must be a finite number >= 0. */
+function checkTaskDeadline(deadlineMs: unknown): number {
+  if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs) || deadlineMs < 0) {
+    throw new RangeError(`createTask: deadlineMs must be a finite number >= 0, got ${describe(deadlineMs)}`);
+  }
+  return deadlineMs;
 }

@@ -4,7 +4,8 @@
  * lane, ahead of handles without one; a handle that still runs late is
  * counted (statistics().deadlinesMissed) and reported (the `deadlineMissed`
  * instrument hook). The DeadlineQueue behind it is checked against a model
- * with fast-check.
+ * with fast-check. Tasks take `{deadlineMs}` too: each wake-up's step is
+ * queued with that deadline.
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
@@ -16,6 +17,7 @@ import { LANE_COUNT } from '../../src/core/priority.js';
 import { ReadyQueue } from '../../src/core/ready-queue.js';
 import { assertLoopClean } from '../../src/testing.js';
 import { EventLoop } from '../../src/tasks/event-loop.js';
+import { sleep } from '../../src/tasks/operation.js';
 import { Log } from '../log.js';
 
 function virtualLoop(): EventLoop {
@@ -238,4 +240,61 @@ test('DeadlineQueue: shift takes only admitted items; clear empties both parts',
   queue.push({ deadlineAt: 0, name: 'zero' });
   queue.clear();
   assert.deepEqual([queue.length, queue.admitted, queue.shift()], [0, 0, undefined]);
+});
+
+// ---------------------------------------------------------- task deadlines
+
+test('a task with {deadlineMs} runs its wake-ups earliest-deadline-first within its lane, ahead of tasks without one', async () => {
+  const loop = virtualLoop();
+  const log = new Log();
+  const body = (name: string) =>
+    function* () {
+      for (let i = 0; i < 2; i++) {
+        log.push(`${name} ${i}`);
+        yield* sleep(0);
+      }
+    };
+  const plain = loop.createTask(body('plain'));
+  const loose = loop.createTask(body('loose'), { deadlineMs: 50 });
+  const tight = loop.createTask(body('tight'), { deadlineMs: 5 });
+  assert.deepEqual([plain.deadlineMs, loose.deadlineMs, tight.deadlineMs], [undefined, 50, 5]);
+  await loop.runUntilComplete(plain); // plain runs last in every tick: the others are done too
+  assert.deepEqual([loose.done(), tight.done()], [true, true]);
+  log.assert(['tight 0', 'loose 0', 'plain 0', 'tight 1', 'loose 1', 'plain 1']);
+  assert.equal(loop.statistics().deadlinesMissed, 0);
+  assertLoopClean(loop);
+});
+
+test("a task's wake-up from a future and from a sleep carry its deadline; a late one is counted", async () => {
+  const loop = virtualLoop();
+  const clock = loop.clock as VirtualClock;
+  const log = new Log();
+  const future = loop.createFuture<string>();
+  const waiter = loop.createTask(function* () {
+    log.push(`got ${yield* future}`);
+    yield* sleep(10);
+    log.push(`slept until ${loop.time()}`);
+  }, { deadlineMs: 2 });
+  loop.runOnce(0); // the first step: waiter now waits on the future
+  loop.callSoon(() => log.push('plain callback'));
+  future.setResult('x'); // queues waiter's step now, with deadline now + 2
+  loop.runOnce(0);
+  log.assert(['got x', 'plain callback']);
+  loop.callLater(10, () => clock.advance(5), { deadlineMs: 0 }); // due with the sleep, runs first (earlier deadline), makes the step late
+  await loop.runUntilComplete(waiter);
+  log.assert(['slept until 15']);
+  assert.equal(loop.statistics().deadlinesMissed, 1);
+  assertLoopClean(loop);
+});
+
+test('createTask refuses a bad deadlineMs with a RangeError and creates nothing', () => {
+  const loop = virtualLoop();
+  for (const bad of [-1, NaN, Infinity, '3']) {
+    assert.throws(
+      () => loop.createTask(function* () {}, { deadlineMs: bad as never }),
+      { name: 'RangeError', message: /createTask: deadlineMs must be a finite number >= 0, got / },
+    );
+  }
+  assert.deepEqual([loop.allTasks().length, loop.statistics().ready], [0, 0]);
+  assertLoopClean(loop);
 });
