@@ -24,6 +24,7 @@
  * normally is not cancelled.
  */
 import { describe } from '../core/assert.js';
+import { checkDeadline } from '../core/loop-options.js';
 import type { BaseEventLoop } from '../core/base-event-loop.js';
 import { CancelledError, InvalidStateError, RuntimeError } from '../core/errors.js';
 import { MonotonicClock } from '../core/clock.js';
@@ -193,7 +194,7 @@ export class Task<T = unknown> extends Future<T> {
     super(loop);
     this.#coro = coro;
     this.#lane = this.#ownLane = laneOf(options.priority);
-    this.#deadlineMs = options.deadlineMs === undefined ? undefined : checkTaskDeadline(options.deadlineMs);
+    this.#deadlineMs = options.deadlineMs === undefined ? undefined : checkDeadline(options.deadlineMs, 'createTask');
     this.name = options.name !== undefined ? String(options.name) : `Task-${++taskCounter}`;
     this.#stepHandle = new Handle(Task.#runStep, this, this.#lane);
     this.#scheduleStep(); // the first step (with its deadline, if any)
@@ -779,12 +780,4 @@ function badYieldMessage(task: Task<unknown>, yielded: unknown): string {
   }
   if (typeof yielded === 'function') return base + 'did you mean to call it, or `yield*` the generator it returns?';
   return base + 'are you using a library written for another framework?';
-}
-
-/** The `deadlineMs` task option must be a finite number >= 0. */
-function checkTaskDeadline(deadlineMs: unknown): number {
-  if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs) || deadlineMs < 0) {
-    throw new RangeError(`createTask: deadlineMs must be a finite number >= 0, got ${describe(deadlineMs)}`);
-  }
-  return deadlineMs;
 }
