@@ -51,7 +51,12 @@ export interface ScheduleOptions {
   priority?: Priority;
 }
 
-/** Options of `callSoon`, `callLater`, `callAt` and `callSoonThreadsafe`. */
+/**
+ * Options of `callSoon`, `callLater`, `callAt` and `callSoonThreadsafe`.
+ *
+ * @example
+ * loop.callSoon(sendHeartbeat, { priority: 'high', deadlineMs: 2 }); // ahead of high work without a deadline
+ */
 export interface CallOptions extends ScheduleOptions {
   /**
    * Run within this many ms of becoming ready (for callSoon: of now; for a
@@ -92,6 +97,10 @@ export interface StarvationBound {
  * tick k + 1 + maxDeferredTicks[L], and no later than one tick after it has
  * waited maxDeferredMs[L] ms — as long as the ticks are not cut short by a
  * host's time budget (then a starved lane still runs one callback per tick).
+ *
+ * @example
+ * STARVATION_BOUNDS[LANE_IDLE]; // { maxDeferredTicks: 16, maxDeferredMs: 100 }
+ * new EventLoop({ starvationBounds: { idle: { maxDeferredMs: 1000 } } }); // idle may wait longer
  */
 export const STARVATION_BOUNDS: readonly StarvationBound[] = Object.freeze([
   /* critical */ Object.freeze({ maxDeferredTicks: 0, maxDeferredMs: 0 }),

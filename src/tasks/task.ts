@@ -644,7 +644,12 @@ export class Task<T = unknown> extends Future<T> {
     return timer;
   }
 
-  /** The task's `deadlineMs` option: how soon each wake-up should run, or undefined. */
+  /**
+   * The task's `deadlineMs` option: how soon each wake-up should run, or undefined.
+   *
+   * @example
+   * loop.createTask(monitor, { priority: 'critical', deadlineMs: 1 }).deadlineMs; // 1
+   */
   get deadlineMs(): number | undefined {
     return this.#deadlineMs;
   }
