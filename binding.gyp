@@ -10,7 +10,8 @@
         "native/epoll.c",
         "native/fdio.c",
         "native/socket.c",
-        "native/uvwatch.c"
+        "native/uvwatch.c",
+        "native/uvturn.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"]

@@ -194,7 +194,8 @@ evt_state *evt_state_of(napi_env env) {
 /* Runs when the environment goes away. JS references owned by the state
  * are already released by Node at this point (it finalizes every reference
  * before instance data), so only our own memory is freed here. Watchers
- * were closed earlier by the async cleanup hook in uvwatch.c. */
+ * and turns were closed earlier by the async cleanup hooks in uvwatch.c
+ * and uvturn.c. */
 static void free_state(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
@@ -202,7 +203,44 @@ static void free_state(napi_env env, void *data, void *hint) {
   for (int i = 0; i < st->nbindings; i++) free(st->bindings[i].scratch);
   free(st->bindings);
   free(st->watchers);
+  free(st->turns);
   free(st);
+}
+
+/* ------------------------------------------------------------ handle tables */
+
+int evt_slot_alloc(void ***slots, int *cap) {
+  int id = 0;
+  while (id < *cap && (*slots)[id] != NULL) id++;
+  if (id < *cap) return id;
+  int grown_cap = *cap ? *cap * 2 : 4;
+  void **grown = realloc(*slots, sizeof *grown * (size_t)grown_cap);
+  if (grown == NULL) return -ENOMEM;
+  for (int i = *cap; i < grown_cap; i++) grown[i] = NULL;
+  *slots = grown;
+  *cap = grown_cap;
+  return id;
+}
+
+evt_teardown *evt_teardown_start(napi_async_cleanup_hook_handle hook, void *const *slots, int cap) {
+  int open = 0;
+  for (int i = 0; i < cap; i++) open += slots[i] != NULL;
+  evt_teardown *t = open == 0 ? NULL : calloc(1, sizeof *t);
+  if (t == NULL) {
+    /* Nothing open, or no memory to track the closes: let Node go on. */
+    napi_remove_async_cleanup_hook(hook);
+    return NULL;
+  }
+  t->hook = hook;
+  t->pending = open;
+  return t;
+}
+
+void evt_teardown_closed(evt_teardown *t) {
+  if (t != NULL && --t->pending == 0) {
+    napi_remove_async_cleanup_hook(t->hook);
+    free(t);
+  }
 }
 
 /* ------------------------------------------------------------ registration */
@@ -236,6 +274,7 @@ NAPI_MODULE_INIT() {
   evt_init_fdio(env, exports, constants);
   evt_init_socket(env, exports, constants);
   evt_init_uv(env, exports, constants, st);
+  evt_init_uv_turn(env, exports, st);
   napi_object_freeze(env, constants);
   napi_set_named_property(env, exports, "constants", constants);
   return exports;

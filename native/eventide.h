@@ -91,6 +91,7 @@ typedef struct {
 } evt_epoll_binding;
 
 struct evt_watcher;
+struct evt_turn;
 
 /* State of one Node environment (main thread or a worker): instance data. */
 typedef struct {
@@ -99,9 +100,27 @@ typedef struct {
   int cap_bindings;
   struct evt_watcher **watchers; /* index = watcher id; NULL = free slot */
   int cap_watchers;
+  struct evt_turn **turns; /* index = turn id (uvturn.c); NULL = free slot */
+  int cap_turns;
 } evt_state;
 
 evt_state *evt_state_of(napi_env env);
+
+/* The lowest free slot of a table of pointers (index = id), growing it
+ * (doubling, at least 4) when full: the slot's index, or -ENOMEM. */
+int evt_slot_alloc(void ***slots, int *cap);
+
+/* Closing a table of libuv handles at environment teardown: Node keeps
+ * running its loop until the async cleanup hook is removed, so the close
+ * callbacks get to run first. `evt_teardown_start` returns NULL (and
+ * removes the hook) when there is nothing to wait for; each close callback
+ * calls `evt_teardown_closed`, which removes the hook after the last one. */
+typedef struct evt_teardown {
+  napi_async_cleanup_hook_handle hook;
+  int pending;
+} evt_teardown;
+evt_teardown *evt_teardown_start(napi_async_cleanup_hook_handle hook, void *const *slots, int cap);
+void evt_teardown_closed(evt_teardown *t);
 
 /* Drops the epoll buffer bound to `fd`, if any (close() calls this, so a
  * recycled fd number never inherits a stale binding). */
@@ -122,6 +141,7 @@ void evt_init_epoll(napi_env env, napi_value exports, napi_value constants);
 void evt_init_fdio(napi_env env, napi_value exports, napi_value constants);
 void evt_init_socket(napi_env env, napi_value exports, napi_value constants);
 void evt_init_uv(napi_env env, napi_value exports, napi_value constants, evt_state *st);
+void evt_init_uv_turn(napi_env env, napi_value exports, evt_state *st);
 
 #define EVT_COUNT(array) (sizeof(array) / sizeof((array)[0]))
 

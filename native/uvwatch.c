@@ -36,20 +36,12 @@ typedef struct evt_watcher {
   napi_ref callback;
   napi_async_context async;
   /* Set by the teardown hook: the close callback then reports to it. */
-  struct teardown *teardown;
+  evt_teardown *teardown;
   /* True while its JS callback runs. A close requested then is deferred
    * until the callback returns: napi_make_callback is still using `async`. */
   bool in_callback;
   bool close_requested;
 } evt_watcher;
-
-/* Bookkeeping of the async cleanup hook while it closes watchers. Owned by
- * the hook (not by evt_state), because Node may free instance data before
- * the last close callback runs. */
-struct teardown {
-  napi_async_cleanup_hook_handle hook;
-  int pending;
-};
 
 static uv_loop_t *loop_of(napi_env env) {
   uv_loop_t *loop = NULL;
@@ -75,12 +67,9 @@ static napi_value backend_timeout_js(napi_env env, napi_callback_info info) {
 
 static void free_on_close(uv_handle_t *handle) {
   evt_watcher *w = handle->data;
-  struct teardown *t = w->teardown;
+  evt_teardown *t = w->teardown;
   free(w);
-  if (t != NULL && --t->pending == 0) {
-    napi_remove_async_cleanup_hook(t->hook);
-    free(t);
-  }
+  evt_teardown_closed(t);
 }
 
 /* Releases what the watcher holds on the JS side and starts closing the
@@ -133,16 +122,8 @@ static napi_value poll_open_js(napi_env env, napi_callback_info info) {
   if (!evt_get_args(env, info, "uvPollOpen", 2, &a) || !evt_arg_int(&a, 0, "fd", &fd) || !evt_arg_function(&a, 1, "onReadable"))
     return NULL;
   evt_state *st = evt_state_of(env);
-  int id = 0;
-  while (id < st->cap_watchers && st->watchers[id] != NULL) id++;
-  if (id == st->cap_watchers) {
-    int cap = st->cap_watchers ? st->cap_watchers * 2 : 4;
-    evt_watcher **grown = realloc(st->watchers, sizeof *grown * (size_t)cap);
-    if (grown == NULL) return evt_number(env, -ENOMEM);
-    for (int i = st->cap_watchers; i < cap; i++) grown[i] = NULL;
-    st->watchers = grown;
-    st->cap_watchers = cap;
-  }
+  int id = evt_slot_alloc((void ***)&st->watchers, &st->cap_watchers);
+  if (id < 0) return evt_number(env, id);
   evt_watcher *w = calloc(1, sizeof *w);
   if (w == NULL) return evt_number(env, -ENOMEM);
   int rc = uv_poll_init(loop_of(env), &w->handle, fd);
@@ -218,16 +199,8 @@ static napi_value poll_close_js(napi_env env, napi_callback_info info) {
  * are not deleted here; Node releases them with the environment. */
 static void on_teardown(napi_async_cleanup_hook_handle hook, void *arg) {
   evt_state *st = arg;
-  struct teardown *t = calloc(1, sizeof *t);
-  int open = 0;
-  for (int i = 0; i < st->cap_watchers; i++) open += st->watchers[i] != NULL;
-  if (t == NULL || open == 0) {
-    free(t);
-    napi_remove_async_cleanup_hook(hook);
-    return;
-  }
-  t->hook = hook;
-  t->pending = open;
+  evt_teardown *t = evt_teardown_start(hook, (void *const *)st->watchers, st->cap_watchers);
+  if (t == NULL) return;
   for (int i = 0; i < st->cap_watchers; i++) {
     evt_watcher *w = st->watchers[i];
     if (w == NULL) continue;

@@ -24,53 +24,46 @@
  *    `process.nextTick` callbacks queued by the tick that just ran (a
  *    `fetch` in progress, a stream's 'end'), which only run once the
  *    microtask queue is empty. JavaScript offers no way to ask whether it
- *    is. So `wait()` only arms a trigger and returns; the blocking happens
+ *    is. So `wait()` only arms the turn (2) and returns; the blocking happens
  *    at the start of a fresh Node callback, where both queues are empty.
  *
- * 2. In libuv's poll phase. The trigger is a libuv poll watcher on an
- *    eventfd that `wait()` makes readable (writes 1), so libuv calls it in
- *    its very next poll phase, right after it has run its due timers. There
- *    `uvBackendTimeout()` tells the truth. It does not in a setImmediate
- *    callback (Node's immediate idle handle is still active: the answer is
- *    always 0) nor in a setTimeout callback (Node's own timer handle is
- *    stopped while its callbacks run), and it answers 0 whenever libuv has
- *    no active handle at all — but while the trigger is started there is
- *    one: ours.
+ * 2. After libuv's poll phase, from a "turn" (native/uvturn.c): a libuv
+ *    check handle that calls the host while armed, plus an idle handle
+ *    that, while armed, keeps libuv's own poll from blocking (libuv polls
+ *    with timeout 0 while an idle handle is started). `wait()` arms it: a
+ *    flag and two queue operations, no system call. In the check phase
+ *    `uvBackendTimeout()` tells the truth about Node: its next timer, or 0
+ *    when it has work right now (pending immediates, deferred I/O
+ *    callbacks, closing handles, or fds it has yet to add to its epoll
+ *    set, which the turn checks for). The turn passes it to `#onTurn`,
+ *    which blocks for the shorter of it and the loop's deadline.
  *
- * 3. The trigger is drained (read) before blocking: while it is readable,
- *    libuv's backend fd is readable and our wait would return at once. To
- *    give Node its turn, the callback makes it readable again and returns:
- *    libuv dispatches its events, runs its check, close and timer phases,
- *    and calls the trigger in its next poll phase. When
- *    `uvBackendTimeout()` is 0 (deferred I/O callbacks, pending
- *    immediates, closing handles: Node has work right now) it is simply
- *    left readable. No setImmediate is involved. The watcher itself stays
- *    started from one wait to the next (starting one costs three
- *    epoll_ctl calls, stopping one a fourth) and keeps Node's process
- *    alive only during a wait: as in NodeGuestHost, the end of a wait
- *    unrefs it (uv_unref, no system call), so a loop that stopped for good
- *    does not keep Node alive. A started trigger that is not armed costs
- *    nothing: its eventfd is not readable.
+ * 3. Who goes next. If the loop's fds (or a wake-up, or its deadline) ended
+ *    the select, the wait ends: the loop's promise continuation runs its
+ *    tick in the microtask checkpoint right after `#onTurn` returns, and if
+ *    that tick waits again (re-arms) and Node had nothing, the turn calls
+ *    `#onTurn` again at once, without a round through libuv's loop: a
+ *    wake-up costs the loop's epoll_wait and nothing of Node's. If Node's
+ *    fd was readable, Node's timer is due, or Node had work to begin with,
+ *    `#onTurn` returns true and stays armed: libuv dispatches its events,
+ *    runs its check, close and timer phases, and calls the turn again
+ *    after its next (non-blocking) poll. No setImmediate is involved. The
+ *    turn keeps Node's process alive only while armed, so a loop that
+ *    stopped for good does not keep Node alive.
  *
  * 4. Events the blocking select saw for the loop's own fds are kept, and
  *    the loop's next select (its tick's `select(0)`, right after the wait
  *    resolves) reports them without a system call. They are dropped if the
  *    loop registers, modifies or unregisters any fd before that select (a
  *    promise continuation may remove a reader, and its fd number may even
- *    be reused): that select then polls afresh. libuv's fd may stay
- *    readable for a moment while libuv still holds undispatched events
- *    from the poll in which the trigger fired; the trigger then just goes
- *    round once more. It never spins: every round returns to libuv, which
- *    consumes them.
+ *    be reused): that select then polls afresh. libuv's fd stays readable
+ *    while its set has events libuv has not yet taken (more than one poll
+ *    takes); the select then reports Node's fd and Node gets its turn, in
+ *    which libuv takes them. It never spins: each such round goes through
+ *    libuv's poll.
  *
- * Invariants: the trigger is readable only while a wait is pending (or
- * one was just ended by `wake()`; the trigger's callback then drains it);
- * a wait ends exactly once (#endWait), by the trigger callback, `wake()`
- * or `close()`. Closing a libuv watcher removes its fd from libuv's epoll set
- * by number, possibly after we closed that number (a watcher closed from
- * inside its own callback is released when the callback returns); that is
- * harmless because libuv adds fds to its set only at the start of its next
- * poll, so the stale DEL finds nothing (ENOENT or EBADF).
+ * Invariants: the turn is armed exactly while a wait is pending; a wait
+ * ends exactly once (#endWait), by `#onTurn`, `wake()` or `close()`.
  */
 import { describe } from '../core/assert.js';
 import { RuntimeError } from '../core/errors.js';
@@ -193,6 +186,11 @@ export class NodeBlockingSelector implements Selector {
     return reported - (this.#nodeReady ? 1 : 0) - (this.#woken ? 1 : 0);
   }
 
+  /** Whether the last select (or waitForAny) saw Node's fd ready. */
+  get sawNodeReady(): boolean {
+    return this.#nodeReady;
+  }
+
   /**
    * Blocks until any fd is ready or `timeoutMs` passes, and keeps the
    * loop's ready fds for the next select (point 4 above). Says what ended
@@ -231,9 +229,9 @@ export class NodeBlockingSelector implements Selector {
 
 /** Counters kept by a NodeBlockingHost (a frozen snapshot). */
 export interface NodeBlockingHostStatistics {
-  /** Waits that armed the trigger (not counting those that ended at once). */
+  /** Waits that armed the turn (not counting those that ended at once). */
   waits: number;
-  /** Trigger callbacks that found Node with work already pending, and did not block. */
+  /** Turns that found Node with work already pending, and did not block. */
   nodeBusy: number;
   /** Blocking selects whose timeout was Node's next timer rather than the loop's deadline. */
   nodeTimerCaps: number;
@@ -257,13 +255,9 @@ export class NodeBlockingHost implements LoopHost {
   readonly selector: NodeBlockingSelector;
   readonly #turns: GlobalTimersHost;
   readonly #perf: { now(): number } = performance;
-  /** The eventfd the trigger watches: readable ("armed") to be called; -1 until the first wait. */
-  #triggerFd = -1;
-  /** libuv watcher id on #triggerFd; -1 until the first wait. */
-  #trigger = -1;
-  #triggerStarted = false;
-  /** Whether the trigger keeps Node's process alive: only during a wait (point 3). */
-  #triggerRefd = false;
+  /** The native turn (native/uvturn.c) that calls #onTurn; -1 until the first wait. */
+  #turn = -1;
+  /** Whether the turn is armed: exactly while a wait is pending. */
   #armed = false;
   /** True while a wait is pending. */
   #waiting = false;
@@ -273,30 +267,33 @@ export class NodeBlockingHost implements LoopHost {
   #closed = false;
   readonly #stats = { waits: 0, nodeBusy: 0, nodeTimerCaps: 0, nodeWakeups: 0 };
 
-  /** Called by libuv in its poll phase: the start of a fresh Node callback (see 1-3 above). */
-  readonly #onTrigger = (eventsOrNegErrno: number): void => {
-    if (eventsOrNegErrno < 0) {
-      // Cannot happen to an open eventfd; if it does, libuv has stopped the
-      // watcher: let the loop tick, and the next wait start it again.
-      this.#triggerStarted = this.#armed = false;
-      sys.uvPollStop(this.#trigger);
-      return this.#endWait();
+  /**
+   * Called by the turn after libuv's poll phase while a wait is pending
+   * (see 2-3 above). Returns true to give Node a turn before the next call.
+   */
+  readonly #onTurn = (nodeTimeoutMs: number): boolean => {
+    if (!this.#waiting) {
+      this.#disarm();
+      return true;
     }
-    if (!this.#waiting) return this.#disarm(); // ended by wake() before the trigger came
-    const nodeTimeoutMs = sys.uvBackendTimeout();
     if (nodeTimeoutMs === 0) {
       this.#stats.nodeBusy++;
-      return; // left armed: called again after Node's turn
+      return true; // still armed: called again after Node's turn
     }
     const untilDeadlineMs = this.#deadlineMs - this.#perf.now();
-    if (untilDeadlineMs <= 0) return this.#endWait();
-    this.#disarm();
+    if (untilDeadlineMs <= 0) {
+      this.#endWait();
+      return false;
+    }
     const capped = nodeTimeoutMs > 0 && nodeTimeoutMs < untilDeadlineMs;
     if (capped) this.#stats.nodeTimerCaps++;
     const outcome = this.selector.waitForAny(capped ? nodeTimeoutMs : untilDeadlineMs);
-    if (outcome === 'loop' || this.#deadlineMs <= this.#perf.now()) return this.#endWait();
+    if (outcome === 'loop' || this.#deadlineMs <= this.#perf.now()) {
+      this.#endWait();
+      return this.selector.sawNodeReady;
+    }
     if (outcome === 'node') this.#stats.nodeWakeups++;
-    this.#arm(); // Node's turn (its I/O, its timer, a signal); then wait on
+    return true; // Node's turn (its I/O, its timer, a signal); then the wait goes on
   };
 
   /**
@@ -309,7 +306,7 @@ export class NodeBlockingHost implements LoopHost {
       throw new RangeError(`NodeBlockingHost: sliceMs must be a number > 0, got ${describe(sliceMs)}`);
     }
     this.selector = new NodeBlockingSelector(selector);
-    // The trigger keeps Node alive during waits: no keep-alive timer needed.
+    // The turn keeps Node alive during waits: no keep-alive timer needed.
     this.#turns = new GlobalTimersHost(sliceMs, { keepAlive: false });
   }
 
@@ -352,55 +349,33 @@ export class NodeBlockingHost implements LoopHost {
     return Object.freeze({ ...this.#stats });
   }
 
-  /** Ends a pending wait, releases the libuv watcher and its eventfd. Idempotent. */
+  /** Ends a pending wait and releases the native turn. Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#endWait();
-    // Watcher first: closing it removes its fd from libuv's epoll set by
-    // number (see the invariants on stale numbers).
-    if (this.#trigger >= 0) sys.uvPollClose(this.#trigger);
-    if (this.#triggerFd >= 0) sys.close(this.#triggerFd);
-    this.#trigger = this.#triggerFd = -1;
-    this.#triggerStarted = this.#triggerRefd = this.#armed = false;
+    if (this.#turn >= 0) sys.uvTurnClose(this.#turn);
+    this.#turn = -1;
     this.#turns.close();
   }
 
   #endWait(): void {
     if (!this.#waiting) return;
     this.#waiting = false;
-    if (this.#triggerRefd) {
-      this.#triggerRefd = false;
-      sys.uvPollRef(this.#trigger, false);
-    }
+    this.#disarm();
     this.#turns.wake(); // resolves the pending #turns.wait(Infinity) and restarts the slice
   }
 
-  /** Makes libuv call the trigger in its next poll phase. */
   #arm(): void {
-    if (this.#trigger < 0) {
-      const { EFD_NONBLOCK, EFD_CLOEXEC } = sys.constants;
-      this.#triggerFd = checkErrno(sys.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), 'eventfd', 'NodeBlockingHost trigger');
-      this.#trigger = checkErrno(sys.uvPollOpen(this.#triggerFd, this.#onTrigger), 'uv_poll_init', 'NodeBlockingHost trigger');
-      this.#triggerRefd = true; // a new libuv handle is ref'd
-    }
-    if (!this.#triggerStarted) {
-      checkErrno(sys.uvPollStart(this.#trigger), 'uv_poll_start', 'NodeBlockingHost trigger');
-      this.#triggerStarted = true;
-    }
-    if (!this.#triggerRefd) {
-      this.#triggerRefd = true;
-      sys.uvPollRef(this.#trigger, true);
-    }
-    if (!this.#armed) {
-      signalWakeupFd(this.#triggerFd, 'NodeBlockingHost trigger');
-      this.#armed = true;
-    }
+    if (this.#turn < 0) this.#turn = checkErrno(sys.uvTurnOpen(this.#onTurn), 'uv_check_init', 'NodeBlockingHost turn');
+    if (this.#armed) return;
+    this.#armed = true;
+    sys.uvTurnArm(this.#turn, true);
   }
 
   #disarm(): void {
     if (!this.#armed) return;
     this.#armed = false;
-    sys.eventfdRead(this.#triggerFd);
+    sys.uvTurnArm(this.#turn, false);
   }
 }

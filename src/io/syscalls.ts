@@ -235,6 +235,19 @@ export interface Syscalls {
   uvPollRef(id: number, keepAlive: boolean): number;
   /** Stops and frees the watcher → 0; the id may be reused. */
   uvPollClose(id: number): number;
+  /**
+   * A turn of Node's loop for the blocking host (native/uvturn.c) → turn
+   * id, created disarmed. While armed, libuv's poll phase does not block
+   * and `onTurn(nodeTimeoutMs)` is called after it (nodeTimeoutMs: ms until
+   * Node's next timer, -1 if none, 0 if Node has work now); it is called
+   * again at once while it returns false and the wait is re-armed before
+   * it returns, so a busy loop does not go round libuv's loop per wake-up.
+   */
+  uvTurnOpen(onTurn: (nodeTimeoutMs: number) => boolean): number;
+  /** Arms or disarms the turn → 0 (a flag and libuv queue operations: no system call). Armed, it keeps Node's process alive. */
+  uvTurnArm(id: number, armed: boolean): number;
+  /** Disarms and frees the turn → 0; the id may be reused. May be called from onTurn. */
+  uvTurnClose(id: number): number;
 }
 
 /** Where the build puts the addon, relative to the package root. */

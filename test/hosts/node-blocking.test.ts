@@ -186,3 +186,36 @@ test('blocking host: a bad inner selector or sliceMs is refused; close() is idem
   host.close();
   host.selector.close();
 });
+
+test('blocking host: an fd that Node starts watching from a callback run after a wake-up is watched while the loop blocks on', async () => {
+  // Node starts watching the pipe (a libuv poll watcher, as Node's own
+  // sockets use) from a callback that runs inside the host's turn, after a
+  // wake-up (the 10 ms timer), with nothing else pending in Node. libuv
+  // adds the fd to its epoll set only in its next poll phase, so the turn
+  // must give Node that phase before blocking again; if it blocked on at
+  // once, the pipe's data would wait for the 5 s guard.
+  const { loop } = blockingLoop();
+  const log = new Log();
+  const [r, w] = pipe();
+  let watcher = -1;
+  const guard = setTimeout(() => {
+    log.push('guard fired');
+    loop.stop();
+  }, 5000);
+  loop.callLater(10, () => {
+    log.push('node starts watching');
+    watcher = sys.uvPollOpen(r, () => {
+      log.push(`node saw ${readString(r)}`);
+      sys.uvPollStop(watcher);
+      loop.stop();
+    });
+    sys.uvPollStart(watcher);
+    loop.callLater(20, () => writeString(w, 'data'));
+  });
+  await loop.runForever();
+  clearTimeout(guard);
+  sys.uvPollClose(watcher);
+  closeAll(r, w);
+  log.assert(['node starts watching', 'node saw data']);
+  assertLoopClean(loop);
+});
