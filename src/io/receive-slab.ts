@@ -23,11 +23,19 @@
  * allocated between collections, so its memory is as cold as fresh memory,
  * and each slab costs a finalizer.
  *
- * Small reads (under 4 KiB) are copied into a Buffer of their own from
- * Node's pool instead, and the slab tail they used is reused: a kept slice
- * keeps its whole slab alive, so slices are handed out only where that
- * costs at most 16x the slice (a 4 KiB slice pinning 64 KiB), and the
- * small-message case keeps receiving into the same cache-hot bytes.
+ * Small reads (under 4 KiB) would pin a 64 KiB slab each if a protocol
+ * kept them: a kept slice keeps its whole slab alive, so slices of the
+ * large slab are handed out only where that costs at most 16x the slice
+ * (a 4 KiB slice pinning 64 KiB). Where a small read is expected (the
+ * caller says so: a transport whose last read was small), the recv goes
+ * into a small slab instead (16 KiB, at least 4 KiB of it offered), whose
+ * slices pin at most 16 KiB, twice what a Buffer from Node's own 8 KiB
+ * pool pins. A read that comes back large from there (4 KiB or more) was
+ * offered too little room, perhaps; the caller then expects a large one
+ * next. A small read that was not expected is copied into a Buffer from
+ * Node's pool, and the slab tail it used is reused. Why not copy always:
+ * at 50 x 1 KiB echo the copy (a pool Buffer, a temporary view, the
+ * memcpy) was 6% of the server's CPU.
  */
 import { syscalls as sys } from './syscalls.js';
 
@@ -35,24 +43,33 @@ import { syscalls as sys } from './syscalls.js';
 export const SLAB_BYTES = 64 * 1024;
 /** A read is offered at least this much room: a smaller tail means a fresh slab. */
 export const MIN_READ_BYTES = 16 * 1024;
-/** Reads shorter than this are copied out (see above) instead of sliced. */
+/** Reads shorter than this are small: copied out of the large slab (see above) instead of sliced. */
 export const COPY_BELOW_BYTES = 4 * 1024;
+/** Size of each small slab, for reads expected to be small. */
+export const SMALL_SLAB_BYTES = 16 * 1024;
 
 let slab: Buffer = Buffer.allocUnsafeSlow(SLAB_BYTES);
 /** Start of the slab's free tail (a multiple of 8). */
 let used = 0;
+let smallSlab: Buffer = Buffer.allocUnsafeSlow(SMALL_SLAB_BYTES);
+let smallUsed = 0;
 
 /**
- * One recv from `fd` into the current slab: the bytes received as a
- * Buffer the caller may keep, or the recv's result when it got none (0 at
- * EOF, -errno: -EAGAIN when nothing was waiting).
+ * One recv from `fd` into the current slab (the small one if
+ * `expectSmall`): the bytes received as a Buffer the caller may keep, or
+ * the recv's result when it got none (0 at EOF, -errno: -EAGAIN when
+ * nothing was waiting). Pass `expectSmall` when the last read from `fd`
+ * was under COPY_BELOW_BYTES.
  *
  * @example
- * const got = recvData(fd);
- * if (typeof got !== 'number') protocol.dataReceived(got);
- * else if (got === 0) onEof();
+ * const got = recvData(fd, expectSmall);
+ * if (typeof got !== 'number') {
+ *   expectSmall = got.length < COPY_BELOW_BYTES;
+ *   protocol.dataReceived(got);
+ * } else if (got === 0) onEof();
  */
-export function recvData(fd: number): Buffer | number {
+export function recvData(fd: number, expectSmall = false): Buffer | number {
+  if (expectSmall) return recvSmall(fd);
   if (SLAB_BYTES - used < MIN_READ_BYTES) {
     slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
     used = 0;
@@ -67,4 +84,17 @@ export function recvData(fd: number): Buffer | number {
   }
   used = (start + n + 7) & ~7;
   return slab.subarray(start, start + n);
+}
+
+/** recvData for an expected small read: a slice of the small slab, never a copy. */
+function recvSmall(fd: number): Buffer | number {
+  if (SMALL_SLAB_BYTES - smallUsed < COPY_BELOW_BYTES) {
+    smallSlab = Buffer.allocUnsafeSlow(SMALL_SLAB_BYTES);
+    smallUsed = 0;
+  }
+  const start = smallUsed;
+  const n = sys.recv(fd, smallSlab, start, SMALL_SLAB_BYTES - start, 0);
+  if (n <= 0) return n;
+  smallUsed = (start + n + 7) & ~7;
+  return smallSlab.subarray(start, start + n);
 }

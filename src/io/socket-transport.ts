@@ -4,8 +4,9 @@
  *
  * Reading. While reading is on, the fd has a reader. Each readable tick
  * does ONE recv. For a Protocol it goes into the free tail of a slab shared
- * by every transport (receive-slab.ts), and `dataReceived` gets a slice of
- * exactly the bytes that arrived — no copy, and the protocol may keep it.
+ * by every transport (receive-slab.ts; a small slab while this transport's
+ * reads are small), and `dataReceived` gets a slice of exactly the bytes
+ * that arrived — no copy, and the protocol may keep it.
  * For a BufferedProtocol it goes straight into the buffer the protocol
  * lends (`getBuffer`), then `bufferUpdated(n)`. One recv per tick is fair:
  * a busy connection cannot starve the others, and level-triggered epoll
@@ -42,7 +43,7 @@ import type { Future } from '../tasks/future.js';
 import { BrokenPipeError, ConnectionAbortedError, ConnectionResetError, EAGAIN, ENOTCONN, osError } from './errors.js';
 import { localAddress, peerAddress, socketFamily, TransportSocket } from './sockets.js';
 import { syscalls as sys } from './syscalls.js';
-import { recvData } from './receive-slab.js';
+import { COPY_BELOW_BYTES, recvData } from './receive-slab.js';
 import {
   checkBytes,
   type BytesLike,
@@ -149,6 +150,8 @@ export class SocketTransport implements Transport {
   #eofReceived = false;
   /** pauseReading() is in effect. */
   #paused = false;
+  /** Whether the last read was small: the next recv goes into the small slab (receive-slab.ts). */
+  #expectSmallRead = true;
   #readerActive = false;
   #writerActive = false;
 
@@ -413,10 +416,11 @@ export class SocketTransport implements Transport {
   #readReady(): void {
     if (this.#closing) return;
     if (this.#buffered !== null) return this.#readIntoProtocolBuffer(this.#buffered);
-    const got = recvData(this.#fd);
+    const got = recvData(this.#fd, this.#expectSmallRead);
     const n = typeof got === 'number' ? got : 1;
     if (n > 0) {
       const data = got as Buffer;
+      this.#expectSmallRead = data.length < COPY_BELOW_BYTES;
       try {
         (this.#protocol as Protocol).dataReceived?.(data);
       } catch (exception) {

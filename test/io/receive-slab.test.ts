@@ -5,12 +5,13 @@
  * protocol may keep them); reads of 4 KiB or more are 8-byte-aligned
  * slices of a shared 64 KiB slab, several per slab, and a fresh slab comes
  * once less than 16 KiB is free; smaller reads are copies that pin no
- * slab; EOF and EAGAIN come back as the recv's number.
+ * slab, unless the caller expected a small read: then they are slices of
+ * a 16 KiB small slab; EOF and EAGAIN come back as the recv's number.
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { EAGAIN } from '../../src/io/errors.js';
-import { COPY_BELOW_BYTES, MIN_READ_BYTES, recvData, SLAB_BYTES } from '../../src/io/receive-slab.js';
+import { COPY_BELOW_BYTES, MIN_READ_BYTES, recvData, SLAB_BYTES, SMALL_SLAB_BYTES } from '../../src/io/receive-slab.js';
 import { syscalls as sys } from '../../src/io/syscalls.js';
 import { closeAll, socketpair } from './fds.js';
 import { pattern } from './net-helpers.js';
@@ -20,8 +21,8 @@ function send(fd: number, data: Buffer): void {
   assert.equal(sys.send(fd, data, 0, data.length, 0), data.length);
 }
 
-function recvBuffer(fd: number): Buffer {
-  const got = recvData(fd);
+function recvBuffer(fd: number, expectSmall = false): Buffer {
+  const got = recvData(fd, expectSmall);
   assert.ok(typeof got !== 'number', `recv failed: ${String(got)}`);
   return got;
 }
@@ -68,10 +69,48 @@ test('reads under 4 KiB are copies that pin no slab, and leave the slab tail for
   closeAll(a, b);
 });
 
+test('expected small reads are aligned slices of a 16 KiB small slab, no copies, until less than 4 KiB is free; every slice keeps its bytes', () => {
+  assert.equal(SMALL_SLAB_BYTES, 16384);
+  const [a, b] = socketpair();
+  const kept: [Buffer, Buffer][] = [];
+  for (let i = 0; i < 16; i++) {
+    const message = pattern(1001 + i); // not multiples of 8
+    message[0] = i;
+    send(b, message);
+    kept.push([recvBuffer(a, true), message]);
+  }
+  for (const [data, message] of kept) {
+    assert.ok(data.equals(message), 'a kept slice is never overwritten by later reads');
+    assert.equal(data.buffer.byteLength, SMALL_SLAB_BYTES, 'a slice of a small slab, not a copy');
+    assert.equal(data.byteOffset % 8, 0, 'slices start 8-byte aligned');
+  }
+  const slabs = [...new Set(kept.map(([data]) => data.buffer))];
+  // Reads of 1,001-1,016 bytes take 1,008 or 1,016 each: after 12, 12,128 are used and 4,256 free, so a 13th fits; then 3,240 are free (< 4 KiB).
+  assert.deepEqual(
+    kept.map(([data]) => slabs.indexOf(data.buffer)),
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1],
+  );
+  closeAll(a, b);
+});
+
+test('an expected small read that comes back large is a slice of the small slab too (at most the free tail: the rest waits for the next read)', () => {
+  const [a, b] = socketpair();
+  send(b, pattern(20_000));
+  const first = recvBuffer(a, true);
+  assert.equal(first.buffer.byteLength, SMALL_SLAB_BYTES);
+  assert.ok(first.length >= COPY_BELOW_BYTES && first.length <= SMALL_SLAB_BYTES, `got ${first.length} bytes`);
+  const rest = recvBuffer(a);
+  assert.equal(rest.buffer.byteLength, SLAB_BYTES, 'a large read goes to the large slab');
+  assert.ok(Buffer.concat([first, rest]).equals(pattern(20_000)), 'nothing lost or reordered across the two reads');
+  closeAll(a, b);
+});
+
 test('EOF is 0 and an empty non-blocking socket is -EAGAIN, as the recv returned them', () => {
   const [a, b] = socketpair();
   assert.equal(recvData(a), -EAGAIN);
+  assert.equal(recvData(a, true), -EAGAIN);
   closeAll(b);
   assert.equal(recvData(a), 0);
+  assert.equal(recvData(a, true), 0);
   closeAll(a);
 });
