@@ -48,11 +48,42 @@ export const COPY_BELOW_BYTES = 4 * 1024;
 /** Size of each small slab, for reads expected to be small. */
 export const SMALL_SLAB_BYTES = 16 * 1024;
 
-let slab: Buffer = Buffer.allocUnsafeSlow(SLAB_BYTES);
-/** Start of the slab's free tail (a multiple of 8). */
-let used = 0;
-let smallSlab: Buffer = Buffer.allocUnsafeSlow(SMALL_SLAB_BYTES);
-let smallUsed = 0;
+/** A slab and its free tail: each recv goes into the tail; what is handed out is never written again. */
+class Slab {
+  #bytes: Buffer;
+  /** Start of the free tail (a multiple of 8). */
+  #used = 0;
+
+  constructor(readonly size: number, readonly minFree: number) {
+    this.#bytes = Buffer.allocUnsafeSlow(size);
+  }
+
+  /** One recv into the free tail (a fresh slab first if less than minFree is free): bytes received, 0 at EOF, or -errno. */
+  recv(fd: number): number {
+    if (this.size - this.#used < this.minFree) {
+      this.#bytes = Buffer.allocUnsafeSlow(this.size);
+      this.#used = 0;
+    }
+    return sys.recv(fd, this.#bytes, this.#used, this.size - this.#used, 0);
+  }
+
+  /** The `n` bytes the last recv got, as a slice the caller may keep; the tail moves past them (8-byte aligned). */
+  take(n: number): Buffer {
+    const start = this.#used;
+    this.#used = (start + n + 7) & ~7;
+    return this.#bytes.subarray(start, start + n);
+  }
+
+  /** A copy of the `n` bytes the last recv got, in a Buffer from Node's pool; the tail stays for the next recv. */
+  copy(n: number): Buffer {
+    const data = Buffer.allocUnsafe(n);
+    this.#bytes.copy(data, 0, this.#used, this.#used + n);
+    return data;
+  }
+}
+
+const large = new Slab(SLAB_BYTES, MIN_READ_BYTES);
+const small = new Slab(SMALL_SLAB_BYTES, COPY_BELOW_BYTES);
 
 /**
  * One recv from `fd` into the current slab (the small one if
@@ -69,32 +100,8 @@ let smallUsed = 0;
  * } else if (got === 0) onEof();
  */
 export function recvData(fd: number, expectSmall = false): Buffer | number {
-  if (expectSmall) return recvSmall(fd);
-  if (SLAB_BYTES - used < MIN_READ_BYTES) {
-    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-    used = 0;
-  }
-  const start = used;
-  const n = sys.recv(fd, slab, start, SLAB_BYTES - start, 0);
+  const slab = expectSmall ? small : large;
+  const n = slab.recv(fd);
   if (n <= 0) return n;
-  if (n < COPY_BELOW_BYTES) {
-    const data = Buffer.allocUnsafe(n);
-    slab.copy(data, 0, start, start + n);
-    return data;
-  }
-  used = (start + n + 7) & ~7;
-  return slab.subarray(start, start + n);
-}
-
-/** recvData for an expected small read: a slice of the small slab, never a copy. */
-function recvSmall(fd: number): Buffer | number {
-  if (SMALL_SLAB_BYTES - smallUsed < COPY_BELOW_BYTES) {
-    smallSlab = Buffer.allocUnsafeSlow(SMALL_SLAB_BYTES);
-    smallUsed = 0;
-  }
-  const start = smallUsed;
-  const n = sys.recv(fd, smallSlab, start, SMALL_SLAB_BYTES - start, 0);
-  if (n <= 0) return n;
-  smallUsed = (start + n + 7) & ~7;
-  return smallSlab.subarray(start, start + n);
+  return expectSmall || n >= COPY_BELOW_BYTES ? slab.take(n) : slab.copy(n);
 }
