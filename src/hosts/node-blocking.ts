@@ -35,8 +35,8 @@
  *    `uvBackendTimeout()` tells the truth about Node: its next timer, or 0
  *    when it has work right now (pending immediates, deferred I/O
  *    callbacks, closing handles, or fds it has yet to add to its epoll
- *    set, which the turn checks for). The turn passes it to `#onTurn`,
- *    which blocks for the shorter of it and the loop's deadline.
+ *    set). The turn passes it to `#onTurn`, which blocks for the shorter
+ *    of it and the loop's deadline.
  *
  * 3. Who goes next. If the loop's fds (or a wake-up, or its deadline) ended
  *    the select, the wait ends: the loop's promise continuation runs its
@@ -44,12 +44,14 @@
  *    that tick waits again (re-arms) and Node had nothing, the turn calls
  *    `#onTurn` again at once, without a round through libuv's loop: a
  *    wake-up costs the loop's epoll_wait and nothing of Node's. If Node's
- *    fd was readable, Node's timer is due, or Node had work to begin with,
- *    `#onTurn` returns true and stays armed: libuv dispatches its events,
- *    runs its check, close and timer phases, and calls the turn again
- *    after its next (non-blocking) poll. No setImmediate is involved. The
- *    turn keeps Node's process alive only while armed, so a loop that
- *    stopped for good does not keep Node alive.
+ *    fd was readable, Node's timer is due, or Node had work to begin with
+ *    (then the loop's fds are only polled, so that Node always having
+ *    work cannot starve the loop), `#onTurn` returns true and stays armed:
+ *    libuv dispatches its events, runs its check, close and timer phases,
+ *    and calls the turn again after its next (non-blocking) poll. No
+ *    setImmediate is involved. The turn keeps Node's process alive only
+ *    while armed, so a loop that stopped for good does not keep Node
+ *    alive.
  *
  * 4. Events the blocking select saw for the loop's own fds are kept, and
  *    the loop's next select (its tick's `select(0)`, right after the wait
@@ -231,7 +233,7 @@ export class NodeBlockingSelector implements Selector {
 export interface NodeBlockingHostStatistics {
   /** Waits that armed the turn (not counting those that ended at once). */
   waits: number;
-  /** Turns that found Node with work already pending, and did not block. */
+  /** Turns that found Node with work already pending: the loop's fds were polled, not waited on. */
   nodeBusy: number;
   /** Blocking selects whose timeout was Node's next timer rather than the loop's deadline. */
   nodeTimerCaps: number;
@@ -276,14 +278,18 @@ export class NodeBlockingHost implements LoopHost {
       this.#disarm();
       return true;
     }
-    if (nodeTimeoutMs === 0) {
-      this.#stats.nodeBusy++;
-      return true; // still armed: called again after Node's turn
-    }
     const untilDeadlineMs = this.#deadlineMs - this.#perf.now();
     if (untilDeadlineMs <= 0) {
       this.#endWait();
-      return false;
+      return nodeTimeoutMs === 0;
+    }
+    if (nodeTimeoutMs === 0) {
+      // Node has work now: no blocking. But Node may always have work (a
+      // setImmediate chain), so the loop's fds are polled on every such
+      // turn, or they would never be looked at.
+      this.#stats.nodeBusy++;
+      if (this.selector.waitForAny(0) === 'loop') this.#endWait();
+      return true; // Node's turn; if still waiting, called again after it
     }
     const capped = nodeTimeoutMs > 0 && nodeTimeoutMs < untilDeadlineMs;
     if (capped) this.#stats.nodeTimerCaps++;

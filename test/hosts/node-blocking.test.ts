@@ -219,3 +219,35 @@ test('blocking host: an fd that Node starts watching from a callback run after a
   log.assert(['node starts watching', 'node saw data']);
   assertLoopClean(loop);
 });
+
+test('blocking host: a loop waiting for an fd is not starved by Node code that always has work (a setImmediate chain)', async () => {
+  // While Node always has work, libuv's next timeout is always 0 and the
+  // host never blocks; it must still poll the loop's fds on each turn.
+  const { loop } = blockingLoop();
+  const log = new Log();
+  const [r, w] = pipe();
+  let spinning = true;
+  let spins = 0;
+  const spin = (): void => {
+    spins++;
+    if (spinning) setImmediate(spin);
+  };
+  setImmediate(spin);
+  const guard = setTimeout(() => {
+    log.push('guard fired');
+    loop.stop();
+  }, 5000);
+  loop.addReader(r, () => {
+    log.push(`loop read ${readString(r)}`);
+    loop.removeReader(r);
+    loop.stop();
+  });
+  loop.callLater(10, () => writeString(w, 'x'));
+  await loop.runForever();
+  spinning = false;
+  clearTimeout(guard);
+  closeAll(r, w);
+  log.assert(['loop read x']);
+  assert.ok(spins > 1, 'Node kept spinning all along');
+  assertLoopClean(loop);
+});
