@@ -108,17 +108,22 @@ export class GlobalTimersHost implements LoopHost {
       this.#wokenEarly = false;
       return this.yieldToHost();
     }
-    return new Promise<void>((resolve) => {
-      this.#resolveWait = resolve;
-      if (timeoutMs !== Infinity) {
-        // setTimeout counts whole ms and may fire a little early by the
-        // monotonic clock; the loop recomputes and waits again if so.
-        this.#timer = this.#g.setTimeout(() => this.#endWait(), Math.max(1, Math.ceil(timeoutMs)));
-      } else {
-        this.#holdProcess(true);
-      }
-    });
+    const waited = new Promise<void>(this.#takeResolve);
+    if (timeoutMs !== Infinity) {
+      // setTimeout counts whole ms and may fire a little early by the
+      // monotonic clock; the loop recomputes and waits again if so.
+      this.#timer = this.#g.setTimeout(this.#onWaitTimer, Math.max(1, Math.ceil(timeoutMs)));
+    } else {
+      this.#holdProcess(true);
+    }
+    return waited;
   }
+
+  /** The executor of every wait's promise, and its timer callback: bound once, so a wait allocates no closure of its own. */
+  readonly #takeResolve = (resolve: () => void): void => {
+    this.#resolveWait = resolve;
+  };
+  readonly #onWaitTimer = (): void => this.#endWait();
 
   /** Refs (true) or unrefs the keep-alive interval, creating it on first use. */
   #holdProcess(hold: boolean): void {
