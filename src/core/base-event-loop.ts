@@ -111,6 +111,10 @@ export class BaseEventLoop implements TimerOwner {
   #closed = false;
   /** True while runForever awaits its host: scheduling from outside must wake it. */
   #hostWaiting = false;
+  /** The host ran the tick that follows its wait (#hostTick): runForever skips its own. */
+  #hostTickRan = false;
+  /** What a tick run by the host threw, for runForever to rethrow. */
+  #hostTickFailure: { error: unknown } | null = null;
   /** Promises and other outside events the loop was asked to wait for (see `until`). */
   #externalWaits = 0;
   /** Set while a guest driver runs the loop (attachGuest): told instead of the host. */
@@ -681,18 +685,27 @@ export class BaseEventLoop implements TimerOwner {
           if (this.#clock.skipTo === undefined) {
             // Awaited right here, not through #waitInHost: one promise and
             // one microtask fewer per wake-up on the common, real-clock path.
+            // A host that can may run ticks itself meanwhile (#hostTick).
             this.#hostWaiting = true;
             try {
-              await this.#host.wait(this.#hostWaitMs(waitMs));
+              await this.#host.wait(this.#hostWaitMs(waitMs), this.#hostTick);
             } finally {
               this.#hostWaiting = false;
             }
           } else {
             await this.#waitInHost(waitMs);
           }
-          hooks.afterIoWait?.(0);
+          if (this.#hostTickFailure !== null) {
+            const failure = this.#hostTickFailure;
+            this.#hostTickFailure = null;
+            throw failure.error;
+          }
         }
-        this.#tick(0);
+        if (this.#hostTickRan) this.#hostTickRan = false; // the host ran this tick already
+        else {
+          if (waitMs > 0) hooks.afterIoWait?.(0);
+          this.#tick(0);
+        }
         if (this.#stopping) break;
         // On a real clock with nothing ready, the host wait that comes next
         // is this tick's microtask checkpoint (a continuation that schedules
@@ -712,6 +725,38 @@ export class BaseEventLoop implements TimerOwner {
       markActive(this, false);
     }
   }
+
+  /**
+   * The tick a host runs from its own callback while a wait is pending
+   * (LoopHost, HostTick): what runForever would do after the wait ends,
+   * then the next wait's length, without ending this one. Returns 0 to end
+   * the wait: work is ready (runForever then takes over, with its
+   * microtask checkpoint or a turn for the host), the loop is stopping, or
+   * the tick threw (runForever rethrows it). On a real clock only: a
+   * virtual clock's waits go through #waitInHost, which passes no tick.
+   */
+  readonly #hostTick = (): number => {
+    if (!this.#hostWaiting || this.#hostTickRan) return 0;
+    const hooks = this.instrumentHooks;
+    // Work scheduled by the tick itself must not end the host's wait.
+    this.#hostWaiting = false;
+    try {
+      hooks.afterIoWait?.(0);
+      this.#tick(0);
+    } catch (error) {
+      this.#hostTickFailure = { error };
+      this.#hostTickRan = true;
+      return 0;
+    }
+    const waitMs = this.#stopping ? 0 : this.#selectTimeout(Infinity);
+    if (waitMs === 0) {
+      this.#hostTickRan = true;
+      return 0;
+    }
+    hooks.beforeIoWait?.(waitMs);
+    this.#hostWaiting = true;
+    return this.#hostWaitMs(waitMs);
+  };
 
   /**
    * Lets the host wait until the loop has work. On a real clock that is at

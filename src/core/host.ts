@@ -18,14 +18,28 @@
  *    queued work (timers, I/O callbacks, rendering).
  *  - `shouldYield()` says the loop has held the thread long enough; it is
  *    polled between ticks and must be cheap.
+ *  - Optionally, `wait` may use the `tick` it is given (a HostTick): when
+ *    the wait would end, from a fresh callback of the host's own loop (not
+ *    from a microtask), the host may call `tick()` instead of ending the
+ *    wait. That runs the loop's tick right there and returns how long to
+ *    go on waiting (a new timeout, Infinity: no deadline), or 0: end the
+ *    wait now. A wait that goes on costs no promise and no microtask hop:
+ *    the host's callback returning is the tick's microtask checkpoint.
  */
 export interface LoopHost {
-  wait(timeoutMs: number): Promise<void>;
+  wait(timeoutMs: number, tick?: HostTick): Promise<void>;
   wake(): void;
   yieldToHost(): Promise<void>;
   shouldYield(): boolean;
   close(): void;
 }
+
+/**
+ * The loop's tick, run by a host from its own callback while a wait is
+ * pending (see LoopHost): returns the ms to go on waiting, or 0 to end the
+ * wait (the loop then carries on from after this tick).
+ */
+export type HostTick = () => number;
 
 type TimerId = unknown;
 interface HostGlobals {

@@ -38,12 +38,16 @@
  *    set). The turn passes it to `#onTurn`, which blocks for the shorter
  *    of it and the loop's deadline.
  *
- * 3. Who goes next. If the loop's fds (or a wake-up, or its deadline) ended
- *    the select, the wait ends: the loop's promise continuation runs its
- *    tick in the microtask checkpoint right after `#onTurn` returns, and if
- *    that tick waits again (re-arms) and Node had nothing, the turn calls
- *    `#onTurn` again at once, without a round through libuv's loop: a
- *    wake-up costs the loop's epoll_wait and nothing of Node's. If Node's
+ * 3. Who goes next. If the loop's fds (or its deadline) ended the select,
+ *    the host runs the loop's tick right there (LoopHost's HostTick, given
+ *    by runForever on a real clock) and the wait goes on for as long as
+ *    the tick says the loop stays idle; and if Node had nothing, the turn
+ *    calls `#onTurn` again at once, after the microtask checkpoint that
+ *    follows each call, without a round through libuv's loop: a wake-up
+ *    costs the loop's epoll_wait, no promise and nothing of Node's. The
+ *    wait ends (the loop's promise continuation takes over) when the tick
+ *    leaves work ready or stops the loop, on `wake()`, or, without a tick
+ *    to run, at once. If Node's
  *    fd was readable, Node's timer is due, or Node had work to begin with
  *    (then the loop's fds are only polled, so that Node always having
  *    work cannot starve the loop), `#onTurn` returns true and stays armed:
@@ -69,7 +73,7 @@
  */
 import { describe } from '../core/assert.js';
 import { RuntimeError } from '../core/errors.js';
-import { DEFAULT_HOST_SLICE_MS, GlobalTimersHost, type LoopHost } from '../core/host.js';
+import { DEFAULT_HOST_SLICE_MS, GlobalTimersHost, type HostTick, type LoopHost } from '../core/host.js';
 import { EVENT_READ, type ReadyCallback, type Selector } from '../core/selector.js';
 import { checkErrno } from '../io/errors.js';
 import { createWakeupFd, signalWakeupFd } from '../io/selector-support.js';
@@ -239,6 +243,8 @@ export interface NodeBlockingHostStatistics {
   nodeTimerCaps: number;
   /** Blocking selects that ended with only Node's fd ready: Node got its turn, the wait went on. */
   nodeWakeups: number;
+  /** Loop ticks the host ran from its turn while a wait went on (LoopHost's HostTick). */
+  ticksRun: number;
 }
 
 /**
@@ -265,9 +271,11 @@ export class NodeBlockingHost implements LoopHost {
   #waiting = false;
   /** performance.now() by which the pending wait must end (Infinity: none). */
   #deadlineMs = Infinity;
+  /** The loop's tick for the pending wait, if it gave one (LoopHost). */
+  #tick: HostTick | null = null;
   #wakePending = false;
   #closed = false;
-  readonly #stats = { waits: 0, nodeBusy: 0, nodeTimerCaps: 0, nodeWakeups: 0 };
+  readonly #stats = { waits: 0, nodeBusy: 0, nodeTimerCaps: 0, nodeWakeups: 0, ticksRun: 0 };
 
   /**
    * Called by the turn after libuv's poll phase while a wait is pending
@@ -280,7 +288,7 @@ export class NodeBlockingHost implements LoopHost {
     }
     const untilDeadlineMs = this.#deadlineMs - this.#perf.now();
     if (untilDeadlineMs <= 0) {
-      this.#endWait();
+      this.#loopsTurn();
       return nodeTimeoutMs === 0;
     }
     if (nodeTimeoutMs === 0) {
@@ -288,19 +296,37 @@ export class NodeBlockingHost implements LoopHost {
       // setImmediate chain), so the loop's fds are polled on every such
       // turn, or they would never be looked at.
       this.#stats.nodeBusy++;
-      if (this.selector.waitForAny(0) === 'loop') this.#endWait();
+      if (this.selector.waitForAny(0) === 'loop') this.#loopsTurn();
       return true; // Node's turn; if still waiting, called again after it
     }
     const capped = nodeTimeoutMs > 0 && nodeTimeoutMs < untilDeadlineMs;
     if (capped) this.#stats.nodeTimerCaps++;
     const outcome = this.selector.waitForAny(capped ? nodeTimeoutMs : untilDeadlineMs);
     if (outcome === 'loop' || this.#deadlineMs <= this.#perf.now()) {
-      this.#endWait();
-      return this.selector.sawNodeReady;
+      const nodeReady = this.selector.sawNodeReady;
+      this.#loopsTurn();
+      return nodeReady;
     }
     if (outcome === 'node') this.#stats.nodeWakeups++;
     return true; // Node's turn (its I/O, its timer, a signal); then the wait goes on
   };
+
+  /**
+   * The wait is over for the loop (its fds, a wake-up, its deadline). With
+   * the loop's tick (LoopHost, HostTick) the tick runs right here and the
+   * wait goes on for as long as it says; the microtask checkpoint is the
+   * one after this callback. Without one, or when the tick says 0, the
+   * wait ends.
+   */
+  #loopsTurn(): void {
+    const tick = this.#tick;
+    if (tick === null) return this.#endWait();
+    this.#stats.ticksRun++;
+    const nextWaitMs = tick();
+    if (!this.#waiting) return; // ended meanwhile (close())
+    if (nextWaitMs > 0) this.#deadlineMs = this.#perf.now() + nextWaitMs;
+    else this.#endWait();
+  }
 
   /**
    * @example
@@ -320,7 +346,7 @@ export class NodeBlockingHost implements LoopHost {
    * Waits until an fd of the loop is ready, `timeoutMs` passes (Infinity:
    * no deadline), Node has work to do, or `wake()`.
    */
-  wait(timeoutMs: number): Promise<void> {
+  wait(timeoutMs: number, tick?: HostTick): Promise<void> {
     if (this.#closed) throw new RuntimeError('NodeBlockingHost.wait: the host is closed');
     if (this.#waiting) throw new RuntimeError('NodeBlockingHost.wait: a wait is already pending (one at a time)');
     if (this.#wakePending || !(timeoutMs > 0)) {
@@ -329,6 +355,7 @@ export class NodeBlockingHost implements LoopHost {
     }
     this.#arm();
     this.#waiting = true;
+    this.#tick = tick ?? null;
     this.#deadlineMs = this.#perf.now() + timeoutMs;
     this.#stats.waits++;
     return this.#turns.wait(Infinity);
@@ -368,6 +395,7 @@ export class NodeBlockingHost implements LoopHost {
   #endWait(): void {
     if (!this.#waiting) return;
     this.#waiting = false;
+    this.#tick = null;
     this.#disarm();
     this.#turns.wake(); // resolves the pending #turns.wait(Infinity) and restarts the slice
   }

@@ -8,14 +8,23 @@
  *
  *  - a libuv poll watcher (native/uvwatch.c) on the selector's epoll fd,
  *    which is readable whenever a registered fd is ready (EpollSelector,
- *    fact 7). Its callback ends the wait; the loop's next tick then runs
- *    `select(0)` and queues the ready handlers. Wake-ups from other
+ *    fact 7). Its callback ends the wait (or runs the tick, below); the
+ *    loop's tick then runs `select(0)` and queues the ready handlers. Wake-ups from other
  *    threads need nothing extra: the selector's wake-up eventfd is in the
  *    same epoll set, so writing it makes the epoll fd readable too;
  *  - a Node timer for the deadline (the loop's next timer), when finite;
  *  - `wake()`, for work scheduled from outside a tick (a settled promise,
  *    `stop()`), which ends the wait directly.
  * Whichever comes first ends the wait, and the others are withdrawn.
+ *
+ * The watcher and the deadline timer do not end the wait when the loop
+ * gave its tick (LoopHost's HostTick, which runForever does on a real
+ * clock): they run the tick right there, in Node's callback, and the wait
+ * goes on for as long as the tick says the loop stays idle (a deadline
+ * timer already due no later is kept). A wake-up then costs no promise
+ * and no microtask hop; the microtask checkpoint after Node's callback is
+ * the one after the tick. The wait ends when the tick leaves work ready
+ * or stops the loop.
  *
  * Invariants:
  *  - the watcher is started while a wait is pending, and keeps Node's
@@ -44,7 +53,7 @@
  */
 import { describe } from '../core/assert.js';
 import { RuntimeError } from '../core/errors.js';
-import { DEFAULT_HOST_SLICE_MS, GlobalTimersHost, type LoopHost } from '../core/host.js';
+import { DEFAULT_HOST_SLICE_MS, GlobalTimersHost, type HostTick, type LoopHost } from '../core/host.js';
 import type { Selector } from '../core/selector.js';
 import { checkErrno } from '../io/errors.js';
 import { syscalls as sys } from '../io/syscalls.js';
@@ -92,6 +101,11 @@ export class NodeGuestHost implements LoopHost {
   #waiting = false;
   /** The deadline timer of the pending wait, if it has a finite one. */
   #timer: ReturnType<typeof setTimeout> | null = null;
+  /** performance.now() at which #timer fires. */
+  #timerDueMs = Infinity;
+  /** The loop's tick for the pending wait, if it gave one (LoopHost). */
+  #tick: HostTick | null = null;
+  readonly #perf: { now(): number } = performance;
   /** wake() came while no wait was pending: the next wait ends at once. */
   #wakePending = false;
   #closed = false;
@@ -99,9 +113,11 @@ export class NodeGuestHost implements LoopHost {
   readonly #endWait = (): void => {
     if (!this.#waiting) return;
     this.#waiting = false;
+    this.#tick = null;
     if (this.#timer !== null) {
       clearTimeout(this.#timer);
       this.#timer = null;
+      this.#timerDueMs = Infinity;
     }
     if (this.#refd) {
       this.#refd = false;
@@ -116,9 +132,48 @@ export class NodeGuestHost implements LoopHost {
     // next select() meets it and reports it properly. libuv has stopped the
     // watcher then; the next wait starts it again.
     if (eventsOrNegErrno < 0) this.#stopWatcher();
-    if (this.#waiting) this.#endWait();
+    if (this.#waiting) this.#loopsTurn();
     else this.#stopWatcher(); // ready fds while the loop is busy: its ticks poll them anyway
   };
+
+  readonly #onTimer = (): void => {
+    this.#timer = null;
+    this.#timerDueMs = Infinity;
+    if (this.#waiting) this.#loopsTurn();
+  };
+
+  /**
+   * The wait is over for the loop (its epoll fd, its deadline). With the
+   * loop's tick (LoopHost, HostTick) the tick runs right here, in Node's
+   * callback, and the wait goes on for as long as it says; the microtask
+   * checkpoint is the one after this callback. Without one, or when the
+   * tick says 0, the wait ends.
+   */
+  #loopsTurn(): void {
+    const tick = this.#tick;
+    if (tick === null) return this.#endWait();
+    const nextWaitMs = tick();
+    if (!this.#waiting) return; // ended meanwhile (close())
+    if (!(nextWaitMs > 0)) return this.#endWait();
+    if (nextWaitMs !== Infinity) this.#armTimer(nextWaitMs);
+  }
+
+  /**
+   * A deadline timer for a wait of `timeoutMs`. A pending one due no later
+   * is kept: one that fires early only makes the loop wait again, and
+   * re-arming costs more than that.
+   */
+  #armTimer(timeoutMs: number): void {
+    const dueMs = this.#perf.now() + timeoutMs;
+    if (this.#timer !== null) {
+      if (this.#timerDueMs <= dueMs + 1) return;
+      clearTimeout(this.#timer);
+    }
+    // Whole ms, at least 1: Node's timers have ms resolution, and a timer
+    // that fires a little early only makes the loop wait again.
+    this.#timer = setTimeout(this.#onTimer, Math.max(1, Math.ceil(Math.min(timeoutMs, 2 ** 31 - 1))));
+    this.#timerDueMs = dueMs;
+  }
 
   /**
    * @example
@@ -144,7 +199,7 @@ export class NodeGuestHost implements LoopHost {
    * Waits until the selector's epoll fd is readable, `timeoutMs` passes
    * (Infinity: no deadline), or `wake()`; Node's loop does the sleeping.
    */
-  wait(timeoutMs: number): Promise<void> {
+  wait(timeoutMs: number, tick?: HostTick): Promise<void> {
     if (this.#closed) throw new RuntimeError('NodeGuestHost.wait: the host is closed');
     if (this.#waiting) throw new RuntimeError('NodeGuestHost.wait: a wait is already pending (one at a time)');
     if (this.#wakePending || !(timeoutMs > 0)) {
@@ -153,11 +208,8 @@ export class NodeGuestHost implements LoopHost {
     }
     this.#startWatcher();
     this.#waiting = true;
-    if (timeoutMs !== Infinity) {
-      // Whole ms, at least 1: Node's timers have ms resolution, and a timer
-      // that fires a little early only makes the loop wait again.
-      this.#timer = setTimeout(this.#endWait, Math.max(1, Math.ceil(Math.min(timeoutMs, 2 ** 31 - 1))));
-    }
+    this.#tick = tick ?? null;
+    if (timeoutMs !== Infinity) this.#armTimer(timeoutMs);
     return this.#turns.wait(Infinity);
   }
 

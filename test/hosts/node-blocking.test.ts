@@ -251,3 +251,24 @@ test('blocking host: a loop waiting for an fd is not starved by Node code that a
   assert.ok(spins > 1, 'Node kept spinning all along');
   assertLoopClean(loop);
 });
+
+test('blocking host: readiness of the loop\'s fds runs the loop\'s ticks from the turn, and the wait goes on (no promise per wake-up)', async () => {
+  const { loop, host } = blockingLoop();
+  const log = new Log();
+  const [r, w] = pipe();
+  let reads = 0;
+  loop.addReader(r, () => {
+    log.push(`read ${readString(r)}`);
+    if (++reads === 3) return loop.stop();
+    setTimeout(() => writeString(w, String(reads)), 1); // from Node: the loop is idle meanwhile
+  });
+  setTimeout(() => writeString(w, '0'), 1);
+  await withWatchdog(loop.runForever(), 'runForever', () => loop.stop());
+  loop.removeReader(r);
+  closeAll(r, w);
+  log.assert(['read 0', 'read 1', 'read 2']);
+  const stats = host.statistics();
+  assert.equal(stats.ticksRun, 3, 'each read ran in a tick the host ran');
+  assert.equal(stats.waits, 1, 'one wait, which went on through the first two reads and ended with the stop');
+  assertLoopClean(loop);
+});
