@@ -11,7 +11,8 @@
  * (Infinity without timers) and the same host wait goes on; work scheduled
  * inside a host-run tick does not end the host's wait through wake();
  * beforeIoWait and afterIoWait still alternate, one pair per wait as the
- * loop sees it.
+ * loop sees it; a host-run tick that throws ends the wait and runForever
+ * rejects with the error.
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
@@ -146,4 +147,37 @@ test('a timer armed inside a host-run tick gives the wait that goes on its deadl
   loop.removeReader(r);
   loop.close();
   closeAll(r, w);
+});
+
+test('a tick run by the host that throws ends the wait, and runForever rejects with what it threw', async () => {
+  const host = new TickingHost();
+  const inner = new EpollSelector();
+  const failure = new Error('select failed');
+  let failing = false;
+  // The loop's selector, made to fail on demand: a tick's poll is the one place a tick itself throws.
+  const selector = new Proxy(inner, {
+    get(target, name) {
+      if (name === 'select') {
+        return (timeoutMs: number, onReady: (fd: number, events: number) => void): number => {
+          if (failing) throw failure;
+          return target.select(timeoutMs, onReady);
+        };
+      }
+      const value = Reflect.get(target, name, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const loop = new EventLoop({ selector, host });
+  const outcome = loop.runForever().then(
+    () => 'resolved',
+    (error: unknown) => error,
+  );
+  await hostTurn();
+  assert.deepEqual(host.waits, [Infinity]);
+  failing = true;
+  assert.equal(await host.fire(), 0, 'the failed tick ends the wait');
+  assert.equal(await outcome, failure, 'runForever rejected with the error the tick threw');
+  failing = false;
+  assert.equal(loop.isRunning(), false);
+  loop.close();
 });
