@@ -207,6 +207,39 @@ static void free_state(napi_env env, void *data, void *hint) {
   free(st);
 }
 
+/* ------------------------------------------------------------ JS callbacks */
+
+void evt_js_callback_init(napi_env env, evt_js_callback *cb, napi_value fn, const char *resource_name) {
+  napi_value resource, name;
+  napi_create_object(env, &resource);
+  napi_create_string_utf8(env, resource_name, NAPI_AUTO_LENGTH, &name);
+  napi_create_reference(env, fn, 1, &cb->fn);
+  napi_async_init(env, resource, name, &cb->async);
+}
+
+void evt_js_callback_release(napi_env env, evt_js_callback *cb) {
+  napi_delete_reference(env, cb->fn);
+  napi_async_destroy(env, cb->async);
+}
+
+void evt_js_callback_call(napi_env env, evt_js_callback *cb, int32_t arg, bool *result_bool) {
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value fn, global, argv, result;
+  napi_get_reference_value(env, cb->fn, &fn);
+  napi_get_global(env, &global);
+  napi_create_int32(env, arg, &argv);
+  if (napi_make_callback(env, cb->async, global, fn, 1, &argv, &result) == napi_pending_exception) {
+    napi_value error;
+    napi_get_and_clear_last_exception(env, &error);
+    napi_fatal_exception(env, error);
+  } else if (result_bool != NULL) {
+    bool value;
+    if (napi_get_value_bool(env, result, &value) == napi_ok) *result_bool = value;
+  }
+  napi_close_handle_scope(env, scope);
+}
+
 /* ------------------------------------------------------------ handle tables */
 
 int evt_slot_alloc(void ***slots, int *cap) {

@@ -106,6 +106,25 @@ typedef struct {
 
 evt_state *evt_state_of(napi_env env);
 
+/* A JavaScript function that libuv callbacks call (a watcher's, a turn's):
+ * a strong reference and the async context napi_make_callback needs. */
+typedef struct {
+  napi_ref fn;
+  napi_async_context async;
+} evt_js_callback;
+
+/* Holds `fn`; `resource_name` names the async resource ("eventide.FdWatcher"). */
+void evt_js_callback_init(napi_env env, evt_js_callback *cb, napi_value fn, const char *resource_name);
+void evt_js_callback_release(napi_env env, evt_js_callback *cb);
+
+/* Calls cb(arg) from a libuv callback, in its own handle scope, through
+ * napi_make_callback: async context, and the microtask queue runs afterwards
+ * (promises settle, as after any Node callback). A throw cannot be caught by
+ * anyone up the stack, so it is reported the way Node reports a throwing
+ * timer callback ('uncaughtException', else exit). `*result_bool`, if given,
+ * gets the result when it is a boolean and is left alone otherwise. */
+void evt_js_callback_call(napi_env env, evt_js_callback *cb, int32_t arg, bool *result_bool);
+
 /* The lowest free slot of a table of pointers (index = id), growing it
  * (doubling, at least 4) when full: the slot's index, or -ENOMEM. */
 int evt_slot_alloc(void ***slots, int *cap);

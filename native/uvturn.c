@@ -50,8 +50,7 @@ typedef struct evt_turn {
   uv_check_t check;
   uv_idle_t idle;
   napi_env env;
-  napi_ref callback;
-  napi_async_context async;
+  evt_js_callback on_turn;
   bool armed;
   bool in_callback;
   bool close_requested;
@@ -83,8 +82,7 @@ static void close_handles(evt_turn *t) {
 }
 
 static void release_turn(napi_env env, evt_turn *t) {
-  napi_delete_reference(env, t->callback);
-  napi_async_destroy(env, t->async);
+  evt_js_callback_release(env, &t->on_turn);
   close_handles(t);
 }
 
@@ -99,26 +97,12 @@ static void set_armed(evt_turn *t, bool armed) {
   }
 }
 
-/* Calls onTurn(nodeTimeoutMs); true if it asked for Node's turn. */
+/* Calls onTurn(nodeTimeoutMs); true if it asked for Node's turn (or threw). */
 static bool call_turn(evt_turn *t, int node_timeout_ms) {
-  napi_env env = t->env;
   bool yield_to_node = true;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return true;
-  napi_value callback, global, arg, result;
-  napi_get_reference_value(env, t->callback, &callback);
-  napi_get_global(env, &global);
-  napi_create_int32(env, node_timeout_ms, &arg);
   t->in_callback = true;
-  if (napi_make_callback(env, t->async, global, callback, 1, &arg, &result) == napi_pending_exception) {
-    napi_value error;
-    napi_get_and_clear_last_exception(env, &error);
-    napi_fatal_exception(env, error);
-  } else if (napi_get_value_bool(env, result, &yield_to_node) != napi_ok) {
-    yield_to_node = true;
-  }
+  evt_js_callback_call(t->env, &t->on_turn, node_timeout_ms, &yield_to_node);
   t->in_callback = false;
-  napi_close_handle_scope(env, scope);
   return yield_to_node;
 }
 
@@ -174,11 +158,7 @@ static napi_value turn_open_js(napi_env env, napi_callback_info info) {
   uv_unref((uv_handle_t *)&t->idle);
   uv_check_start(&t->check, on_check);
   uv_unref((uv_handle_t *)&t->check);
-  napi_value resource, name;
-  napi_create_object(env, &resource);
-  napi_create_string_utf8(env, "eventide.LoopTurn", NAPI_AUTO_LENGTH, &name);
-  napi_create_reference(env, a.argv[0], 1, &t->callback);
-  napi_async_init(env, resource, name, &t->async);
+  evt_js_callback_init(env, &t->on_turn, a.argv[0], "eventide.LoopTurn");
   st->turns[id] = t;
   return evt_number(env, id);
 }

@@ -20,9 +20,10 @@
  *
  * Invariants: a watcher struct is freed only in its uv_close callback; its
  * table slot is cleared when closing is requested, so no id ever refers to
- * a closing handle; its JS resources are released outside its own callback. The JS callback is called through napi_make_callback
- * inside a handle scope, which gives it async context and runs the
- * microtask queue afterwards (promises settle, as after any Node callback).
+ * a closing handle; its JS resources are released outside its own
+ * callback. The JS callback is called through evt_js_callback_call
+ * (napi_make_callback in a handle scope: async context, and the microtask
+ * queue runs afterwards, as after any Node callback).
  */
 #include "eventide.h"
 
@@ -33,12 +34,11 @@
 typedef struct evt_watcher {
   uv_poll_t handle;
   napi_env env;
-  napi_ref callback;
-  napi_async_context async;
+  evt_js_callback callback;
   /* Set by the teardown hook: the close callback then reports to it. */
   evt_teardown *teardown;
   /* True while its JS callback runs. A close requested then is deferred
-   * until the callback returns: napi_make_callback is still using `async`. */
+   * until the callback returns: napi_make_callback is still using its async context. */
   bool in_callback;
   bool close_requested;
 } evt_watcher;
@@ -75,33 +75,18 @@ static void free_on_close(uv_handle_t *handle) {
 /* Releases what the watcher holds on the JS side and starts closing the
  * libuv handle; memory is freed in free_on_close. */
 static void release_watcher(napi_env env, evt_watcher *w) {
-  napi_delete_reference(env, w->callback);
-  napi_async_destroy(env, w->async);
+  evt_js_callback_release(env, &w->callback);
   uv_close((uv_handle_t *)&w->handle, free_on_close);
 }
 
 static void on_poll(uv_poll_t *handle, int status, int events) {
   evt_watcher *w = handle->data;
-  napi_env env = w->env;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value callback, global, arg, result;
-  napi_get_reference_value(env, w->callback, &callback);
-  napi_get_global(env, &global);
-  napi_create_int32(env, status < 0 ? status : events, &arg);
   /* `w` stays valid throughout: even if the callback closes this watcher,
    * the release is deferred to below and the memory to libuv's close callback. */
   w->in_callback = true;
-  if (napi_make_callback(env, w->async, global, callback, 1, &arg, &result) == napi_pending_exception) {
-    /* Nobody up the stack can catch it: report it the way Node reports a
-     * throwing timer callback ('uncaughtException', else exit). */
-    napi_value error;
-    napi_get_and_clear_last_exception(env, &error);
-    napi_fatal_exception(env, error);
-  }
+  evt_js_callback_call(w->env, &w->callback, status < 0 ? status : events, NULL);
   w->in_callback = false;
-  if (w->close_requested) release_watcher(env, w);
-  napi_close_handle_scope(env, scope);
+  if (w->close_requested) release_watcher(w->env, w);
 }
 
 /* Argument i as the id of an open watcher; throws a RangeError otherwise. */
@@ -133,11 +118,7 @@ static napi_value poll_open_js(napi_env env, napi_callback_info info) {
   }
   w->handle.data = w;
   w->env = env;
-  napi_value resource, name;
-  napi_create_object(env, &resource);
-  napi_create_string_utf8(env, "eventide.FdWatcher", NAPI_AUTO_LENGTH, &name);
-  napi_create_reference(env, a.argv[1], 1, &w->callback);
-  napi_async_init(env, resource, name, &w->async);
+  evt_js_callback_init(env, &w->callback, a.argv[1], "eventide.FdWatcher");
   st->watchers[id] = w;
   return evt_number(env, id);
 }
