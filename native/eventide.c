@@ -255,6 +255,15 @@ int evt_slot_alloc(void ***slots, int *cap) {
   return id;
 }
 
+void *evt_arg_slot(evt_args *a, size_t i, void *const *slots, int cap, const char *what, int32_t *id) {
+  if (!evt_arg_int(a, i, "id", id)) return NULL;
+  if (*id < 0 || *id >= cap || slots[*id] == NULL) {
+    evt_throw_range(a, "no open %s with id %d", what, *id);
+    return NULL;
+  }
+  return slots[*id];
+}
+
 evt_teardown *evt_teardown_start(napi_async_cleanup_hook_handle hook, void *const *slots, int cap) {
   int open = 0;
   for (int i = 0; i < cap; i++) open += slots[i] != NULL;

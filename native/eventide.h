@@ -129,6 +129,10 @@ void evt_js_callback_call(napi_env env, evt_js_callback *cb, int32_t arg, bool *
  * (doubling, at least 4) when full: the slot's index, or -ENOMEM. */
 int evt_slot_alloc(void ***slots, int *cap);
 
+/* Argument i as the id of an occupied slot: the slot's pointer. Throws a
+ * RangeError ("no open <what> with id N") and returns NULL otherwise. */
+void *evt_arg_slot(evt_args *a, size_t i, void *const *slots, int cap, const char *what, int32_t *id);
+
 /* Closing a table of libuv handles at environment teardown: Node keeps
  * running its loop until the async cleanup hook is removed, so the close
  * callbacks get to run first. `evt_teardown_start` returns NULL (and

@@ -127,12 +127,7 @@ static void on_check(uv_check_t *check) {
 }
 
 static evt_turn *turn_of(evt_args *a, evt_state *st, size_t i, int32_t *id) {
-  if (!evt_arg_int(a, i, "id", id)) return NULL;
-  if (*id < 0 || *id >= st->cap_turns || st->turns[*id] == NULL) {
-    evt_throw_range(a, "no open turn with id %d", *id);
-    return NULL;
-  }
-  return st->turns[*id];
+  return evt_arg_slot(a, i, (void *const *)st->turns, st->cap_turns, "turn", id);
 }
 
 /* uvTurnOpen(onTurn: (nodeTimeoutMs) => boolean) -> turn id | -errno. Created disarmed. */

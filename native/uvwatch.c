@@ -89,14 +89,8 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
   if (w->close_requested) release_watcher(w->env, w);
 }
 
-/* Argument i as the id of an open watcher; throws a RangeError otherwise. */
 static evt_watcher *watcher_of(evt_args *a, evt_state *st, size_t i, int32_t *id) {
-  if (!evt_arg_int(a, i, "id", id)) return NULL;
-  if (*id < 0 || *id >= st->cap_watchers || st->watchers[*id] == NULL) {
-    evt_throw_range(a, "no open watcher with id %d", *id);
-    return NULL;
-  }
-  return st->watchers[*id];
+  return evt_arg_slot(a, i, (void *const *)st->watchers, st->cap_watchers, "watcher", id);
 }
 
 /* uvPollOpen(fd, onReadable: (eventsOrNegErrno) => void) -> watcher id | -errno.

@@ -356,6 +356,9 @@ test('misuse throws a TypeError/RangeError naming the function and the argument,
     [call(() => sys.uvPollOpen(r, 'nope' as unknown as () => void)), 'TypeError', /^uvPollOpen: argument 'onReadable' must be a function$/],
     [call(() => sys.eventfdWrite(r, -1)), 'RangeError', /^eventfdWrite: argument 'value' must be an integer from 0 to 2\^53-1, got -1$/],
     [call(() => sys.uvPollRef(12345, true)), 'RangeError', /^uvPollRef: no open watcher with id 12345$/],
+    [call(() => sys.uvTurnOpen('nope' as unknown as () => boolean)), 'TypeError', /^uvTurnOpen: argument 'onTurn' must be a function$/],
+    [call(() => sys.uvTurnArm(12345, true)), 'RangeError', /^uvTurnArm: no open turn with id 12345$/],
+    [call(() => sys.uvTurnClose(-1)), 'RangeError', /^uvTurnClose: no open turn with id -1$/],
   ];
   const before = openFdCount();
   for (const [fn, name, message] of cases) assert.throws(fn, { name, message });
@@ -427,4 +430,13 @@ test('EMFILE: with `ulimit -n 64`, socket() and accept4() return -EMFILE cleanly
   assert.equal(result.socket, -EMFILE);
   assert.equal(result.accept, -EMFILE, 'the pending connection stays queued');
   assert.ok((result.acceptAfterClose as number) >= 0, `accept4 after freeing an fd: ${result.acceptAfterClose}`);
+});
+
+test('uvTurnArm: a bad armed flag is a TypeError; an open turn armed and closed leaves nothing behind', () => {
+  const turn = sys.uvTurnOpen(() => true);
+  assert.ok(turn >= 0);
+  assert.throws(() => sys.uvTurnArm(turn, 1 as unknown as boolean), { name: 'TypeError', message: /^uvTurnArm: argument 'armed' must be a boolean$/ });
+  assert.equal(sys.uvTurnArm(turn, true), 0);
+  assert.equal(sys.uvTurnClose(turn), 0);
+  assert.throws(() => sys.uvTurnArm(turn, false), { name: 'RangeError', message: `uvTurnArm: no open turn with id ${turn}` });
 });
