@@ -18,7 +18,7 @@ export type { Clock } from './core/clock.js';
 export { EVENT_READ, EVENT_WRITE, TimerOnlySelector } from './core/selector.js';
 export type { Selector, ReadyCallback } from './core/selector.js';
 export { GlobalTimersHost } from './core/host.js';
-export type { LoopHost } from './core/host.js';
+export type { HostTick, LoopHost } from './core/host.js';
 export { CancelledError, TimeoutError, InvalidStateError, RuntimeError } from './core/errors.js';
 
 export { Future, isFuture } from './tasks/future.js';

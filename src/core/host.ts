@@ -38,6 +38,19 @@ export interface LoopHost {
  * The loop's tick, run by a host from its own callback while a wait is
  * pending (see LoopHost): returns the ms to go on waiting, or 0 to end the
  * wait (the loop then carries on from after this tick).
+ *
+ * @example
+ * // In a host whose wait ends from a callback of its own loop:
+ * wait(timeoutMs: number, tick?: HostTick): Promise<void> {
+ *   const waited = new Promise<void>((resolve) => (this.#end = resolve));
+ *   const onWake = (): void => {                // an fd is ready, or the deadline came
+ *     const nextMs = tick?.() ?? 0;             // run the loop's tick right here
+ *     if (nextMs > 0) this.#watchUntil(nextMs, onWake); // still idle: wait on
+ *     else this.#end();                         // work ready: hand back to runForever
+ *   };
+ *   this.#watchUntil(timeoutMs, onWake);
+ *   return waited;
+ * }
  */
 export type HostTick = () => number;
 
