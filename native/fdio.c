@@ -1,6 +1,6 @@
 /*
  * Plain file-descriptor I/O: read/write (and the vectored forms), close,
- * pipe2, fcntl. Works on any fd: pipes, sockets, ttys, eventfds.
+ * pipe2, fcntl, and fstat's file type. Works on any fd: pipes, sockets, ttys, eventfds.
  *
  * Buffers are the caller's: (buffer, offset, length) is checked against the
  * buffer's size here and then handed to the kernel as is; nothing is copied.
@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -155,13 +156,26 @@ static napi_value fcntl_js(napi_env env, napi_callback_info info) {
   return r < 0 ? evt_errno(env) : evt_number(env, r);
 }
 
+/* fstatMode(fd) -> st_mode (file type and permission bits) | -errno. The
+ * pipe transports use it to refuse what is not a pipe, socket or
+ * character device (a regular file is always "readable" to epoll: EPERM). */
+static napi_value fstat_mode_js(napi_env env, napi_callback_info info) {
+  evt_args a;
+  int32_t fd;
+  if (!evt_get_args(env, info, "fstatMode", 1, &a) || !evt_arg_int(&a, 0, "fd", &fd)) return NULL;
+  struct stat st;
+  if (fstat(fd, &st) < 0) return evt_errno(env);
+  return evt_number(env, (int64_t)st.st_mode);
+}
+
 void evt_init_fdio(napi_env env, napi_value exports, napi_value constants) {
   static const evt_function fns[] = {
       {"read", read_js},   {"write", write_js}, {"readv", readv_js}, {"writev", writev_js},
-      {"close", close_js}, {"pipe2", pipe2_js}, {"fcntl", fcntl_js},
+      {"close", close_js}, {"pipe2", pipe2_js}, {"fcntl", fcntl_js}, {"fstatMode", fstat_mode_js},
   };
   evt_define_functions(env, exports, fns, EVT_COUNT(fns));
 #define C(name) evt_define_constant(env, constants, #name, name)
   C(O_NONBLOCK); C(O_CLOEXEC); C(F_GETFL); C(F_SETFL); C(F_GETFD); C(F_SETFD); C(FD_CLOEXEC); C(IOV_MAX);
+  C(S_IFMT); C(S_IFIFO); C(S_IFSOCK); C(S_IFCHR); C(S_IFREG); C(S_IFDIR);
 #undef C
 }

@@ -56,6 +56,8 @@ export {
   type CreateUnixServerOptions,
   type DatagramEndpointOptions,
 } from './io/connect.js';
+export { connectReadPipe, connectWritePipe, openPipe, closeFd, type ConnectPipeOptions } from './io/connect-pipe.js';
+export { ReadPipeTransport, WritePipeTransport, type ReadPipeProtocol, type WritePipeProtocol, type PipeTransportOptions } from './io/pipe-transport.js';
 export { sockRecv, sockRecvInto, sockSendAll, sockAccept, sockConnect } from './io/sock.js';
 export { getaddrinfo, type AddrInfo, type GetaddrinfoOptions } from './io/dns.js';
 export { addSignalHandler, removeSignalHandler, removeAllSignalHandlers, signalHandlerNames, type SignalLike } from './io/signals.js';

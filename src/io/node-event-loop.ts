@@ -1,12 +1,13 @@
 /**
  * NodeEventLoop: EventLoop plus the I/O methods asyncio puts on its loop
- * (`loop.createConnection`, `loop.createServer`, `loop.sockRecv`, ...).
+ * (`loop.createConnection`, `loop.createServer`, `loop.connectReadPipe`,
+ * `loop.sockRecv`, ...).
  *
  * EventLoop (tasks/) must stay free of Node, so these live in a subclass
  * here in io/. Each method is a one-line call of the function of the same
- * name (connect.ts, sock.ts, dns.ts) with `this` as the loop; the
- * functions work on any EventLoop with an fd selector, so code that was
- * handed a plain EventLoop can call them directly.
+ * name (connect.ts, connect-pipe.ts, sock.ts, dns.ts) with `this` as the
+ * loop; the functions work on any EventLoop with an fd selector, so code
+ * that was handed a plain EventLoop can call them directly.
  *
  * The default selector is the epoll selector. A NodeEventLoop does not by
  * itself decide who waits between ticks: drive it with runOnce, or use a
@@ -29,12 +30,14 @@ import {
   type CreateUnixServerOptions,
   type DatagramEndpointOptions,
 } from './connect.js';
+import { connectReadPipe, connectWritePipe, type ConnectPipeOptions } from './connect-pipe.js';
 import type { UdpTransport } from './datagram-transport.js';
 import { getaddrinfo, type AddrInfo, type GetaddrinfoOptions } from './dns.js';
 import { EpollSelector } from './epoll-selector.js';
 import { closeDefaultExecutor, runInExecutor, setDefaultExecutor, shutdownDefaultExecutor } from './executor.js';
 import { addSignalHandler, removeAllSignalHandlers, removeSignalHandler, type SignalLike } from './signals.js';
 import type { Executor } from './worker-pool.js';
+import type { ReadPipeProtocol, ReadPipeTransport, WritePipeProtocol, WritePipeTransport } from './pipe-transport.js';
 import type { Server } from './server.js';
 import { sockAccept, sockConnect, sockRecv, sockRecvInto, sockSendAll } from './sock.js';
 import type { SocketTransport } from './socket-transport.js';
@@ -78,6 +81,16 @@ export class NodeEventLoop extends EventLoop {
   /** See `createDatagramEndpoint` (connect.ts). */
   createDatagramEndpoint<P extends DatagramProtocol>(protocolFactory: () => P, options?: DatagramEndpointOptions): Task<[UdpTransport, P]> {
     return createDatagramEndpoint(this, protocolFactory, options);
+  }
+
+  /** See `connectReadPipe` (connect-pipe.ts). */
+  connectReadPipe<P extends ReadPipeProtocol>(protocolFactory: () => P, pipe: number, options?: ConnectPipeOptions): Task<[ReadPipeTransport, P]> {
+    return connectReadPipe(this, protocolFactory, pipe, options);
+  }
+
+  /** See `connectWritePipe` (connect-pipe.ts). */
+  connectWritePipe<P extends WritePipeProtocol>(protocolFactory: () => P, pipe: number, options?: ConnectPipeOptions): Task<[WritePipeTransport, P]> {
+    return connectWritePipe(this, protocolFactory, pipe, options);
   }
 
   /** See `sockRecv` (sock.ts). */

@@ -60,11 +60,21 @@ class Slab {
 
   /** One recv into the free tail (a fresh slab first if less than minFree is free): bytes received, 0 at EOF, or -errno. */
   recv(fd: number): number {
+    this.#makeRoom();
+    return sys.recv(fd, this.#bytes, this.#used, this.size - this.#used, 0);
+  }
+
+  /** As `recv`, with read(2): for fds that are not sockets (pipes, ttys). */
+  read(fd: number): number {
+    this.#makeRoom();
+    return sys.read(fd, this.#bytes, this.#used, this.size - this.#used);
+  }
+
+  #makeRoom(): void {
     if (this.size - this.#used < this.minFree) {
       this.#bytes = Buffer.allocUnsafeSlow(this.size);
       this.#used = 0;
     }
-    return sys.recv(fd, this.#bytes, this.#used, this.size - this.#used, 0);
   }
 
   /** The `n` bytes the last recv got, as a slice the caller may keep; the tail moves past them (8-byte aligned). */
@@ -101,7 +111,23 @@ const small = new Slab(SMALL_SLAB_BYTES, COPY_BELOW_BYTES);
  */
 export function recvData(fd: number, expectSmall = false): Buffer | number {
   const slab = expectSmall ? small : large;
-  const n = slab.recv(fd);
+  return received(slab, slab.recv(fd), expectSmall);
+}
+
+/**
+ * `recvData` for fds that are not sockets (pipes, ttys): one read(2) into
+ * the same slabs, with the same result and the same `expectSmall` rule.
+ *
+ * @example
+ * const got = readData(pipeFd, expectSmall); // Buffer, 0 at EOF, or -errno
+ */
+export function readData(fd: number, expectSmall = false): Buffer | number {
+  const slab = expectSmall ? small : large;
+  return received(slab, slab.read(fd), expectSmall);
+}
+
+/** What the last recv or read into `slab` got, as recvData returns it. */
+function received(slab: Slab, n: number, expectSmall: boolean): Buffer | number {
   if (n <= 0) return n;
   return expectSmall || n >= COPY_BELOW_BYTES ? slab.take(n) : slab.copy(n);
 }

@@ -44,6 +44,7 @@ import { BrokenPipeError, ConnectionAbortedError, ConnectionResetError, EAGAIN, 
 import { localAddress, peerAddress, socketFamily, TransportSocket } from './sockets.js';
 import { syscalls as sys } from './syscalls.js';
 import { COPY_BELOW_BYTES, recvData } from './receive-slab.js';
+import { WriteQueue } from './write-queue.js';
 import {
   checkBytes,
   type BytesLike,
@@ -95,11 +96,6 @@ function isPeerGone(exc: unknown): boolean {
 
 function toError(exc: unknown): Error {
   return exc instanceof Error ? exc : new Error(String(exc));
-}
-
-/** The bytes of `data` from `offset` on, as a fresh copy. */
-function copyTail(data: BytesLike, offset: number): Uint8Array {
-  return new Uint8Array(data.buffer, data.byteOffset + offset, data.byteLength - offset).slice();
 }
 
 /**
@@ -155,9 +151,8 @@ export class SocketTransport implements Transport {
   #readerActive = false;
   #writerActive = false;
 
-  /** Unsent bytes, oldest first: each a private copy. */
-  readonly #queue: Uint8Array[] = [];
-  #bufferSize = 0;
+  /** Unsent bytes, oldest first: each a private copy (write-queue.ts). */
+  readonly #queue = new WriteQueue();
   /** pauseWriting() was called and resumeWriting() not yet. */
 
   readonly #onReadable = (): void => this.#readReady();
@@ -269,17 +264,15 @@ export class SocketTransport implements Transport {
     if (length === 0) return;
     if (this.#lost) return this.#dropLostWrite();
     let sent = 0;
-    if (this.#bufferSize === 0) {
+    if (this.#queue.size === 0) {
       const n = sys.send(this.#fd, data, 0, length, 0);
       if (n === length) return;
       if (n >= 0) sent = n;
       else if (n !== -EAGAIN) return this.#fatalError(osError(n, 'send', this.#detail()), 'Fatal write error on socket transport');
       this.#startWriting();
     }
-    const rest = copyTail(data, sent);
-    this.#queue.push(rest);
-    this.#bufferSize += rest.byteLength;
-    this.#flow.maybePause(this.#bufferSize);
+    this.#queue.pushTail(data, sent);
+    this.#flow.maybePause(this.#queue.size);
   }
 
   /** Writes each buffer in turn. */
@@ -294,7 +287,7 @@ export class SocketTransport implements Transport {
   writeEof(): void {
     if (this.#closing || this.#eof) return;
     this.#eof = true;
-    if (this.#bufferSize === 0) this.#shutdownWrite();
+    if (this.#queue.size === 0) this.#shutdownWrite();
   }
 
   canWriteEof(): boolean {
@@ -302,7 +295,7 @@ export class SocketTransport implements Transport {
   }
 
   getWriteBufferSize(): number {
-    return this.#bufferSize;
+    return this.#queue.size;
   }
 
   getWriteBufferLimits(): [low: number, high: number] {
@@ -325,7 +318,7 @@ export class SocketTransport implements Transport {
   setWriteBufferLimits(high?: number, low?: number): void;
   setWriteBufferLimits(limits?: WriteBufferLimits): void;
   setWriteBufferLimits(highOrLimits?: number | WriteBufferLimits, low?: number): void {
-    this.#flow.setLimits(highOrLimits, low, 'SocketTransport.setWriteBufferLimits', this.#bufferSize);
+    this.#flow.setLimits(highOrLimits, low, 'SocketTransport.setWriteBufferLimits', this.#queue.size);
   }
 
   // ---------------------------------------------------------- closing
@@ -346,7 +339,7 @@ export class SocketTransport implements Transport {
     if (this.#closing) return;
     this.#closing = true;
     this.#stopReading();
-    if (this.#bufferSize === 0) {
+    if (this.#queue.size === 0) {
       this.#lost = true;
       this.#loop.callSoon(() => this.#callConnectionLost(null), this.#scheduleOptions);
     }
@@ -355,9 +348,8 @@ export class SocketTransport implements Transport {
   #forceClose(exc: Error | null): void {
     if (this.#lost) return;
     this.#lost = true;
-    if (this.#bufferSize > 0) {
-      this.#queue.length = 0;
-      this.#bufferSize = 0;
+    if (this.#queue.size > 0) {
+      this.#queue.clear();
       this.#stopWriting();
     }
     if (!this.#closing) {
@@ -478,7 +470,7 @@ export class SocketTransport implements Transport {
 
   #writeReady(): void {
     if (this.#lost) return;
-    const queue = this.#queue;
+    const queue = this.#queue.chunks;
     const head = queue[0] as Uint8Array;
     const n = queue.length === 1 ? sys.send(this.#fd, head, 0, head.byteLength, 0) : sys.writev(this.#fd, queue);
     if (n < 0) {
@@ -487,33 +479,14 @@ export class SocketTransport implements Transport {
       this.#fatalError(osError(n, syscall, this.#detail()), 'Fatal write error on socket transport');
       return;
     }
-    this.#consume(n);
-    this.#flow.maybeResume(this.#bufferSize);
-    if (this.#bufferSize > 0) return;
+    this.#queue.consume(n);
+    this.#flow.maybeResume(this.#queue.size);
+    if (this.#queue.size > 0) return;
     this.#stopWriting();
     if (this.#closing) {
       this.#lost = true;
       this.#callConnectionLost(null);
     } else if (this.#eof) this.#shutdownWrite();
-  }
-
-  /** Drops `n` sent bytes from the front of the queue. */
-  #consume(n: number): void {
-    const queue = this.#queue;
-    let remaining = n;
-    let done = 0;
-    while (remaining > 0) {
-      const chunk = queue[done] as Uint8Array;
-      if (chunk.byteLength <= remaining) {
-        remaining -= chunk.byteLength;
-        done++;
-      } else {
-        queue[done] = chunk.subarray(remaining);
-        remaining = 0;
-      }
-    }
-    if (done > 0) queue.splice(0, done);
-    this.#bufferSize -= n;
   }
 
   #shutdownWrite(): void {
@@ -570,7 +543,7 @@ export class SocketTransport implements Transport {
   toString(): string {
     const state = this.#fdClosed ? 'closed' : this.#closing ? 'closing' : 'open';
     const reading = this.#readerActive ? ' reading' : '';
-    const buffered = this.#bufferSize > 0 ? ` buffered=${this.#bufferSize}` : '';
+    const buffered = this.#queue.size > 0 ? ` buffered=${this.#queue.size}` : '';
     return `<SocketTransport fd=${this.#fd} ${state}${reading}${buffered}>`;
   }
 }

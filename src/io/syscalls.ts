@@ -81,6 +81,13 @@ export interface SyscallConstants {
   readonly F_SETFD: number;
   readonly FD_CLOEXEC: number;
   readonly IOV_MAX: number;
+  /** st_mode's file-type mask and types (fstatMode). */
+  readonly S_IFMT: number;
+  readonly S_IFIFO: number;
+  readonly S_IFSOCK: number;
+  readonly S_IFCHR: number;
+  readonly S_IFREG: number;
+  readonly S_IFDIR: number;
   readonly AF_UNSPEC: number;
   readonly AF_INET: number;
   readonly AF_INET6: number;
@@ -179,6 +186,8 @@ export interface Syscalls {
   pipe2(fds: Int32Array, flags: number): number;
   /** fcntl(fd, cmd, arg) for F_GETFL / F_SETFL / F_GETFD / F_SETFD → the result. */
   fcntl(fd: number, cmd: number, arg: number): number;
+  /** fstat(fd).st_mode → the file type (`& S_IFMT`: S_IFIFO, S_IFSOCK, S_IFCHR, ...) and permission bits. */
+  fstatMode(fd: number): number;
 
   // ---- sockets ---------------------------------------------------------
   /** socket(domain, type, protocol) → fd. Include SOCK_NONBLOCK | SOCK_CLOEXEC in `type`. */

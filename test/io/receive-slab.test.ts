@@ -11,9 +11,9 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { EAGAIN } from '../../src/io/errors.js';
-import { COPY_BELOW_BYTES, MIN_READ_BYTES, recvData, SLAB_BYTES, SMALL_SLAB_BYTES } from '../../src/io/receive-slab.js';
+import { COPY_BELOW_BYTES, MIN_READ_BYTES, readData, recvData, SLAB_BYTES, SMALL_SLAB_BYTES } from '../../src/io/receive-slab.js';
 import { syscalls as sys } from '../../src/io/syscalls.js';
-import { closeAll, socketpair } from './fds.js';
+import { closeAll, pipe, socketpair } from './fds.js';
 import { pattern } from './net-helpers.js';
 
 /** Sends `data` whole (small enough for an empty socketpair buffer). */
@@ -113,4 +113,25 @@ test('EOF is 0 and an empty non-blocking socket is -EAGAIN, as the recv returned
   assert.equal(recvData(a), 0);
   assert.equal(recvData(a, true), 0);
   closeAll(a);
+});
+
+test('readData is recvData for pipes: read(2) into the same slabs, slices that keep their bytes, 0 at EOF, -EAGAIN when empty', () => {
+  const [r, w] = pipe();
+  assert.equal(readData(r), -EAGAIN);
+  const first = pattern(8 * 1024);
+  assert.equal(sys.write(w, first, 0, first.length), first.length);
+  const got = readData(r);
+  assert.ok(typeof got !== 'number');
+  assert.equal(got.buffer.byteLength, SLAB_BYTES, 'a slice of the large slab, not a copy');
+  assert.ok(got.equals(first));
+  const small = Buffer.from('small');
+  assert.equal(sys.write(w, small, 0, small.length), small.length);
+  const gotSmall = readData(r, true);
+  assert.ok(typeof gotSmall !== 'number');
+  assert.equal(gotSmall.buffer.byteLength, SMALL_SLAB_BYTES, 'an expected small read: a slice of the small slab');
+  assert.equal(gotSmall.toString(), 'small');
+  assert.ok(got.equals(first), 'the first read kept its bytes');
+  closeAll(w);
+  assert.equal(readData(r), 0);
+  closeAll(r);
 });

@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
@@ -124,6 +124,25 @@ test('close twice: the second close returns -EBADF; calls on a closed fd return 
   assert.equal(error.syscall, 'close');
   assert.match(error.message, new RegExp(`^close \\(fd ${r}\\) failed: EBADF: bad file descriptor$`));
   closeAll(w);
+});
+
+test('fstatMode: the file type of a pipe, a socket, a character device and a regular file; -EBADF when closed; a non-number is a TypeError', () => {
+  const [r, w] = pipe();
+  const [a, b] = socketpair();
+  const devNull = openSync('/dev/null', 'r');
+  const self = openSync(new URL(import.meta.url), 'r');
+  try {
+    assert.equal(sys.fstatMode(r) & C.S_IFMT, C.S_IFIFO);
+    assert.equal(sys.fstatMode(a) & C.S_IFMT, C.S_IFSOCK);
+    assert.equal(sys.fstatMode(devNull) & C.S_IFMT, C.S_IFCHR);
+    assert.equal(sys.fstatMode(self) & C.S_IFMT, C.S_IFREG);
+  } finally {
+    closeSync(devNull);
+    closeSync(self);
+    closeAll(r, w, a, b);
+  }
+  assert.equal(sys.fstatMode(r), -EBADF);
+  assert.throws(() => sys.fstatMode('3' as never), { name: 'TypeError', message: "fstatMode: argument 'fd' must be a number" });
 });
 
 test('writing to a pipe whose reader is gone returns -EPIPE (no SIGPIPE), which maps to BrokenPipeError', () => {

@@ -1,0 +1,288 @@
+/**
+ * Pipe transports (connectReadPipe / connectWritePipe) over real pipes,
+ * socketpairs and a child process's stdout: data in order, end of file,
+ * back-pressure both ways, the read end closing under the writer, abort,
+ * pauseReading, and bad input that throws at the call and leaves the fd
+ * the caller's. Every test runs under runIo: no fd leaks, nothing left
+ * scheduled, no unexpected exception-handler report.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'node:test';
+import type { ExceptionContext } from '../../src/core/base-event-loop.js';
+import { RuntimeError } from '../../src/core/errors.js';
+import { connectReadPipe, connectWritePipe } from '../../src/io/connect-pipe.js';
+import { BrokenPipeError, OSError } from '../../src/io/errors.js';
+import type { ReadPipeProtocol, ReadPipeTransport, WritePipeProtocol, WritePipeTransport } from '../../src/io/pipe-transport.js';
+import { syscalls as sys } from '../../src/io/syscalls.js';
+import { sleep, until } from '../../src/tasks/operation.js';
+import { C, closeAll, openFdCount, pipe, readString, socketpair } from './fds.js';
+import { eventually, failure, pattern, runIo } from './net-helpers.js';
+
+const T = { timeout: 30_000 };
+
+/** Records a read pipe's life: 'made', 'eof', 'lost' / 'lost <Error>'; keeps the bytes. */
+class Reader implements ReadPipeProtocol {
+  transport: ReadPipeTransport | null = null;
+  readonly events: string[] = [];
+  readonly chunks: Buffer[] = [];
+  lost: Error | null | undefined = undefined;
+
+  connectionMade(transport: ReadPipeTransport): void {
+    this.transport = transport;
+    this.events.push('made');
+  }
+
+  dataReceived(data: Buffer): void {
+    this.chunks.push(data);
+  }
+
+  eofReceived(): void {
+    this.events.push('eof');
+  }
+
+  connectionLost(exc: Error | null): void {
+    this.events.push(exc === null ? 'lost' : `lost ${exc.name}`);
+    this.lost = exc;
+  }
+
+  get data(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}
+
+/** Records a write pipe's life, including 'pause' / 'resume' from flow control. */
+class Writer implements WritePipeProtocol {
+  transport: WritePipeTransport | null = null;
+  readonly events: string[] = [];
+  lost: Error | null | undefined = undefined;
+
+  connectionMade(transport: WritePipeTransport): void {
+    this.transport = transport;
+    this.events.push('made');
+  }
+
+  pauseWriting(): void {
+    this.events.push('pause');
+  }
+
+  resumeWriting(): void {
+    this.events.push('resume');
+  }
+
+  connectionLost(exc: Error | null): void {
+    this.events.push(exc === null ? 'lost' : `lost ${exc.name}`);
+    this.lost = exc;
+  }
+}
+
+/** Whether `fd` is open in this process. */
+function isOpen(fd: number): boolean {
+  return sys.fcntl(fd, C.F_GETFD, 0) >= 0;
+}
+
+test('write pipe to read pipe: the bytes in order; close() flushes, then the reader gets eofReceived and connectionLost(null)', T, async () => {
+  await runIo(function* (loop) {
+    const [r, w] = pipe();
+    const [reader, readerProtocol] = yield* connectReadPipe(loop, () => new Reader(), r);
+    const [writer, writerProtocol] = yield* connectWritePipe(loop, () => new Writer(), w);
+    assert.deepEqual(readerProtocol.events, ['made'], 'connectReadPipe resolves after connectionMade');
+    assert.deepEqual(writerProtocol.events, ['made']);
+    assert.equal(reader.getExtraInfo('pipe'), r);
+    assert.equal(writer.getExtraInfo('pipe'), w);
+    assert.equal(reader.isReading(), true);
+    writer.write(Buffer.from('hello '));
+    writer.write(new Uint8Array(Buffer.from('pipe')));
+    writer.writelines([Buffer.from(' and'), Buffer.from(' more')]);
+    yield* eventually(() => readerProtocol.data.length === 19, 'the bytes');
+    assert.equal(readerProtocol.data.toString(), 'hello pipe and more');
+    writer.close();
+    assert.equal(writer.isClosing(), true);
+    yield* eventually(() => readerProtocol.lost !== undefined && writerProtocol.lost !== undefined, 'both ends to be lost');
+    assert.deepEqual(writerProtocol.events, ['made', 'lost']);
+    assert.deepEqual(readerProtocol.events, ['made', 'eof', 'lost'], 'end of file: eofReceived, then connectionLost(null)');
+    assert.equal(reader.isClosing(), true);
+    assert.equal(reader.getExtraInfo('pipe', 'gone'), 'gone', 'no fd once closed: the number may be reused');
+    assert.equal(isOpen(r), false, 'the read end was closed after connectionLost');
+    assert.equal(isOpen(w), false, 'the write end was closed after connectionLost');
+  });
+});
+
+test('back-pressure both ways: a paused reader fills the pipe, the writer queues and pauses above high, resumes at low; 4 MiB arrive whole', T, async () => {
+  await runIo(function* (loop) {
+    const [r, w] = pipe();
+    const [reader, readerProtocol] = yield* connectReadPipe(loop, () => new Reader(), r);
+    const [writer, writerProtocol] = yield* connectWritePipe(loop, () => new Writer(), w);
+    writer.setWriteBufferLimits({ high: 256 * 1024, low: 16 * 1024 });
+    assert.deepEqual(writer.getWriteBufferLimits(), [16 * 1024, 256 * 1024]);
+    reader.pauseReading();
+    assert.equal(reader.isReading(), false);
+    const payload = pattern(4 * 1024 * 1024);
+    for (let offset = 0; offset < payload.length; offset += 64 * 1024) writer.write(payload.subarray(offset, offset + 64 * 1024));
+    assert.ok(writer.getWriteBufferSize() > 256 * 1024, 'a pipe holds far less than 4 MiB: the rest is queued');
+    assert.deepEqual(writerProtocol.events, ['made', 'pause'], 'pauseWriting once, above the high mark');
+    yield* sleep(5);
+    assert.equal(readerProtocol.chunks.length, 0, 'nothing is delivered while reading is paused');
+    reader.resumeReading();
+    yield* eventually(() => readerProtocol.data.length === payload.length, 'all 4 MiB');
+    assert.ok(readerProtocol.data.equals(payload), 'in order, nothing lost or doubled');
+    assert.deepEqual(writerProtocol.events, ['made', 'pause', 'resume'], 'resumeWriting once, after draining to the low mark');
+    assert.equal(writer.getWriteBufferSize(), 0);
+    writer.close();
+    yield* eventually(() => readerProtocol.lost !== undefined && writerProtocol.lost !== undefined, 'both ends to be lost');
+    assert.deepEqual(readerProtocol.events, ['made', 'eof', 'lost']);
+  });
+});
+
+test('the read end closing with data still queued: connectionLost(BrokenPipeError), not reported; later writes are dropped', T, async () => {
+  await runIo(function* (loop) {
+    const [r, w] = pipe();
+    const [writer, writerProtocol] = yield* connectWritePipe(loop, () => new Writer(), w);
+    writer.write(pattern(1024 * 1024)); // fills the pipe: most of it is queued
+    assert.ok(writer.getWriteBufferSize() > 0);
+    closeAll(r);
+    yield* eventually(() => writerProtocol.lost !== undefined, 'the writer to notice');
+    assert.deepEqual(writerProtocol.events, ['made', 'pause', 'lost BrokenPipeError']);
+    assert.ok(writerProtocol.lost instanceof BrokenPipeError);
+    assert.match(String(writerProtocol.lost?.message), /the read end closed with \d+ bytes unwritten/);
+    assert.equal(writer.getWriteBufferSize(), 0, 'the queue was dropped');
+    writer.write(Buffer.from('dropped')); // the pipe is gone: dropped, as asyncio does
+    assert.equal(writer.getWriteBufferSize(), 0);
+  });
+});
+
+test('the read end closing with nothing queued: the writer is told at once (no write needed), connectionLost(null)', T, async () => {
+  await runIo(function* (loop) {
+    const [r, w] = pipe();
+    const [, writerProtocol] = yield* connectWritePipe(loop, () => new Writer(), w);
+    closeAll(r);
+    yield* eventually(() => writerProtocol.lost !== undefined, 'the writer to notice');
+    assert.deepEqual(writerProtocol.events, ['made', 'lost']);
+  });
+});
+
+test('abort() drops what is queued: connectionLost(null) on the next tick, the reader sees end of file after fewer bytes', T, async () => {
+  await runIo(function* (loop) {
+    const [r, w] = pipe();
+    const [, readerProtocol] = yield* connectReadPipe(loop, () => new Reader(), r);
+    const [writer, writerProtocol] = yield* connectWritePipe(loop, () => new Writer(), w);
+    readerProtocol.transport?.pauseReading();
+    writer.write(pattern(1024 * 1024));
+    const queued = writer.getWriteBufferSize();
+    assert.ok(queued > 0);
+    writer.abort();
+    assert.equal(writer.getWriteBufferSize(), 0);
+    assert.deepEqual(writerProtocol.events, ['made', 'pause'], 'connectionLost is not called inside abort()');
+    assert.throws(() => writer.write(Buffer.from('x')), RuntimeError, 'a write after the user aborted is a bug');
+    readerProtocol.transport?.resumeReading();
+    yield* eventually(() => readerProtocol.lost !== undefined, 'the reader to see end of file');
+    assert.deepEqual(writerProtocol.events, ['made', 'pause', 'lost']);
+    assert.equal(readerProtocol.data.length, 1024 * 1024 - queued, 'exactly what the pipe had taken before the abort');
+    assert.ok(readerProtocol.data.equals(pattern(1024 * 1024).subarray(0, 1024 * 1024 - queued)));
+  });
+});
+
+test("a child process's stdout through connectReadPipe: its output, then end of file when it exits", T, async () => {
+  await runIo(function* (loop) {
+    const [r, w] = pipe();
+    const child = spawn('/bin/sh', ['-c', 'printf "line one\\n"; printf "line two\\n"'], { stdio: ['ignore', w, 'inherit'] });
+    closeAll(w); // the child has its own copy; the reader sees end of file when that one closes
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const [, readerProtocol] = yield* connectReadPipe(loop, () => new Reader(), r);
+    yield* eventually(() => readerProtocol.lost !== undefined, 'end of file');
+    assert.equal(readerProtocol.data.toString(), 'line one\nline two\n');
+    assert.deepEqual(readerProtocol.events, ['made', 'eof', 'lost']);
+    assert.equal(yield* until(exited), 0);
+  });
+});
+
+test('a socketpair works as a pipe both ways (read end and write end)', T, async () => {
+  await runIo(function* (loop) {
+    const [a, b] = socketpair();
+    const [, readerProtocol] = yield* connectReadPipe(loop, () => new Reader(), a);
+    const [writer, writerProtocol] = yield* connectWritePipe(loop, () => new Writer(), b);
+    writer.write(Buffer.from('over a socket'));
+    writer.close();
+    yield* eventually(() => readerProtocol.lost !== undefined && writerProtocol.lost !== undefined, 'both ends to be lost');
+    assert.equal(readerProtocol.data.toString(), 'over a socket');
+    assert.deepEqual(readerProtocol.events, ['made', 'eof', 'lost']);
+    assert.deepEqual(writerProtocol.events, ['made', 'lost']);
+  });
+});
+
+test('bad input throws at the call and leaves the fd open and the caller\'s; the loop goes on', T, async () => {
+  const file = join(tmpdir(), `eventide-pipe-${process.pid}.txt`);
+  const regular = openSync(file, 'w');
+  try {
+    await runIo(function* (loop) {
+      assert.throws(() => connectReadPipe(loop, () => new Reader(), regular), {
+        name: 'TypeError',
+        message: `connectReadPipe: fd ${regular} is a regular file; pipe transports are for pipes, sockets and character devices (epoll cannot watch a regular file)`,
+      });
+      assert.equal(isOpen(regular), true, 'a refused fd stays open: it is still the caller\'s');
+      const [r, w] = pipe();
+      closeAll(r, w);
+      assert.throws(() => connectWritePipe(loop, () => new Writer(), w), (error: unknown) => error instanceof OSError && error.code === 'EBADF' && error.syscall === 'fstat');
+      assert.throws(() => connectReadPipe(loop, 'not a factory' as never, 0), { name: 'TypeError', message: /connectReadPipe: protocolFactory/ });
+      assert.throws(() => connectReadPipe(loop, () => new Reader(), -1), { name: 'TypeError', message: /connectReadPipe: pipe/ });
+      assert.throws(() => connectWritePipe(loop, () => new Writer(), 1.5 as never), { name: 'TypeError', message: /connectWritePipe: pipe/ });
+      // The loop still works.
+      const [r2, w2] = pipe();
+      const [writer] = yield* connectWritePipe(loop, () => new Writer(), w2);
+      assert.throws(() => writer.write('text' as never), { name: 'TypeError', message: /WritePipeTransport.write: data must be a Buffer, TypedArray or DataView, got a string/ });
+      writer.write(Buffer.from('ok'));
+      assert.equal(readString(r2), 'ok');
+      writer.close();
+      assert.throws(() => writer.write(Buffer.from('late')), RuntimeError);
+      yield* sleep(0);
+      closeAll(r2);
+    });
+  } finally {
+    closeSync(regular);
+  }
+});
+
+test('a connectionMade that throws: the task fails with its error, the error is reported, the fd is closed', T, async () => {
+  const exceptions: ExceptionContext[] = [];
+  const fdsBefore = openFdCount();
+  await runIo(
+    function* (loop) {
+      const [r, w] = pipe();
+      const boom = new Error('boom in connectionMade');
+      const error = yield* failure(connectReadPipe(loop, () => ({ connectionMade: () => { throw boom; } }), r));
+      assert.equal(error, boom);
+      yield* sleep(0);
+      assert.equal(isOpen(r), false, 'the transport took the fd and closed it');
+      closeAll(w);
+    },
+    { exceptions },
+  );
+  assert.deepEqual(exceptions.map((c) => c.message), ['protocol.connectionMade() failed']);
+  assert.equal(openFdCount(), fdsBefore);
+});
+
+test('pauseReading inside connectionMade: nothing is read until resumeReading()', T, async () => {
+  await runIo(function* (loop) {
+    const [r, w] = pipe();
+    sys.write(w, Buffer.from('waiting'), 0, 7);
+    class PausedReader extends Reader {
+      override connectionMade(transport: ReadPipeTransport): void {
+        super.connectionMade(transport);
+        transport.pauseReading();
+      }
+    }
+    const [reader, protocol] = yield* connectReadPipe(loop, () => new PausedReader(), r);
+    yield* sleep(5);
+    assert.equal(protocol.chunks.length, 0);
+    reader.resumeReading();
+    yield* eventually(() => protocol.data.length === 7, 'the waiting bytes');
+    assert.equal(protocol.data.toString(), 'waiting');
+    reader.close();
+    yield* eventually(() => protocol.lost !== undefined, 'connectionLost');
+    assert.deepEqual(protocol.events, ['made', 'lost'], 'close() is not end of file: no eofReceived');
+    closeAll(w);
+  });
+});
