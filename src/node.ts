@@ -58,6 +58,16 @@ export {
 } from './io/connect.js';
 export { connectReadPipe, connectWritePipe, openPipe, closeFd, type ConnectPipeOptions } from './io/connect-pipe.js';
 export { ReadPipeTransport, WritePipeTransport, type ReadPipeProtocol, type WritePipeProtocol, type PipeTransportOptions } from './io/pipe-transport.js';
+export {
+  createSubprocessExec,
+  createSubprocessShell,
+  Process,
+  PIPE,
+  STDOUT,
+  DEVNULL,
+  type StdioOption,
+  type SubprocessOptions,
+} from './io/subprocess.js';
 export { sockRecv, sockRecvInto, sockSendAll, sockAccept, sockConnect } from './io/sock.js';
 export { getaddrinfo, type AddrInfo, type GetaddrinfoOptions } from './io/dns.js';
 export { addSignalHandler, removeSignalHandler, removeAllSignalHandlers, signalHandlerNames, type SignalLike } from './io/signals.js';

@@ -15,9 +15,9 @@ import type { EventLoop } from '../tasks/event-loop.js';
 import type { Future } from '../tasks/future.js';
 import { sleep, type Coroutine } from '../tasks/operation.js';
 import type { StreamReader } from './stream-reader.js';
-import type { BytesLike, ExtraInfo, Transport } from './transport.js';
+import type { BytesLike, ExtraInfo, Transport, WriteTransport } from './transport.js';
 
-/** What a StreamWriter needs from its protocol (StreamReaderProtocol). */
+/** What a StreamWriter needs from its protocol (StreamReaderProtocol, or a subprocess's stdin protocol). */
 export interface DrainableProtocol {
   /** Returns at once unless writing is paused; throws if the connection is lost. */
   drainHelper(): Coroutine<void>;
@@ -26,19 +26,22 @@ export interface DrainableProtocol {
 }
 
 /**
+ * Its transport is a socket's (`Transport`, the default type) or a write
+ * pipe's (a subprocess's stdin: `WriteTransport`).
+ *
  * @example
  * writer.write(Buffer.from('hello\n'));
  * yield* writer.drain();
  * writer.close();
  * yield* writer.waitClosed();
  */
-export class StreamWriter {
-  readonly #transport: Transport;
+export class StreamWriter<T extends WriteTransport = Transport> {
+  readonly #transport: T;
   readonly #protocol: DrainableProtocol;
   readonly #reader: StreamReader | null;
   readonly #loop: EventLoop;
 
-  constructor(transport: Transport, protocol: DrainableProtocol, reader: StreamReader | null, loop: EventLoop) {
+  constructor(transport: T, protocol: DrainableProtocol, reader: StreamReader | null, loop: EventLoop) {
     this.#transport = transport;
     this.#protocol = protocol;
     this.#reader = reader;
@@ -46,7 +49,7 @@ export class StreamWriter {
   }
 
   /** The underlying transport. */
-  get transport(): Transport {
+  get transport(): T {
     return this.#transport;
   }
 

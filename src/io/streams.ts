@@ -27,11 +27,11 @@ import {
   type CreateServerOptions,
   type CreateUnixServerOptions,
 } from './connect.js';
-import { ConnectionResetError, ECONNRESET } from './errors.js';
+import { DrainGate } from './drain-gate.js';
 import type { Server } from './server.js';
 import { StreamReader } from './stream-reader.js';
 import { StreamWriter, type DrainableProtocol } from './stream-writer.js';
-import type { Protocol, Transport } from './transport.js';
+import type { Protocol, ReadTransport, Transport } from './transport.js';
 import { SETTLE_HOOK } from '../tasks/future.js';
 
 /** Called per connection by `startServer`; may be a generator function (run as a task). */
@@ -60,26 +60,27 @@ export class StreamReaderProtocol implements Protocol, DrainableProtocol {
   #reader: StreamReader | null;
   readonly #clientConnected: ClientConnectedCallback | null;
   #task: Task<unknown> | null = null;
-  #paused = false;
-  #connectionLost = false;
-  readonly #drainWaiters: Future<void>[] = [];
+  readonly #drain: DrainGate;
   readonly closed: Future<void>;
 
   constructor(reader: StreamReader, clientConnected: ClientConnectedCallback | null, loop: EventLoop) {
     this.#loop = loop;
     this.#reader = reader;
     this.#clientConnected = clientConnected;
+    this.#drain = new DrainGate(loop);
     this.closed = loop.createFuture<void>();
     // Nobody may ever wait for `closed`: its error is not "unretrieved".
     this.closed.addDoneCallbackInLane((f) => void (f.cancelled() || f.exception()), SETTLE_HOOK);
   }
 
-  connectionMade(transport: Transport): void {
+  /** A socket's transport, or a read pipe's (a subprocess's stdout: no client callback then). */
+  connectionMade(transport: ReadTransport): void {
     const reader = this.#reader;
     if (reader === null) return;
     reader.setTransport(transport);
     if (this.#clientConnected === null) return;
-    const writer = new StreamWriter(transport, this, reader, this.#loop);
+    // A client callback comes with startServer, whose transports are sockets: they write too.
+    const writer = new StreamWriter(transport as Transport, this, reader, this.#loop);
     const result = this.#clientConnected(reader, writer);
     if (isCoroutine(result)) {
       const task = this.#loop.createTask(result, { name: `client ${String(transport.getExtraInfo('peername', 'connection'))}` });
@@ -106,12 +107,7 @@ export class StreamReaderProtocol implements Protocol, DrainableProtocol {
       if (exc === null) this.closed.setResult();
       else this.closed.setException(exc);
     }
-    this.#connectionLost = true;
-    for (const waiter of this.#drainWaiters) {
-      if (waiter.done()) continue;
-      if (exc === null) waiter.setResult();
-      else waiter.setException(exc);
-    }
+    this.#drain.lose(exc);
     this.#reader = null;
   }
 
@@ -125,12 +121,11 @@ export class StreamReaderProtocol implements Protocol, DrainableProtocol {
   }
 
   pauseWriting(): void {
-    this.#paused = true;
+    this.#drain.pause();
   }
 
   resumeWriting(): void {
-    this.#paused = false;
-    for (const waiter of this.#drainWaiters) if (!waiter.done()) waiter.setResult();
+    this.#drain.resume();
   }
 
   /** The client task started by startServer, while it runs. */
@@ -138,16 +133,8 @@ export class StreamReaderProtocol implements Protocol, DrainableProtocol {
     return this.#task;
   }
 
-  *drainHelper(): Coroutine<void> {
-    if (this.#connectionLost) throw new ConnectionResetError(ECONNRESET, 'drain', 'connection lost');
-    if (!this.#paused) return;
-    const waiter = this.#loop.createFuture<void>();
-    this.#drainWaiters.push(waiter);
-    try {
-      yield* waiter;
-    } finally {
-      this.#drainWaiters.splice(this.#drainWaiters.indexOf(waiter), 1);
-    }
+  drainHelper(): Coroutine<void> {
+    return this.#drain.wait();
   }
 }
 

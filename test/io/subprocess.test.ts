@@ -1,0 +1,127 @@
+/**
+ * Subprocesses (createSubprocessExec / createSubprocessShell) with real
+ * children: output through StreamReaders, input through the StreamWriter,
+ * communicate() with large data both ways, stderr apart or merged into
+ * stdout, exit codes and signals, a program that does not exist, and bad
+ * options. Every test runs under runIo: no fd leaks, nothing left
+ * scheduled, no exception-handler report.
+ */
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { FileNotFoundError } from '../../src/io/errors.js';
+import { createSubprocessExec, createSubprocessShell, DEVNULL, PIPE, STDOUT } from '../../src/io/subprocess.js';
+import { runIo } from './net-helpers.js';
+
+const T = { timeout: 30_000 };
+
+test('stdout as a pipe: lines through the StreamReader, then end of file; wait() gives 0 and returncode follows', T, async () => {
+  await runIo(function* () {
+    const proc = yield* createSubprocessExec('/bin/sh', ['-c', 'printf "first\\nsecond\\n"'], { stdout: PIPE });
+    assert.equal(proc.stdin, null);
+    assert.equal(proc.stderr, null);
+    assert.ok(proc.pid > 0);
+    const stdout = proc.stdout;
+    assert.ok(stdout !== null);
+    assert.equal((yield* stdout.readLine()).toString(), 'first\n');
+    assert.equal((yield* stdout.readLine()).toString(), 'second\n');
+    assert.equal((yield* stdout.read()).length, 0, 'end of file');
+    assert.equal(yield* proc.wait(), 0);
+    assert.equal(proc.returncode, 0);
+    assert.equal(String(proc), `<Process ${proc.pid} returncode=0>`);
+  });
+});
+
+test('communicate: 2 MiB through cat and back, in order (stdin drains while stdout is read)', T, async () => {
+  await runIo(function* () {
+    const input = Buffer.alloc(2 * 1024 * 1024);
+    for (let i = 0; i < input.length; i++) input[i] = (i * 31 + (i >> 11)) & 0xff;
+    const proc = yield* createSubprocessExec('cat', [], { stdin: PIPE, stdout: PIPE });
+    const [out, err] = yield* proc.communicate(input);
+    assert.equal(err, null, 'stderr is not a pipe');
+    assert.ok(out !== null && out.equals(input));
+    assert.equal(proc.returncode, 0);
+  });
+});
+
+test('stderr apart, or merged into stdout with STDOUT; stdin from DEVNULL', T, async () => {
+  await runIo(function* () {
+    const script = 'echo out; echo err >&2; read line || echo "stdin: end of file"';
+    const apart = yield* createSubprocessShell(script, { stdin: DEVNULL, stdout: PIPE, stderr: PIPE });
+    const [out, err] = yield* apart.communicate();
+    assert.equal(out?.toString(), 'out\nstdin: end of file\n');
+    assert.equal(err?.toString(), 'err\n');
+    const merged = yield* createSubprocessShell(script, { stdin: DEVNULL, stdout: PIPE, stderr: STDOUT });
+    const [both, none] = yield* merged.communicate();
+    assert.equal(both?.toString(), 'out\nerr\nstdin: end of file\n');
+    assert.equal(none, null);
+  });
+});
+
+test('exit codes and signals: exit 3 is 3; kill() is -SIGKILL, terminate() -SIGTERM; signals after the exit do nothing', T, async () => {
+  await runIo(function* () {
+    const three = yield* createSubprocessShell('exit 3');
+    assert.equal(yield* three.wait(), 3);
+    three.kill(); // exited: nothing happens
+    const killed = yield* createSubprocessExec('sleep', ['30']);
+    assert.equal(killed.returncode, null);
+    killed.kill();
+    assert.equal(yield* killed.wait(), -9);
+    const terminated = yield* createSubprocessExec('sleep', ['30'], { stdout: PIPE });
+    terminated.terminate();
+    assert.equal(yield* terminated.wait(), -15);
+    assert.equal((yield* (terminated.stdout as NonNullable<typeof terminated.stdout>).read()).length, 0);
+    const interrupted = yield* createSubprocessExec('sleep', ['30']);
+    interrupted.sendSignal('SIGINT');
+    assert.equal(yield* interrupted.wait(), -2);
+  });
+});
+
+test('a child that exits without reading its stdin: communicate still returns (the broken pipe is not an error)', T, async () => {
+  await runIo(function* () {
+    const proc = yield* createSubprocessExec('true', [], { stdin: PIPE, stdout: PIPE });
+    const [out] = yield* proc.communicate(Buffer.alloc(1024 * 1024, 0x61));
+    assert.equal(out?.length, 0);
+    assert.equal(proc.returncode, 0);
+  });
+});
+
+test('cwd and env reach the child', T, async () => {
+  await runIo(function* () {
+    const proc = yield* createSubprocessShell('pwd; echo "$EVENTIDE_TEST_VALUE"', { stdout: PIPE, cwd: '/tmp', env: { ...process.env, EVENTIDE_TEST_VALUE: 'from the parent' } });
+    const [out] = yield* proc.communicate();
+    assert.equal(out?.toString(), '/tmp\nfrom the parent\n');
+  });
+});
+
+test('a program that does not exist fails the task with FileNotFoundError, and its pipes are closed again', T, async () => {
+  await runIo(function* () {
+    let error: unknown;
+    try {
+      yield* createSubprocessExec('/nonexistent/eventide-no-such-program', [], { stdin: PIPE, stdout: PIPE, stderr: PIPE });
+    } catch (caught) {
+      error = caught;
+    }
+    assert.ok(error instanceof FileNotFoundError, `got ${String(error)}`);
+    assert.equal(error.code, 'ENOENT');
+    assert.equal(error.syscall, 'spawn');
+    assert.match(error.message, /eventide-no-such-program/);
+  }); // runIo asserts the fd count is back where it was
+});
+
+test('bad arguments throw at the call, naming what was wrong', T, async () => {
+  await runIo(function* () {
+    assert.throws(() => createSubprocessExec(''), { name: 'TypeError', message: /createSubprocessExec: program must be a non-empty string/ });
+    assert.throws(() => createSubprocessExec('ls', '-l' as never), { name: 'TypeError', message: /createSubprocessExec: args must be an array of strings/ });
+    assert.throws(() => createSubprocessExec('ls', [], { stdin: 'bogus' as never }), {
+      name: 'TypeError',
+      message: "createSubprocessExec: options.stdin must be 'pipe', 'inherit', 'ignore', null or an fd, got \"bogus\"",
+    });
+    assert.throws(() => createSubprocessExec('ls', [], { stdout: 'stdout' as never }), { name: 'TypeError', message: /options.stdout must be/ });
+    assert.throws(() => createSubprocessShell(42 as never), { name: 'TypeError', message: /createSubprocessShell: command must be a non-empty string/ });
+    assert.throws(() => createSubprocessExec('ls', [], { limit: 0 }), { name: 'RangeError', message: /options.limit must be a positive integer/ });
+    const proc = yield* createSubprocessExec('true', [], { stdout: PIPE });
+    assert.throws(() => proc.communicate(Buffer.from('x')).next(), { name: 'TypeError', message: /stdin is not a pipe/ });
+    assert.equal(yield* proc.wait(), 0);
+    yield* proc.communicate(); // drains stdout to its end
+  });
+});
