@@ -7,6 +7,7 @@
  * fd with neither is not registered at all. A registration the selector
  * refuses (a closed fd, EBADF) leaves both tables as they were.
  */
+import { FdSlots } from './fd-slots.js';
 import type { Handle } from './handle.js';
 import { EVENT_READ, EVENT_WRITE, type Selector } from './selector.js';
 
@@ -14,8 +15,8 @@ export type FdEvent = 'read' | 'write';
 
 export class FdWatchers {
   readonly #selector: Selector;
-  readonly #readers = new Map<number, Handle>();
-  readonly #writers = new Map<number, Handle>();
+  readonly #readers = new FdSlots<Handle>();
+  readonly #writers = new FdSlots<Handle>();
   /** Which fd each handle watches, kept after removal (to name wake causes). */
   readonly #fdOfHandle = new WeakMap<Handle, { fd: number; event: FdEvent }>();
 
@@ -39,16 +40,12 @@ export class FdWatchers {
   add(fd: number, event: FdEvent, handle: Handle): Handle | undefined {
     const table = event === 'read' ? this.#readers : this.#writers;
     const oldMask = this.#maskOf(fd);
+    const newMask = oldMask | (event === 'read' ? EVENT_READ : EVENT_WRITE);
+    // The selector first: an fd it refuses (closed, or absurdly large) never reaches the tables.
+    if (oldMask === 0) this.#selector.register(fd, newMask);
+    else this.#selector.modify(fd, newMask);
     const previous = table.get(fd);
     table.set(fd, handle);
-    try {
-      if (oldMask === 0) this.#selector.register(fd, this.#maskOf(fd));
-      else this.#selector.modify(fd, this.#maskOf(fd));
-    } catch (error) {
-      if (previous === undefined) table.delete(fd);
-      else table.set(fd, previous);
-      throw error;
-    }
     this.#fdOfHandle.set(handle, { fd, event });
     return previous;
   }

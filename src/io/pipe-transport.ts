@@ -47,7 +47,7 @@ import { WriteFlowControl } from './flow-control.js';
 import { COPY_BELOW_BYTES, readData } from './receive-slab.js';
 import { checkFd } from './selector-support.js';
 import { syscalls as sys } from './syscalls.js';
-import { checkBytes, type BaseProtocol, type BytesLike, type ReadTransport, type WriteBufferLimits, type WriteTransport } from './transport.js';
+import { byteLengthOf, checkBytes, type BaseProtocol, type BytesLike, type ReadTransport, type WriteBufferLimits, type WriteTransport } from './transport.js';
 import { WriteQueue } from './write-queue.js';
 
 /** The protocol of a read pipe: asyncio.Protocol's reading half. */
@@ -381,7 +381,7 @@ export class WritePipeTransport extends PipeTransport<WritePipeProtocol> impleme
   write(data: BytesLike): void {
     checkBytes(data, 'WritePipeTransport.write');
     if (this.#closedByUser) throw new RuntimeError(`WritePipeTransport.write: the transport is closing (close(), abort() or writeEof() was called), fd ${this.fd}`);
-    const length = data.byteLength;
+    const length = byteLengthOf(data);
     if (length === 0) return;
     if (this.lost) return this.#dropLostWrite();
     let written = 0;

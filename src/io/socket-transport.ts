@@ -46,6 +46,7 @@ import { syscalls as sys } from './syscalls.js';
 import { COPY_BELOW_BYTES, recvData } from './receive-slab.js';
 import { WriteQueue } from './write-queue.js';
 import {
+  byteLengthOf,
   checkBytes,
   type BytesLike,
   type ExtraInfo,
@@ -260,7 +261,7 @@ export class SocketTransport implements Transport {
     checkBytes(data, 'SocketTransport.write');
     if (this.#eof) throw new RuntimeError('SocketTransport.write: cannot write after writeEof()');
     if (this.#closedByUser) throw this.#closedError('write');
-    const length = data.byteLength;
+    const length = byteLengthOf(data);
     if (length === 0) return;
     if (this.#lost) return this.#dropLostWrite();
     let sent = 0;

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { connectAcceptedSocket, createDatagramEndpoint } from '../../src/io/connect.js';
-import { DEFAULT_HIGH_WATER, resolveWaterMarks, type DatagramProtocol } from '../../src/io/transport.js';
+import { byteLengthOf, DEFAULT_HIGH_WATER, resolveWaterMarks, type DatagramProtocol } from '../../src/io/transport.js';
 import { syscalls as sys } from '../../src/io/syscalls.js';
 import { socketpair } from './fds.js';
 import { Collector, eventually, pattern, runIo } from './net-helpers.js';
@@ -116,4 +116,13 @@ test('UdpTransport: the same two forms and the same errors, named for the UDP tr
     transport.close();
     yield* eventually(() => transport.getExtraInfo('socket') === undefined, 'close');
   });
+});
+
+test('byteLengthOf: the byte length of every kind of view, whatever its element size or offset', () => {
+  assert.equal(byteLengthOf(Buffer.from('hello')), 5);
+  assert.equal(byteLengthOf(Buffer.from('hello world').subarray(6)), 5);
+  assert.equal(byteLengthOf(new Uint8Array(7)), 7);
+  assert.equal(byteLengthOf(new Uint16Array(3)), 6);
+  assert.equal(byteLengthOf(new Float64Array(new ArrayBuffer(64), 8, 2)), 16);
+  assert.equal(byteLengthOf(new DataView(new ArrayBuffer(10), 3)), 7);
 });
