@@ -38,10 +38,10 @@ import type { Future } from '../tasks/future.js';
 import { gather } from '../tasks/gather.js';
 import { until, type Coroutine } from '../tasks/operation.js';
 import type { Task } from '../tasks/task.js';
-import { closeFd, connectReadPipe, connectWritePipe, openPipe } from './connect-pipe.js';
+import { closeFd, openPipe } from './connect-pipe.js';
 import { BrokenPipeError, ConnectionResetError, osError } from './errors.js';
 import { DrainGate } from './drain-gate.js';
-import type { WritePipeProtocol, WritePipeTransport } from './pipe-transport.js';
+import { ReadPipeTransport, WritePipeTransport, type WritePipeProtocol } from './pipe-transport.js';
 import { StreamReader } from './stream-reader.js';
 import { StreamWriter, type DrainableProtocol } from './stream-writer.js';
 import { StreamReaderProtocol } from './streams.js';
@@ -318,6 +318,12 @@ function startProcess(file: string, args: string[], options: SubprocessOptions, 
     throw new RangeError(`${who}: options.limit must be a positive integer, got ${describe(options.limit)}`);
   }
   const loop = options.loop ?? getRunningLoop();
+  // Everything happens in the task: cancelled before its first step, it has opened nothing and started nothing.
+  return loop.createTask(() => spawnProcess(loop, file, args, options), { name: `${who} ${file}` });
+}
+
+/** Opens the pipes, starts the child (synchronous: libuv's spawn returns after the exec), then connects the pipes. */
+function* spawnProcess(loop: EventLoop, file: string, args: string[], options: SubprocessOptions): Coroutine<Process> {
   const plan = planPipes(options);
   let child: ChildProcess;
   try {
@@ -326,11 +332,11 @@ function startProcess(file: string, args: string[], options: SubprocessOptions, 
     closeAllQuietly([...plan.ours.filter((fd) => fd >= 0), ...plan.theirs]);
     throw error;
   }
-  // The child has its copies (libuv's spawn returns after the exec), so ours go.
+  // The child has its copies, so ours go.
   closeAllQuietly(plan.theirs);
   const failed = new Promise<Error>((resolve) => child.once('error', resolve));
   const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(returnCode(code, signal))));
-  return loop.createTask(() => connectProcess(loop, child, plan.ours, failed, exited, options, file), { name: `${who} ${file}` });
+  return yield* connectProcess(loop, child, plan.ours, failed, exited, options, file);
 }
 
 function* connectProcess(
@@ -350,28 +356,42 @@ function* connectProcess(
     throw typeof errno === 'number' ? osError(errno, 'spawn', file) : error;
   }
   child.on('error', () => {}); // a failed kill() is reported by its return value: no unhandled 'error'
-  const priority = options.priority === undefined ? {} : { priority: options.priority };
+  const transportOptions = options.priority === undefined ? {} : { priority: options.priority };
   const limit = options.limit === undefined ? {} : { limit: options.limit };
   const closed: Future<void>[] = [];
+  const made: Future<void>[] = [];
+  const transports: { close(): void }[] = [];
   const connected: { stdin: StreamWriter<WritePipeTransport> | null; stdout: StreamReader | null; stderr: StreamReader | null } = { stdin: null, stdout: null, stderr: null };
   try {
+    // Each transport owns its fd from its construction on (no task in between that could be
+    // cancelled with the fd's owner unclear): `ours` keeps only the fds not yet handed over.
     if (ours[0] >= 0) {
-      const [transport, protocol] = yield* connectWritePipe(loop, () => new StdinProtocol(loop), ours[0], priority);
+      const protocol = new StdinProtocol(loop);
+      const waiter = loop.createFuture<void>();
+      const transport = new WritePipeTransport(loop, ours[0], protocol, { waiter, ...transportOptions });
       ours[0] = -1;
+      transports.push(transport);
+      made.push(waiter);
       connected.stdin = new StreamWriter(transport, protocol, null, loop);
       closed.push(protocol.closed);
     }
     for (const index of [1, 2] as const) {
       if (ours[index] < 0) continue;
       const reader = new StreamReader({ loop, ...limit });
-      const [, protocol] = yield* connectReadPipe(loop, () => new StreamReaderProtocol(reader, null, loop), ours[index], priority);
+      const protocol = new StreamReaderProtocol(reader, null, loop);
+      const waiter = loop.createFuture<void>();
+      transports.push(new ReadPipeTransport(loop, ours[index], protocol, { waiter, ...transportOptions }));
       ours[index] = -1;
+      made.push(waiter);
       connected[index === 1 ? 'stdout' : 'stderr'] = reader;
       closed.push(protocol.closed);
     }
+    for (const waiter of made) yield* waiter;
   } catch (error) {
+    // Without its pipes the child is of no use: it is killed (asyncio's transport does the same on close).
     closeAllQuietly(ours.filter((fd) => fd >= 0));
-    connected.stdin?.transport.abort();
+    for (const transport of transports) transport.close();
+    child.kill('SIGKILL');
     throw error;
   }
   // Settled once every pipe has closed, whatever closed it.

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { FileNotFoundError } from '../../src/io/errors.js';
 import { createSubprocessExec, createSubprocessShell, DEVNULL, PIPE, STDOUT } from '../../src/io/subprocess.js';
+import { sleep } from '../../src/tasks/operation.js';
 import { runIo } from './net-helpers.js';
 
 const T = { timeout: 30_000 };
@@ -124,4 +125,28 @@ test('bad arguments throw at the call, naming what was wrong', T, async () => {
     assert.equal(yield* proc.wait(), 0);
     yield* proc.communicate(); // drains stdout to its end
   });
+});
+
+test('cancelled before it runs, createSubprocessExec starts nothing; cancelled while connecting, it closes its pipes and kills the child', T, async () => {
+  await runIo(function* (loop) {
+    const early = createSubprocessExec('sleep', ['30'], { stdin: PIPE, stdout: PIPE });
+    early.cancel();
+    let error: unknown = null;
+    try {
+      yield* early;
+    } catch (caught) {
+      error = caught;
+    }
+    assert.equal((error as Error).name, 'CancelledError');
+    const late = createSubprocessExec('sleep', ['30'], { stdin: PIPE, stdout: PIPE, stderr: PIPE });
+    loop.callSoon(() => loop.callSoon(() => late.cancel())); // after its first step: the pipes are being connected
+    error = null;
+    try {
+      yield* late;
+    } catch (caught) {
+      error = caught;
+    }
+    assert.equal((error as Error).name, 'CancelledError');
+    yield* sleep(5); // the transports' connectionLost and the fds' close run on later ticks
+  }); // runIo: no fd left open
 });
