@@ -354,6 +354,15 @@ test('UDP: sendto an address and recvfrom reports the sender', () => {
   closeAll(receiver, sender);
 });
 
+test('int arguments: the int32 range is accepted at both ends, one past it, infinities and fractions are RangeErrors', () => {
+  assert.equal(sys.close(-2147483648), -EBADF, 'the lowest int32 reaches the system call');
+  assert.equal(sys.close(2147483647), -EBADF, 'the highest too');
+  assert.equal(sys.fcntl(-0, C.F_GETFD, 0), sys.fcntl(0, C.F_GETFD, 0), '-0 is fd 0 (F_GETFD only reads its flags)');
+  for (const [value, text] of [[2147483648, '2147483648'], [-2147483649, '-2147483649'], [Infinity, 'Infinity'], [-Infinity, '-Infinity'], [0.5, '0.5']] as const) {
+    assert.throws(() => sys.fcntl(value, C.F_GETFD, 0), { name: 'RangeError', message: `fcntl: argument 'fd' must be an integer in int32 range, got ${text}` });
+  }
+});
+
 test('misuse throws a TypeError/RangeError naming the function and the argument, before any system call', () => {
   const [r, w] = pipe();
   const call = (fn: () => unknown) => () => void fn();
