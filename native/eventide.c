@@ -126,8 +126,15 @@ bool evt_view_bytes(napi_env env, napi_value value, uint8_t **data, size_t *len)
   napi_typedarray_type type;
   size_t length;
   void *ptr;
-  /* Fast path: Buffer and Uint8Array are typed arrays. Failing here sets no
-   * pending exception, so falling through to the DataView check is safe. */
+  /* Fast path, on every system call that takes a buffer: napi_get_buffer_info
+   * gives the bytes of a Buffer or Uint8Array (in Node 20 of any view) with
+   * no element-type dispatch. Failing sets no pending exception, so the
+   * general paths below still run for other views. */
+  if (napi_get_buffer_info(env, value, &ptr, &length) == napi_ok) {
+    *data = ptr;
+    *len = length;
+    return true;
+  }
   if (napi_get_typedarray_info(env, value, &type, &length, &ptr, NULL, NULL) == napi_ok) {
     *data = ptr;
     *len = length * element_size(type);
