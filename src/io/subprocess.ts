@@ -45,7 +45,7 @@ import { ReadPipeTransport, WritePipeTransport, type WritePipeProtocol } from '.
 import { StreamReader } from './stream-reader.js';
 import { StreamWriter, type DrainableProtocol } from './stream-writer.js';
 import { StreamReaderProtocol } from './streams.js';
-import type { BytesLike } from './transport.js';
+import { checkBytes, type BytesLike } from './transport.js';
 
 /** A new pipe between this process and the child (asyncio.subprocess.PIPE). */
 export const PIPE = 'pipe';
@@ -168,7 +168,10 @@ export class Process {
    * const [out] = yield* proc.communicate(Buffer.from('some input'));
    */
   *communicate(input: BytesLike | null = null): Coroutine<[Buffer | null, Buffer | null]> {
-    if (input !== null && this.stdin === null) throw new TypeError('Process.communicate: input was given but stdin is not a pipe (pass stdin: PIPE)');
+    if (input !== null) {
+      checkBytes(input, 'Process.communicate: input');
+      if (this.stdin === null) throw new TypeError('Process.communicate: input was given but stdin is not a pipe (pass stdin: PIPE)');
+    }
     const [, out, err] = yield* gather(this.#feedStdin(input), readAll(this.stdout), readAll(this.stderr));
     yield* this.#finished;
     return [out, err];

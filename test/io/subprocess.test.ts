@@ -122,6 +122,7 @@ test('bad arguments throw at the call, naming what was wrong', T, async () => {
     assert.throws(() => createSubprocessExec('ls', [], { limit: 0 }), { name: 'RangeError', message: /options.limit must be a positive integer/ });
     const proc = yield* createSubprocessExec('true', [], { stdout: PIPE });
     assert.throws(() => proc.communicate(Buffer.from('x')).next(), { name: 'TypeError', message: /stdin is not a pipe/ });
+    assert.throws(() => proc.communicate('text' as never).next(), { name: 'TypeError', message: 'Process.communicate: input: data must be a Buffer, TypedArray or DataView, got a string (encode it first: Buffer.from(text))' });
     assert.equal(yield* proc.wait(), 0);
     yield* proc.communicate(); // drains stdout to its end
   });
