@@ -154,7 +154,6 @@ export class SocketTransport implements Transport {
 
   /** Unsent bytes, oldest first: each a private copy (write-queue.ts). */
   readonly #queue = new WriteQueue();
-  /** pauseWriting() was called and resumeWriting() not yet. */
 
   readonly #onReadable = (): void => this.#readReady();
   readonly #onWritable = (): void => this.#writeReady();
@@ -495,10 +494,6 @@ export class SocketTransport implements Transport {
     // ENOTCONN: the peer reset first; the reader will report it.
     if (result < 0 && result !== -ENOTCONN) this.#fatalError(osError(result, 'shutdown', this.#detail()), 'Fatal error on shutdown');
   }
-
-  // -------------------------------------------------- flow control
-
-
 
   // -------------------------------------------------- fd watching
 
