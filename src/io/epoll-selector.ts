@@ -221,7 +221,7 @@ export class EpollSelector implements Selector {
   }
 
   #ctlError(result: number, what: string, fd: number): Error {
-    const hint = result === -EPERM ? '; epoll cannot watch regular files or directories (they are always ready)' : '';
+    const hint = result === -EPERM ? '; epoll cannot watch regular files or directories (they are always ready), nor devices that cannot be polled such as /dev/null' : '';
     return osError(result, 'epoll_ctl', `EpollSelector.${what}(fd ${fd})${hint}`);
   }
 

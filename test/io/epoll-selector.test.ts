@@ -32,6 +32,14 @@ test('EpollSelector: a regular file is refused with EPERM and a hint that epoll 
   );
   assert.equal(selector.fdCount, 0);
   closeSync(fd);
+  const devNull = openSync('/dev/null', 'r');
+  assert.throws(
+    () => selector.register(devNull, EVENT_READ),
+    (error: unknown) => error instanceof OSError && error.code === 'EPERM' && /nor devices that cannot be polled such as \/dev\/null/.test(error.message),
+    'a character device without poll support is refused the same way',
+  );
+  assert.equal(selector.fdCount, 0);
+  closeSync(devNull);
   selector.close();
 });
 

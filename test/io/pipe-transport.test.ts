@@ -286,3 +286,19 @@ test('pauseReading inside connectionMade: nothing is read until resumeReading()'
     closeAll(w);
   });
 });
+
+test('a character device epoll cannot poll (/dev/null): the task fails with PermissionError, the transport closes the fd it took', T, async () => {
+  const exceptions: ExceptionContext[] = [];
+  await runIo(
+    function* (loop) {
+      const devNull = openSync('/dev/null', 'r');
+      const error = yield* failure(connectReadPipe(loop, () => new Reader(), devNull));
+      assert.equal((error as OSError).name, 'PermissionError');
+      assert.equal((error as OSError).code, 'EPERM');
+      yield* sleep(0);
+      assert.equal(isOpen(devNull), false, 'closed by the transport, after connectionLost');
+    },
+    { exceptions },
+  );
+  assert.deepEqual(exceptions.map((c) => c.message), ['cannot watch the pipe']);
+});
