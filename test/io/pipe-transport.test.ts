@@ -12,6 +12,7 @@ import { closeSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
+import fc from 'fast-check';
 import type { ExceptionContext } from '../../src/core/base-event-loop.js';
 import { RuntimeError } from '../../src/core/errors.js';
 import { connectReadPipe, connectWritePipe } from '../../src/io/connect-pipe.js';
@@ -77,6 +78,17 @@ class Writer implements WritePipeProtocol {
     this.events.push(exc === null ? 'lost' : `lost ${exc.name}`);
     this.lost = exc;
   }
+}
+
+/** `length` bytes of a fixed pseudo-random sequence (a linear congruential generator): no two chunks look alike. */
+function pseudoRandomBytes(length: number): Buffer {
+  const bytes = Buffer.alloc(length);
+  let state = 1;
+  for (let i = 0; i < length; i++) {
+    state = (state * 1103515245 + 12345) & 0x7fffffff;
+    bytes[i] = state & 0xff;
+  }
+  return bytes;
 }
 
 /** Whether `fd` is open in this process. */
@@ -301,4 +313,43 @@ test('a character device epoll cannot poll (/dev/null): the task fails with Perm
     { exceptions },
   );
   assert.deepEqual(exceptions.map((c) => c.message), ['cannot watch the pipe']);
+});
+
+test('property: any mix of write sizes, water marks and reader pauses delivers exactly the bytes written, in order, with pause/resume paired', T, async () => {
+  const scenario = fc.record({
+    chunks: fc.array(fc.integer({ min: 1, max: 200_000 }), { minLength: 1, maxLength: 12 }),
+    high: fc.integer({ min: 1, max: 300_000 }),
+    pauses: fc.array(fc.integer({ min: 0, max: 11 }), { maxLength: 4 }),
+  });
+  await fc.assert(
+    fc.asyncProperty(scenario, async ({ chunks, high, pauses }) => {
+      await runIo(function* (loop) {
+        const [r, w] = pipe();
+        const [reader, readerProtocol] = yield* connectReadPipe(loop, () => new Reader(), r);
+        const [writer, writerProtocol] = yield* connectWritePipe(loop, () => new Writer(), w);
+        writer.setWriteBufferLimits({ high, low: Math.floor(high / 4) });
+        const expected = pseudoRandomBytes(chunks.reduce((sum, size) => sum + size, 0));
+        let offset = 0;
+        for (const [index, size] of chunks.entries()) {
+          if (pauses.includes(index)) reader.pauseReading();
+          const chunk = Buffer.from(expected.subarray(offset, offset + size));
+          offset += size;
+          writer.write(chunk);
+          chunk.fill(0); // the caller reuses its buffer: the transport must have copied what it queued
+          yield* sleep(0);
+          if (pauses.includes(index)) reader.resumeReading();
+        }
+        writer.close();
+        yield* eventually(() => readerProtocol.lost !== undefined && writerProtocol.lost !== undefined, 'both ends to be lost', 20_000);
+        assert.equal(readerProtocol.data.length, expected.length);
+        assert.ok(readerProtocol.data.equals(expected), 'exactly the bytes written, in order');
+        const flow = writerProtocol.events.filter((e) => e === 'pause' || e === 'resume');
+        assert.ok(flow.every((e, i) => e === (i % 2 === 0 ? 'pause' : 'resume')), `pause/resume alternate: ${flow.join(',')}`);
+        if (flow.length > 0) assert.equal(flow.at(-1), 'resume', 'the queue drained: the last pause was resumed');
+        assert.deepEqual(readerProtocol.events, ['made', 'eof', 'lost']);
+        assert.equal(writerProtocol.events.at(-1), 'lost');
+      });
+    }),
+    { numRuns: 15 },
+  );
 });
