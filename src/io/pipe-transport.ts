@@ -47,7 +47,7 @@ import { WriteFlowControl } from './flow-control.js';
 import { COPY_BELOW_BYTES, readData } from './receive-slab.js';
 import { checkFd } from './selector-support.js';
 import { syscalls as sys } from './syscalls.js';
-import { byteLengthOf, checkBytes, type BaseProtocol, type BytesLike, type ReadTransport, type WriteBufferLimits, type WriteTransport } from './transport.js';
+import { byteLengthOf, checkBytes, LOST_WRITES_WARN_THRESHOLD, type BaseProtocol, type BytesLike, type ReadTransport, type WriteBufferLimits, type WriteTransport } from './transport.js';
 import { WriteQueue } from './write-queue.js';
 
 /** The protocol of a read pipe: asyncio.Protocol's reading half. */
@@ -477,7 +477,7 @@ export class WritePipeTransport extends PipeTransport<WritePipeProtocol> impleme
   }
 
   #dropLostWrite(): void {
-    if (++this.#lostWrites === 5) {
+    if (++this.#lostWrites === LOST_WRITES_WARN_THRESHOLD) {
       this.loop.logger.warn(`eventide: ${this}: writing to a closed pipe (the data is dropped; see connectionLost)`);
     }
   }

@@ -48,6 +48,7 @@ import { WriteQueue } from './write-queue.js';
 import {
   byteLengthOf,
   checkBytes,
+  LOST_WRITES_WARN_THRESHOLD,
   type BytesLike,
   type ExtraInfo,
   type Protocol,
@@ -61,8 +62,6 @@ import {
 
 /** Bytes asked of the kernel per recv into the shared receive buffer (asyncio's max_size): UDP, sockRecv. */
 export const READ_CHUNK_BYTES = 256 * 1024;
-/** After this many writes to a lost connection, warn once (asyncio's LOG_THRESHOLD_FOR_CONNLOST_WRITES). */
-const LOST_WRITES_WARN_THRESHOLD = 5;
 
 let sharedReadBuffer: Buffer | null = null;
 

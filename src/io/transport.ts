@@ -226,6 +226,9 @@ export interface DatagramProtocol extends BaseProtocol<DatagramTransport> {
   errorReceived?(exc: Error): void;
 }
 
+/** After this many writes to a lost connection or pipe, a transport warns once (asyncio's LOG_THRESHOLD_FOR_CONNLOST_WRITES). */
+export const LOST_WRITES_WARN_THRESHOLD = 5;
+
 /** Default high water mark of a transport's write buffer (asyncio's 64 KiB). */
 export const DEFAULT_HIGH_WATER = 64 * 1024;
 

@@ -19,6 +19,7 @@ import { connectReadPipe, connectWritePipe } from '../../src/io/connect-pipe.js'
 import { BrokenPipeError, OSError } from '../../src/io/errors.js';
 import type { ReadPipeProtocol, ReadPipeTransport, WritePipeProtocol, WritePipeTransport } from '../../src/io/pipe-transport.js';
 import { syscalls as sys } from '../../src/io/syscalls.js';
+import { createNodeLoop } from '../../src/hosts/node.js';
 import { sleep, until } from '../../src/tasks/operation.js';
 import { C, closeAll, openFdCount, pipe, readString, socketpair } from './fds.js';
 import { eventually, failure, pattern, runIo } from './net-helpers.js';
@@ -352,4 +353,26 @@ test('property: any mix of write sizes, water marks and reader pauses delivers e
     }),
     { numRuns: 15 },
   );
+});
+
+test('writes to a lost pipe are dropped, and the loop logger warns once, at the fifth', T, async () => {
+  const warnings: string[] = [];
+  const logger = { warn: (text: string) => void warnings.push(text), error: (text: string) => void warnings.push(`error: ${text}`) };
+  const loop = createNodeLoop({ logger });
+  try {
+    await loop.runUntilComplete(
+      loop.createTask(function* () {
+        const [r, w] = pipe();
+        const [writer, protocol] = yield* connectWritePipe(loop, () => new Writer(), w);
+        closeAll(r);
+        yield* eventually(() => protocol.lost !== undefined, 'the writer to notice');
+        for (let i = 0; i < 7; i++) writer.write(Buffer.from('dropped'));
+        assert.equal(writer.getWriteBufferSize(), 0);
+      }),
+    );
+  } finally {
+    loop.close();
+  }
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0] as string, /^eventide: <WritePipeTransport fd=\d+ closed>: writing to a closed pipe \(the data is dropped; see connectionLost\)$/);
 });
