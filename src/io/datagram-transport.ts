@@ -19,7 +19,7 @@ import { WriteFlowControl } from './flow-control.js';
 import type { BaseEventLoop } from '../core/base-event-loop.js';
 import { RuntimeError } from '../core/errors.js';
 import type { Future } from '../tasks/future.js';
-import { EAGAIN, osError } from './errors.js';
+import { EAGAIN, osError, toError } from './errors.js';
 import { READ_CHUNK_BYTES, sharedReceiveBuffer } from './socket-transport.js';
 import { formatAddress, localAddress, peerAddress, toNativeAddress, toSocketAddress, TransportSocket, type NativeAddress } from './sockets.js';
 import { newSockAddress, syscalls as sys } from './syscalls.js';
@@ -226,7 +226,7 @@ export class UdpTransport implements DatagramTransport {
 
   #fatalError(exception: unknown, message: string): void {
     this.#loop.callExceptionHandler({ message, exception, transport: this, protocol: this.#protocol });
-    this.#forceClose(exception instanceof Error ? exception : new Error(String(exception)));
+    this.#forceClose(toError(exception));
   }
 
   #errorReceived(exc: Error): void {

@@ -237,3 +237,17 @@ export function checkErrno(result: number, syscall: string, detail?: string): nu
   if (result < 0) throw osError(result, syscall, detail);
   return result;
 }
+
+/**
+ * Whether `exc` only means the other end went away (EPIPE, ECONNRESET,
+ * ECONNABORTED): a transport tells its protocol through connectionLost but
+ * does not report it to the loop's exception handler.
+ */
+export function isPeerGone(exc: unknown): boolean {
+  return exc instanceof BrokenPipeError || exc instanceof ConnectionResetError || exc instanceof ConnectionAbortedError;
+}
+
+/** `exc` as an Error (connectionLost takes one), wrapping anything else thrown. */
+export function toError(exc: unknown): Error {
+  return exc instanceof Error ? exc : new Error(String(exc));
+}

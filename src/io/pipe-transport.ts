@@ -42,7 +42,7 @@ import type { BaseEventLoop } from '../core/base-event-loop.js';
 import { RuntimeError } from '../core/errors.js';
 import type { ScheduleOptions } from '../core/priority.js';
 import type { Future } from '../tasks/future.js';
-import { BrokenPipeError, ConnectionAbortedError, ConnectionResetError, EAGAIN, EPIPE, checkErrno, osError, OSError } from './errors.js';
+import { BrokenPipeError, EAGAIN, EPIPE, checkErrno, isPeerGone, osError, OSError, toError } from './errors.js';
 import { WriteFlowControl } from './flow-control.js';
 import { COPY_BELOW_BYTES, readData } from './receive-slab.js';
 import { checkFd } from './selector-support.js';
@@ -108,13 +108,9 @@ function adoptPipeFd(fd: number, who: string): PipeKind {
   return kind;
 }
 
-/** Errors that only mean the other end went away. */
+/** Errors that only mean the other end went away: a socket's, and EIO from a tty whose terminal closed. */
 function isOtherEndGone(exc: unknown): boolean {
-  return exc instanceof BrokenPipeError || exc instanceof ConnectionResetError || exc instanceof ConnectionAbortedError || (exc instanceof OSError && exc.code === 'EIO');
-}
-
-function toError(exc: unknown): Error {
-  return exc instanceof Error ? exc : new Error(String(exc));
+  return isPeerGone(exc) || (exc instanceof OSError && exc.code === 'EIO');
 }
 
 /**

@@ -40,7 +40,7 @@ import { describe } from '../core/assert.js';
 import { RuntimeError } from '../core/errors.js';
 import type { ScheduleOptions } from '../core/priority.js';
 import type { Future } from '../tasks/future.js';
-import { BrokenPipeError, ConnectionAbortedError, ConnectionResetError, EAGAIN, ENOTCONN, osError } from './errors.js';
+import { EAGAIN, ENOTCONN, isPeerGone, osError, toError } from './errors.js';
 import { localAddress, peerAddress, socketFamily, TransportSocket } from './sockets.js';
 import { syscalls as sys } from './syscalls.js';
 import { COPY_BELOW_BYTES, recvData } from './receive-slab.js';
@@ -87,15 +87,6 @@ export interface SocketTransportOptions {
   extra?: Record<string, unknown>;
   /** Priority of this connection's reader, writer and protocol calls. Default 'normal'. */
   priority?: ScheduleOptions['priority'];
-}
-
-/** Errors that only mean "the peer went away": not reported to the exception handler. */
-function isPeerGone(exc: unknown): boolean {
-  return exc instanceof BrokenPipeError || exc instanceof ConnectionResetError || exc instanceof ConnectionAbortedError;
-}
-
-function toError(exc: unknown): Error {
-  return exc instanceof Error ? exc : new Error(String(exc));
 }
 
 /**

@@ -38,10 +38,11 @@ import type { Future } from '../tasks/future.js';
 import { gather } from '../tasks/gather.js';
 import { until, type Coroutine } from '../tasks/operation.js';
 import type { Task } from '../tasks/task.js';
-import { closeFd, openPipe } from './connect-pipe.js';
+import { openPipe } from './connect-pipe.js';
 import { BrokenPipeError, ConnectionResetError, osError } from './errors.js';
 import { DrainGate } from './drain-gate.js';
 import { ReadPipeTransport, WritePipeTransport, type WritePipeProtocol } from './pipe-transport.js';
+import { closeQuietly } from './sockets.js';
 import { StreamReader } from './stream-reader.js';
 import { StreamWriter, type DrainableProtocol } from './stream-writer.js';
 import { StreamReaderProtocol } from './streams.js';
@@ -298,13 +299,7 @@ function planPipes(options: SubprocessOptions): PipePlan {
 }
 
 function closeAllQuietly(fds: readonly number[]): void {
-  for (const fd of fds) {
-    try {
-      closeFd(fd);
-    } catch {
-      // already closed: nothing to release
-    }
-  }
+  for (const fd of fds) closeQuietly(fd);
 }
 
 /** An exit code, or minus the signal's number (asyncio's returncode). */
