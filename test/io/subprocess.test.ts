@@ -8,9 +8,11 @@
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
+import { closeFd, openPipe } from '../../src/io/connect-pipe.js';
 import { FileNotFoundError } from '../../src/io/errors.js';
 import { createSubprocessExec, createSubprocessShell, DEVNULL, PIPE, STDOUT } from '../../src/io/subprocess.js';
 import { sleep } from '../../src/tasks/operation.js';
+import { readString } from './fds.js';
 import { runIo } from './net-helpers.js';
 
 const T = { timeout: 30_000 };
@@ -150,4 +152,16 @@ test('cancelled before it runs, createSubprocessExec starts nothing; cancelled w
     assert.equal((error as Error).name, 'CancelledError');
     yield* sleep(5); // the transports' connectionLost and the fds' close run on later ticks
   }); // runIo: no fd left open
+});
+
+test('an fd of yours as the child stdout: the child writes into it, and it stays yours', T, async () => {
+  await runIo(function* () {
+    const [r, w] = openPipe();
+    const proc = yield* createSubprocessShell('printf "into your pipe"', { stdout: w });
+    assert.equal(proc.stdout, null, 'not a pipe of the Process');
+    assert.equal(yield* proc.wait(), 0);
+    closeFd(w);
+    assert.equal(readString(r), 'into your pipe');
+    closeFd(r);
+  });
 });
