@@ -1,11 +1,12 @@
 /**
  * NodeEventLoop: EventLoop plus the I/O methods asyncio puts on its loop
  * (`loop.createConnection`, `loop.createServer`, `loop.connectReadPipe`,
- * `loop.sockRecv`, ...).
+ * `loop.subprocessExec`, `loop.sockRecv`, ...).
  *
  * EventLoop (tasks/) must stay free of Node, so these live in a subclass
  * here in io/. Each method is a one-line call of the function of the same
- * name (connect.ts, connect-pipe.ts, sock.ts, dns.ts) with `this` as the
+ * name (connect.ts, connect-pipe.ts, subprocess-transport.ts, sock.ts,
+ * dns.ts) with `this` as the
  * loop; the functions work on any EventLoop with an fd selector, so code
  * that was handed a plain EventLoop can call them directly.
  *
@@ -41,6 +42,7 @@ import type { ReadPipeProtocol, ReadPipeTransport, WritePipeProtocol, WritePipeT
 import type { Server } from './server.js';
 import { sockAccept, sockConnect, sockRecv, sockRecvInto, sockSendAll } from './sock.js';
 import type { SocketTransport } from './socket-transport.js';
+import { subprocessExec, subprocessShell, type SubprocessProtocol, type SubprocessTransport, type SubprocessTransportOptions } from './subprocess-transport.js';
 import type { AddressInput, BytesLike, DatagramProtocol, SocketAddress, StreamProtocol } from './transport.js';
 
 /**
@@ -91,6 +93,16 @@ export class NodeEventLoop extends EventLoop {
   /** See `connectWritePipe` (connect-pipe.ts). */
   connectWritePipe<P extends WritePipeProtocol>(protocolFactory: () => P, pipe: number, options?: ConnectPipeOptions): Task<[WritePipeTransport, P]> {
     return connectWritePipe(this, protocolFactory, pipe, options);
+  }
+
+  /** See `subprocessExec` (subprocess-transport.ts). */
+  subprocessExec<P extends SubprocessProtocol>(protocolFactory: () => P, program: string, args?: readonly string[], options?: SubprocessTransportOptions): Task<[SubprocessTransport, P]> {
+    return subprocessExec(this, protocolFactory, program, args, options);
+  }
+
+  /** See `subprocessShell` (subprocess-transport.ts). */
+  subprocessShell<P extends SubprocessProtocol>(protocolFactory: () => P, command: string, options?: SubprocessTransportOptions): Task<[SubprocessTransport, P]> {
+    return subprocessShell(this, protocolFactory, command, options);
   }
 
   /** See `sockRecv` (sock.ts). */

@@ -7,8 +7,9 @@
 import assert from 'node:assert/strict';
 import { createNodeLoop, type NodeHostMode } from '../../src/hosts/node.js';
 import type { ExceptionContext } from '../../src/core/base-event-loop.js';
-import { getRunningLoop, type EventLoop } from '../../src/tasks/event-loop.js';
+import { getRunningLoop } from '../../src/tasks/event-loop.js';
 import { sleep, type Coroutine, type Operation } from '../../src/tasks/operation.js';
+import type { NodeEventLoop } from '../../src/io/node-event-loop.js';
 import type { Protocol, Transport } from '../../src/io/transport.js';
 import { assertLoopClean } from '../../src/testing.js';
 import { openFdCount } from './fds.js';
@@ -25,7 +26,7 @@ export interface RunIoOptions {
  * scheduled (no task, callback, timer, reader or writer), closes the loop, and asserts this
  * process has exactly as many fds open as before.
  */
-export async function runIo<T>(main: (loop: EventLoop) => Coroutine<T>, options: RunIoOptions = {}): Promise<T> {
+export async function runIo<T>(main: (loop: NodeEventLoop) => Coroutine<T>, options: RunIoOptions = {}): Promise<T> {
   const fdsBefore = openFdCount();
   const loop = createNodeLoop({ mode: options.mode ?? ((process.env['EVENTIDE_IO_MODE'] as NodeHostMode | undefined) ?? 'guest') });
   const reports: ExceptionContext[] = options.exceptions ?? [];

@@ -60,11 +60,11 @@ test('stderr apart, or merged into stdout with STDOUT; stdin from DEVNULL', T, a
   });
 });
 
-test('exit codes and signals: exit 3 is 3; kill() is -SIGKILL, terminate() -SIGTERM; signals after the exit do nothing', T, async () => {
+test('exit codes and signals: exit 3 is 3; kill() is -SIGKILL, terminate() -SIGTERM; a signal once wait() has resolved is ProcessLookupError, as in asyncio', T, async () => {
   await runIo(function* () {
     const three = yield* createSubprocessShell('exit 3');
     assert.equal(yield* three.wait(), 3);
-    three.kill(); // exited: nothing happens
+    assert.throws(() => three.kill(), { name: 'ProcessLookupError', code: 'ESRCH', message: /process \d+ has finished/ });
     const killed = yield* createSubprocessExec('sleep', ['30']);
     assert.equal(killed.returncode, null);
     killed.kill();
@@ -163,5 +163,19 @@ test('an fd of yours as the child stdout: the child writes into it, and it stays
     closeFd(w);
     assert.equal(readString(r), 'into your pipe');
     closeFd(r);
+  });
+});
+
+test('between the exit and the end of its pipes a signal does nothing; wait() waits for the output a grandchild still writes', T, async () => {
+  await runIo(function* () {
+    const proc = yield* createSubprocessShell('(sleep 0.3; echo late) & exit 4', { stdout: PIPE });
+    while (proc.returncode === null) yield* sleep(10);
+    assert.equal(proc.returncode, 4, 'the shell has exited; its background child still has stdout');
+    proc.terminate(); // exited: nothing, and no error
+    assert.equal(String(proc), `<Process ${proc.pid} returncode=4>`);
+    const stdout = proc.stdout as NonNullable<typeof proc.stdout>;
+    assert.equal((yield* stdout.read()).toString(), 'late\n');
+    assert.equal(yield* proc.wait(), 4);
+    assert.throws(() => proc.terminate(), { name: 'ProcessLookupError' });
   });
 });
