@@ -69,7 +69,7 @@ export {
   type SubprocessOptions,
 } from './io/subprocess.js';
 export { subprocessExec, subprocessShell, SubprocessTransport, type SubprocessProtocol, type SubprocessTransportOptions, type SpawnOptions } from './io/subprocess-transport.js';
-export { sockRecv, sockRecvInto, sockSendAll, sockAccept, sockConnect } from './io/sock.js';
+export { sockRecv, sockRecvInto, sockSendAll, sockAccept, sockConnect, sockRecvfrom, sockRecvfromInto, sockSendto } from './io/sock.js';
 export { getaddrinfo, type AddrInfo, type GetaddrinfoOptions } from './io/dns.js';
 export { addSignalHandler, removeSignalHandler, removeAllSignalHandlers, signalHandlerNames, type SignalLike } from './io/signals.js';
 export { runInExecutor, setDefaultExecutor, shutdownDefaultExecutor, closeDefaultExecutor } from './io/executor.js';

@@ -40,7 +40,7 @@ import { addSignalHandler, removeAllSignalHandlers, removeSignalHandler, type Si
 import type { Executor } from './worker-pool.js';
 import type { ReadPipeProtocol, ReadPipeTransport, WritePipeProtocol, WritePipeTransport } from './pipe-transport.js';
 import type { Server } from './server.js';
-import { sockAccept, sockConnect, sockRecv, sockRecvInto, sockSendAll } from './sock.js';
+import { sockAccept, sockConnect, sockRecv, sockRecvfrom, sockRecvfromInto, sockRecvInto, sockSendAll, sockSendto } from './sock.js';
 import type { SocketTransport } from './socket-transport.js';
 import { subprocessExec, subprocessShell, type SubprocessProtocol, type SubprocessTransport, type SubprocessTransportOptions } from './subprocess-transport.js';
 import type { AddressInput, BytesLike, DatagramProtocol, SocketAddress, StreamProtocol } from './transport.js';
@@ -128,6 +128,21 @@ export class NodeEventLoop extends EventLoop {
   /** See `sockConnect` (sock.ts). */
   sockConnect(fd: number, address: AddressInput): Future<void> {
     return sockConnect(this, fd, address);
+  }
+
+  /** See `sockRecvfrom` (sock.ts). */
+  sockRecvfrom(fd: number, bufsize: number): Future<[Buffer, SocketAddress]> {
+    return sockRecvfrom(this, fd, bufsize);
+  }
+
+  /** See `sockRecvfromInto` (sock.ts). */
+  sockRecvfromInto(fd: number, buffer: BytesLike, nbytes?: number): Future<[number, SocketAddress]> {
+    return sockRecvfromInto(this, fd, buffer, nbytes);
+  }
+
+  /** See `sockSendto` (sock.ts). */
+  sockSendto(fd: number, data: BytesLike, address: AddressInput): Future<number> {
+    return sockSendto(this, fd, data, address);
   }
 
   /** See `getaddrinfo` (dns.ts). */

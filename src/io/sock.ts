@@ -1,7 +1,9 @@
 /**
  * Low-level socket operations as Futures: asyncio's `loop.sock_recv`,
- * `sock_sendall`, `sock_accept`, `sock_connect`, for code that wants a
- * socket fd and a task rather than a transport and a protocol.
+ * `sock_recv_into`, `sock_sendall`, `sock_accept`, `sock_connect`, and for
+ * datagrams `sock_recvfrom`, `sock_recvfrom_into` and `sock_sendto`, for
+ * code that wants a socket fd and a task rather than a transport and a
+ * protocol.
  *
  * Each call tries the system call at once; only if the kernel says EAGAIN
  * does it watch the fd (a reader or writer on the loop) and retry when it
@@ -25,8 +27,8 @@ import type { Future } from '../tasks/future.js';
 import { EAGAIN, EINPROGRESS, osError } from './errors.js';
 import { checkFd } from './selector-support.js';
 import { READ_CHUNK_BYTES, sharedReceiveBuffer } from './socket-transport.js';
-import { formatAddress, peerAddress, toNativeAddress } from './sockets.js';
-import { syscalls as sys } from './syscalls.js';
+import { formatAddress, peerAddress, toNativeAddress, toSocketAddress } from './sockets.js';
+import { newSockAddress, syscalls as sys } from './syscalls.js';
 import { checkBytes, type AddressInput, type BytesLike, type SocketAddress } from './transport.js';
 import { SETTLE_HOOK } from '../tasks/future.js';
 
@@ -193,4 +195,76 @@ export function sockAccept(loop: EventLoop, fd: number): Future<[number, SocketA
     else future.setResult([conn, peerAddress(conn) ?? '']);
     return true;
   }, 'sockAccept');
+}
+
+/**
+ * Receives one datagram of up to `bufsize` bytes from `fd`: `[data,
+ * sender]` (asyncio's sock_recvfrom). A longer datagram is cut to
+ * `bufsize`, as recvfrom(2) does.
+ *
+ * @example
+ * const [data, [host, port]] = yield* sockRecvfrom(loop, udpFd, 2048) as [Buffer, [string, number]];
+ */
+export function sockRecvfrom(loop: EventLoop, fd: number, bufsize: number): Future<[Buffer, SocketAddress]> {
+  checkFd(fd, 'sockRecvfrom');
+  checkSize(bufsize, 'sockRecvfrom: bufsize');
+  const future = loop.createFuture<[Buffer, SocketAddress]>();
+  const own = bufsize > READ_CHUNK_BYTES ? Buffer.allocUnsafe(bufsize) : null;
+  const from = newSockAddress();
+  return retryWhenReady(loop, fd, READ, future, () => {
+    const buffer = own ?? sharedReceiveBuffer();
+    const n = sys.recvfrom(fd, buffer, 0, bufsize, 0, from);
+    if (n === -EAGAIN) return false;
+    if (n < 0) future.setException(osError(n, 'recvfrom', `fd ${fd}`));
+    else future.setResult([own !== null ? own.subarray(0, n) : Buffer.from(buffer.subarray(0, n)), toSocketAddress(from)]);
+    return true;
+  }, 'sockRecvfrom');
+}
+
+/**
+ * Receives one datagram into `buffer` (from its start; at most `nbytes`
+ * bytes, or the whole buffer when `nbytes` is 0): `[byteCount, sender]`
+ * (asyncio's sock_recvfrom_into).
+ *
+ * @example
+ * const [n, sender] = yield* sockRecvfromInto(loop, udpFd, buf);
+ */
+export function sockRecvfromInto(loop: EventLoop, fd: number, buffer: BytesLike, nbytes = 0): Future<[number, SocketAddress]> {
+  checkFd(fd, 'sockRecvfromInto');
+  checkBytes(buffer, 'sockRecvfromInto');
+  if (nbytes !== 0) checkSize(nbytes, 'sockRecvfromInto: nbytes');
+  if (nbytes > buffer.byteLength) throw new RangeError(`sockRecvfromInto: nbytes (${nbytes}) is greater than the buffer (${buffer.byteLength} bytes)`);
+  const length = nbytes === 0 ? buffer.byteLength : nbytes;
+  const future = loop.createFuture<[number, SocketAddress]>();
+  const from = newSockAddress();
+  return retryWhenReady(loop, fd, READ, future, () => {
+    const n = sys.recvfrom(fd, buffer, 0, length, 0, from);
+    if (n === -EAGAIN) return false;
+    if (n < 0) future.setException(osError(n, 'recvfrom', `fd ${fd}`));
+    else future.setResult([n, toSocketAddress(from)]);
+    return true;
+  }, 'sockRecvfromInto');
+}
+
+/**
+ * Sends `data` as one datagram to `address` (`[host, port]`, numeric, or a
+ * Unix path); resolves to the bytes sent (asyncio's sock_sendto). Waits
+ * while the socket's send buffer is full. Do not modify `data` until the
+ * Future is done.
+ *
+ * @example
+ * yield* sockSendto(loop, udpFd, Buffer.from('ping'), ['127.0.0.1', 9999]);
+ */
+export function sockSendto(loop: EventLoop, fd: number, data: BytesLike, address: AddressInput): Future<number> {
+  checkFd(fd, 'sockSendto');
+  checkBytes(data, 'sockSendto');
+  const to = toNativeAddress(address, 'sockSendto');
+  const future = loop.createFuture<number>();
+  return retryWhenReady(loop, fd, WRITE, future, () => {
+    const n = sys.sendto(fd, data, 0, data.byteLength, 0, to.family, to.host, to.port);
+    if (n === -EAGAIN) return false;
+    if (n < 0) future.setException(osError(n, 'sendto', `fd ${fd}, ${formatAddress(address)}`));
+    else future.setResult(n);
+    return true;
+  }, 'sockSendto');
 }

@@ -1,14 +1,18 @@
 /**
  * The low-level socket Futures (sockRecv, sockRecvInto, sockSendAll,
- * sockAccept, sockConnect) on raw non-blocking fds; cancellation removes
+ * sockAccept, sockConnect, and for datagrams sockRecvfrom,
+ * sockRecvfromInto, sockSendto) on raw non-blocking fds; cancellation removes
  * the watch; one waiting operation per fd and direction; closed fds and
  * bad arguments give clear errors.
  */
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'node:test';
 import { CancelledError, RuntimeError } from '../../src/core/errors.js';
-import { ConnectionRefusedError, OSError } from '../../src/io/errors.js';
-import { sockAccept, sockConnect, sockRecv, sockRecvInto, sockSendAll } from '../../src/io/sock.js';
+import { ConnectionRefusedError, EAGAIN, OSError } from '../../src/io/errors.js';
+import { sockAccept, sockConnect, sockRecv, sockRecvfrom, sockRecvfromInto, sockRecvInto, sockSendAll, sockSendto } from '../../src/io/sock.js';
 import { openSocket } from '../../src/io/sockets.js';
 import { newSockAddress, syscalls as sys } from '../../src/io/syscalls.js';
 import { sleep } from '../../src/tasks/operation.js';
@@ -18,13 +22,20 @@ import { failure, pattern, runIo } from './net-helpers.js';
 const C = sys.constants;
 const T = { timeout: 30_000 };
 
-function listener(): [number, number] {
-  const fd = openSocket(C.AF_INET, C.SOCK_STREAM, 'test');
+/** A socket of `type` bound to 127.0.0.1 on a free port: [fd, port]. */
+function boundSocket(type: number): [number, number] {
+  const fd = openSocket(C.AF_INET, type, 'test');
   assert.equal(sys.bind(fd, C.AF_INET, '127.0.0.1', 0), 0);
-  assert.equal(sys.listen(fd, 16), 0);
   const out = newSockAddress();
   sys.getsockname(fd, out);
   return [fd, out.port];
+}
+
+/** A listening TCP socket: [fd, port]. */
+function listener(): [number, number] {
+  const [fd, port] = boundSocket(C.SOCK_STREAM);
+  assert.equal(sys.listen(fd, 16), 0);
+  return [fd, port];
 }
 
 test('sockConnect + sockAccept + sockSendAll + sockRecv: a round trip of 4 MiB on raw fds', T, async () => {
@@ -114,5 +125,103 @@ test('a closed fd: the Future fails with OSError EBADF; bad arguments throw at t
     assert.throws(() => sockConnect(loop, 0, ['127.0.0.1', 99999]), RangeError);
     assert.equal(loop.removeReader(a), false, 'removeReader of an fd nobody watches: false');
     assert.equal(loop.removeWriter(12345), false);
+  });
+});
+
+/** A UDP socket bound to 127.0.0.1 on a free port: [fd, port]. */
+function udpSocket(): [number, number] {
+  return boundSocket(C.SOCK_DGRAM);
+}
+
+test('UDP: sockSendto and sockRecvfrom keep datagram boundaries and name the sender; a waiting sockRecvfrom wakes on the datagram', T, async () => {
+  await runIo(function* (loop) {
+    const [receiver, receiverPort] = udpSocket();
+    const [sender, senderPort] = udpSocket();
+    const waiting = loop.sockRecvfrom(receiver, 2048);
+    yield* sleep(1);
+    assert.equal(waiting.done(), false, 'nothing sent yet');
+    const sizes = [1, 100, 1500];
+    for (const size of sizes) assert.equal(yield* loop.sockSendto(sender, pattern(size), ['127.0.0.1', receiverPort]), size);
+    const [first, from] = yield* waiting;
+    assert.deepEqual([first.length, from], [1, ['127.0.0.1', senderPort]]);
+    for (const size of sizes.slice(1)) {
+      const [data, sender] = yield* sockRecvfrom(loop, receiver, 2048);
+      assert.ok(data.equals(pattern(size)), `datagram of ${size}`);
+      assert.deepEqual(sender, ['127.0.0.1', senderPort]);
+    }
+    // A datagram larger than the shared receive buffer: its own Buffer.
+    const large = pattern(60_000);
+    yield* sockSendto(loop, sender, large, ['127.0.0.1', receiverPort]);
+    const [got] = yield* sockRecvfrom(loop, receiver, 65_536);
+    assert.ok(got.equals(large));
+    closeAll(receiver, sender);
+  });
+});
+
+test('UDP: sockRecvfromInto fills the buffer from its start, cuts a longer datagram at nbytes, and the next datagram is whole', T, async () => {
+  await runIo(function* (loop) {
+    const [receiver, receiverPort] = udpSocket();
+    const [sender, senderPort] = udpSocket();
+    yield* sockSendto(loop, sender, Buffer.from('0123456789'), ['127.0.0.1', receiverPort]);
+    yield* sockSendto(loop, sender, Buffer.from('next'), ['127.0.0.1', receiverPort]);
+    const buffer = Buffer.alloc(16, 0x2e);
+    assert.deepEqual(yield* loop.sockRecvfromInto(receiver, buffer, 4), [4, ['127.0.0.1', senderPort]]);
+    assert.equal(buffer.toString(), '0123............', 'the rest of the datagram is dropped, as recvfrom(2) does');
+    assert.deepEqual(yield* sockRecvfromInto(loop, receiver, buffer), [4, ['127.0.0.1', senderPort]]);
+    assert.equal(buffer.toString(), 'next............');
+    closeAll(receiver, sender);
+  });
+});
+
+test('sockSendto waits while the peer\'s queue is full (EAGAIN) and sends once a datagram is read; the loop goes on meanwhile', T, async () => {
+  const path = join(tmpdir(), `eventide-sock-${process.pid}.sock`);
+  rmSync(path, { force: true });
+  try {
+    await runIo(function* (loop) {
+      const receiver = openSocket(C.AF_UNIX, C.SOCK_DGRAM, 'test');
+      assert.equal(sys.bind(receiver, C.AF_UNIX, path, 0), 0);
+      const sender = openSocket(C.AF_UNIX, C.SOCK_DGRAM, 'test');
+      // Connected, so that Linux reports the sender writable when the receiver's queue has room again.
+      assert.equal(sys.connect(sender, C.AF_UNIX, path, 0), 0);
+      const datagram = pattern(512);
+      let queued = 0;
+      while (sys.sendto(sender, datagram, 0, datagram.length, 0, C.AF_UNIX, path, 0) === datagram.length) queued++;
+      assert.equal(sys.sendto(sender, datagram, 0, datagram.length, 0, C.AF_UNIX, path, 0), -EAGAIN);
+      const sending = sockSendto(loop, sender, Buffer.from('last'), path);
+      let ticks = 0;
+      const ticker = loop.createTask(function* () {
+        for (; ticks < 5; ticks++) yield* sleep(0);
+      });
+      yield* ticker;
+      assert.equal(ticks, 5, 'the loop ran on');
+      assert.equal(sending.done(), false, 'still waiting: the queue is full');
+      const scratch = Buffer.alloc(1024);
+      assert.equal(sys.recv(receiver, scratch, 0, scratch.length, 0), 512, 'one datagram read: room for one more');
+      assert.equal(yield* sending, 4);
+      for (let i = 1; i < queued; i++) assert.equal(sys.recv(receiver, scratch, 0, scratch.length, 0), 512);
+      assert.equal(sys.recv(receiver, scratch, 0, scratch.length, 0), 4, 'the waiting datagram came last');
+      assert.equal(scratch.toString('utf8', 0, 4), 'last');
+      closeAll(receiver, sender);
+    });
+  } finally {
+    rmSync(path, { force: true });
+  }
+});
+
+test('UDP bad input: a closed fd fails the Future with EBADF; nbytes beyond the buffer, names to resolve and non-buffers throw at the call', T, async () => {
+  await runIo(function* (loop) {
+    const [fd] = udpSocket();
+    sys.close(fd);
+    const error = yield* failure(sockRecvfrom(loop, fd, 10));
+    assert.ok(error instanceof OSError && error.code === 'EBADF' && error.syscall === 'recvfrom', String(error));
+    const sendError = yield* failure(sockSendto(loop, fd, Buffer.from('x'), ['127.0.0.1', 9]));
+    assert.ok(sendError instanceof OSError && sendError.code === 'EBADF' && sendError.syscall === 'sendto', String(sendError));
+    assert.match((sendError as Error).message, /127\.0\.0\.1:9/);
+    assert.throws(() => sockRecvfrom(loop, fd, 0), { name: 'RangeError', message: /sockRecvfrom: bufsize must be a positive integer/ });
+    assert.throws(() => sockRecvfromInto(loop, fd, Buffer.alloc(4), 5), { name: 'RangeError', message: 'sockRecvfromInto: nbytes (5) is greater than the buffer (4 bytes)' });
+    assert.throws(() => sockRecvfromInto(loop, fd, Buffer.alloc(4), -1), { name: 'RangeError', message: /sockRecvfromInto: nbytes must be a positive integer/ });
+    assert.throws(() => sockSendto(loop, fd, 'text' as never, ['127.0.0.1', 9]), { name: 'TypeError', message: /sockSendto/ });
+    assert.throws(() => sockSendto(loop, fd, Buffer.from('x'), ['localhost', 9]), TypeError, 'names must be resolved first');
+    assert.throws(() => sockRecvfrom(loop, -1, 10), TypeError);
   });
 });
