@@ -1,6 +1,6 @@
 /*
  * Plain file-descriptor I/O: read/write (and the vectored forms), close,
- * pipe2, fcntl, and fstat's file type. Works on any fd: pipes, sockets, ttys, eventfds.
+ * pipe2, fcntl, fstat's file type, and sendfile. Works on any fd: pipes, sockets, ttys, eventfds.
  *
  * Buffers are the caller's: (buffer, offset, length) is checked against the
  * buffer's size here and then handed to the kernel as is; nothing is copied.
@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -168,10 +169,32 @@ static napi_value fstat_mode_js(napi_env env, napi_callback_info info) {
   return evt_number(env, (int64_t)st.st_mode);
 }
 
+/* sendfile(outFd, inFd, offset, count) -> bytes sent (possibly short; 0 at
+ * the file's end) | -errno. The kernel copies from `inFd` (a file it can
+ * map: a regular file) at `offset` to `outFd` without the bytes entering
+ * this process. `inFd`'s own file position is neither used nor moved: the
+ * caller advances `offset` by the result. A count above what one call
+ * moves (0x7ffff000 bytes) is a short count, as from the kernel. */
+static napi_value sendfile_js(napi_env env, napi_callback_info info) {
+  evt_args a;
+  int32_t out_fd, in_fd;
+  uint64_t offset, count;
+  if (!evt_get_args(env, info, "sendfile", 4, &a) || !evt_arg_int(&a, 0, "outFd", &out_fd) ||
+      !evt_arg_int(&a, 1, "inFd", &in_fd) || !evt_arg_u53(&a, 2, "offset", &offset) || !evt_arg_u53(&a, 3, "count", &count))
+    return NULL;
+  if (count > 0x7ffff000) count = 0x7ffff000;
+  off_t position = (off_t)offset;
+  ssize_t n;
+  do n = sendfile(out_fd, in_fd, &position, (size_t)count);
+  while (n < 0 && errno == EINTR);
+  return n < 0 ? evt_errno(env) : evt_number(env, n);
+}
+
 void evt_init_fdio(napi_env env, napi_value exports, napi_value constants) {
   static const evt_function fns[] = {
       {"read", read_js},   {"write", write_js}, {"readv", readv_js}, {"writev", writev_js},
       {"close", close_js}, {"pipe2", pipe2_js}, {"fcntl", fcntl_js}, {"fstatMode", fstat_mode_js},
+      {"sendfile", sendfile_js},
   };
   evt_define_functions(env, exports, fns, EVT_COUNT(fns));
 #define C(name) evt_define_constant(env, constants, #name, name)

@@ -28,6 +28,7 @@ export {
   PermissionError,
   ProcessLookupError,
   SocketTimeoutError,
+  SendfileNotAvailableError,
   osError,
   errnoName,
 } from './io/errors.js';
@@ -69,7 +70,8 @@ export {
   type SubprocessOptions,
 } from './io/subprocess.js';
 export { subprocessExec, subprocessShell, SubprocessTransport, type SubprocessProtocol, type SubprocessTransportOptions, type SpawnOptions } from './io/subprocess-transport.js';
-export { sockRecv, sockRecvInto, sockSendAll, sockAccept, sockConnect, sockRecvfrom, sockRecvfromInto, sockSendto } from './io/sock.js';
+export { sockRecv, sockRecvInto, sockSendAll, sockAccept, sockConnect, sockRecvfrom, sockRecvfromInto, sockSendto, sockSendfile, type SendfileOptions } from './io/sock.js';
+export { sendfile } from './io/sendfile.js';
 export { getaddrinfo, type AddrInfo, type GetaddrinfoOptions } from './io/dns.js';
 export { addSignalHandler, removeSignalHandler, removeAllSignalHandlers, signalHandlerNames, type SignalLike } from './io/signals.js';
 export { runInExecutor, setDefaultExecutor, shutdownDefaultExecutor, closeDefaultExecutor } from './io/executor.js';

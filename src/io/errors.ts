@@ -24,6 +24,7 @@
  */
 import { constants as osConstants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
+import { RuntimeError } from '../core/errors.js';
 
 /** errno number → name ('EAGAIN'), from the platform's own table. */
 const ERRNO_NAMES = new Map<number, string>();
@@ -64,6 +65,10 @@ export const ECONNABORTED = errnoValue('ECONNABORTED');
 export const ENOTCONN = errnoValue('ENOTCONN');
 export const ETIMEDOUT = errnoValue('ETIMEDOUT');
 export const EPERM = errnoValue('EPERM');
+export const ESRCH = errnoValue('ESRCH');
+export const EINVAL = errnoValue('EINVAL');
+export const ENOSYS = errnoValue('ENOSYS');
+export const ESPIPE = errnoValue('ESPIPE');
 
 /**
  * The symbolic name of a (positive or negative) errno, 'E?' + number if the
@@ -182,6 +187,15 @@ export class ProcessLookupError extends OSError {
 /** ETIMEDOUT: Python's (OS-level) TimeoutError, renamed so as not to clash with eventide's TimeoutError. */
 export class SocketTimeoutError extends OSError {
   override name = 'SocketTimeoutError';
+}
+
+/**
+ * sendfile(2) cannot be used for this file or socket (asyncio's
+ * SendfileNotAvailableError, a RuntimeError): raised by `sockSendfile` and
+ * `loop.sendfile` when `fallback` is false.
+ */
+export class SendfileNotAvailableError extends RuntimeError {
+  override name = 'SendfileNotAvailableError';
 }
 
 type OSErrorClass = new (errno: number, syscall: string, detail?: string) => OSError;

@@ -40,7 +40,8 @@ import { addSignalHandler, removeAllSignalHandlers, removeSignalHandler, type Si
 import type { Executor } from './worker-pool.js';
 import type { ReadPipeProtocol, ReadPipeTransport, WritePipeProtocol, WritePipeTransport } from './pipe-transport.js';
 import type { Server } from './server.js';
-import { sockAccept, sockConnect, sockRecv, sockRecvfrom, sockRecvfromInto, sockRecvInto, sockSendAll, sockSendto } from './sock.js';
+import { sendfile } from './sendfile.js';
+import { sockAccept, sockConnect, sockRecv, sockRecvfrom, sockRecvfromInto, sockRecvInto, sockSendAll, sockSendfile, sockSendto, type SendfileOptions } from './sock.js';
 import type { SocketTransport } from './socket-transport.js';
 import { subprocessExec, subprocessShell, type SubprocessProtocol, type SubprocessTransport, type SubprocessTransportOptions } from './subprocess-transport.js';
 import type { AddressInput, BytesLike, DatagramProtocol, SocketAddress, StreamProtocol } from './transport.js';
@@ -143,6 +144,16 @@ export class NodeEventLoop extends EventLoop {
   /** See `sockSendto` (sock.ts). */
   sockSendto(fd: number, data: BytesLike, address: AddressInput): Future<number> {
     return sockSendto(this, fd, data, address);
+  }
+
+  /** See `sockSendfile` (sock.ts). */
+  sockSendfile(sock: number, file: number, offset?: number, count?: number | null, options?: SendfileOptions): Task<number> {
+    return sockSendfile(this, sock, file, offset, count, options);
+  }
+
+  /** See `sendfile` (sendfile.ts). */
+  sendfile(transport: SocketTransport, file: number, offset?: number, count?: number | null, options?: SendfileOptions): Task<number> {
+    return sendfile(this, transport, file, offset, count, options);
   }
 
   /** See `getaddrinfo` (dns.ts). */

@@ -1,9 +1,9 @@
 /**
  * Low-level socket operations as Futures: asyncio's `loop.sock_recv`,
  * `sock_recv_into`, `sock_sendall`, `sock_accept`, `sock_connect`, and for
- * datagrams `sock_recvfrom`, `sock_recvfrom_into` and `sock_sendto`, for
- * code that wants a socket fd and a task rather than a transport and a
- * protocol.
+ * datagrams `sock_recvfrom`, `sock_recvfrom_into` and `sock_sendto`, and
+ * `sock_sendfile`, for code that wants a socket fd and a task rather than
+ * a transport and a protocol.
  *
  * Each call tries the system call at once; only if the kernel says EAGAIN
  * does it watch the fd (a reader or writer on the loop) and retry when it
@@ -24,7 +24,10 @@ import type { BaseEventLoop } from '../core/base-event-loop.js';
 import { RuntimeError } from '../core/errors.js';
 import type { EventLoop } from '../tasks/event-loop.js';
 import type { Future } from '../tasks/future.js';
-import { EAGAIN, EINPROGRESS, osError } from './errors.js';
+import { until, type Coroutine } from '../tasks/operation.js';
+import type { Task } from '../tasks/task.js';
+import { read as readFile } from 'node:fs';
+import { EAGAIN, EINPROGRESS, EINVAL, ENOSYS, ESPIPE, osError, SendfileNotAvailableError } from './errors.js';
 import { checkFd } from './selector-support.js';
 import { READ_CHUNK_BYTES, sharedReceiveBuffer } from './socket-transport.js';
 import { formatAddress, peerAddress, toNativeAddress, toSocketAddress } from './sockets.js';
@@ -267,4 +270,116 @@ export function sockSendto(loop: EventLoop, fd: number, data: BytesLike, address
     else future.setResult(n);
     return true;
   }, 'sockSendto');
+}
+
+/** Options of `sockSendfile` and `loop.sendfile`. */
+export interface SendfileOptions {
+  /** When sendfile(2) cannot serve this file or socket: read and send instead (true, the default) or throw SendfileNotAvailableError. */
+  fallback?: boolean;
+}
+
+/** Bytes read per fallback read (asyncio's block size). */
+const FALLBACK_BLOCK_BYTES = 256 * 1024;
+/** At most this much per sendfile(2) call when no count limits it (asyncio's block size too). */
+const SENDFILE_BLOCK_BYTES = 2 ** 30;
+
+/** @internal Throws a TypeError / RangeError naming what is wrong with sendfile's file, offset and count. */
+export function checkSendfileArguments(file: unknown, offset: unknown, count: unknown, who: string): void {
+  checkFd(file, `${who}: file`);
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`${who}: offset must be an integer >= 0, got ${describe(offset)}`);
+  if (count !== null && (typeof count !== 'number' || !Number.isSafeInteger(count) || count <= 0)) {
+    throw new RangeError(`${who}: count must be a positive integer or null (to the end of the file), got ${describe(count)}`);
+  }
+}
+
+/**
+ * Sends the file `file` (an fd) over the stream socket `sock` from byte
+ * `offset`, `count` bytes or to the file's end: resolves to the bytes sent
+ * (asyncio's sock_sendfile). With sendfile(2) the bytes go from the page
+ * cache to the socket without entering this process; one call per
+ * writable tick, so other work runs between. Where the kernel cannot do
+ * that for this file (it is not a regular file), the file is read (on
+ * libuv's thread pool) and sent in blocks, unless `fallback` is false:
+ * then SendfileNotAvailableError. The file's own position is neither used
+ * nor moved; do not close it before the task is done.
+ *
+ * @example
+ * const file = openSync('index.html', 'r');
+ * const sent = yield* sockSendfile(loop, sock, file);
+ */
+export function sockSendfile(loop: EventLoop, sock: number, file: number, offset = 0, count: number | null = null, options: SendfileOptions = {}): Task<number> {
+  checkFd(sock, 'sockSendfile');
+  checkSendfileArguments(file, offset, count, 'sockSendfile');
+  const fallback = options.fallback ?? true;
+  return loop.createTask(
+    function* (): Coroutine<number> {
+      try {
+        return yield* sendfileNative(loop, sock, file, offset, count);
+      } catch (error) {
+        if (!(error instanceof SendfileNotAvailableError) || !fallback) throw error;
+      }
+      return yield* sendfileByReading(loop, sock, file, offset, count);
+    },
+    { name: `sockSendfile fd ${file} to fd ${sock}` },
+  );
+}
+
+/** One sendfile(2) per writable tick until `count` bytes or the file's end; SendfileNotAvailableError if the first call says the kernel cannot. */
+function sendfileNative(loop: EventLoop, sock: number, file: number, offset: number, count: number | null): Future<number> {
+  const future = loop.createFuture<number>();
+  const mode = sys.fstatMode(file);
+  if (mode < 0) {
+    future.setException(osError(mode, 'fstat', `sockSendfile: file fd ${file}`));
+    return future;
+  }
+  if ((mode & sys.constants.S_IFMT) !== sys.constants.S_IFREG) {
+    future.setException(new SendfileNotAvailableError(`sockSendfile: fd ${file} is not a regular file, which sendfile(2) needs`));
+    return future;
+  }
+  let sent = 0;
+  return retryWhenReady(loop, sock, WRITE, future, () => {
+    const want = count === null ? SENDFILE_BLOCK_BYTES : Math.min(count - sent, SENDFILE_BLOCK_BYTES);
+    const n = want === 0 ? 0 : sys.sendfile(sock, file, offset + sent, want);
+    if (n === -EAGAIN) return false;
+    if (n < 0) {
+      const unavailable = sent === 0 && (n === -EINVAL || n === -ENOSYS || n === -ESPIPE);
+      future.setException(unavailable ? new SendfileNotAvailableError(`sockSendfile: sendfile(2) from fd ${file} to fd ${sock} is not supported here (${osError(n, 'sendfile').code})`) : osError(n, 'sendfile', `fd ${file} to fd ${sock}`));
+      return true;
+    }
+    sent += n;
+    if (n === 0 || (count !== null && sent >= count)) {
+      future.setResult(sent);
+      return true;
+    }
+    return false; // more to send: again on the next writable tick
+  }, 'sockSendfile');
+}
+
+/**
+ * The fallback: read a block (on libuv's thread pool), send it all, repeat.
+ * A regular file is read at its offsets; anything else (a pipe) from where
+ * it stands, so `offset` must then be 0.
+ */
+function* sendfileByReading(loop: EventLoop, sock: number, file: number, offset: number, count: number | null): Coroutine<number> {
+  const seekable = (sys.fstatMode(file) & sys.constants.S_IFMT) === sys.constants.S_IFREG;
+  if (!seekable && offset !== 0) throw new RangeError(`sockSendfile: offset must be 0 for fd ${file}, which cannot seek (it is not a regular file), got ${offset}`);
+  const block = Buffer.allocUnsafe(count === null ? FALLBACK_BLOCK_BYTES : Math.min(count, FALLBACK_BLOCK_BYTES));
+  let sent = 0;
+  for (;;) {
+    const want = count === null ? block.length : Math.min(count - sent, block.length);
+    if (want === 0) return sent;
+    const got = yield* until(readAt(file, block, want, seekable ? offset + sent : null));
+    if (got === 0) return sent;
+    yield* sockSendAll(loop, sock, block.subarray(0, got));
+    sent += got;
+  }
+}
+
+function readAt(file: number, into: Buffer, length: number, position: number | null): Promise<number> {
+  return new Promise((resolve, reject) => {
+    readFile(file, into, 0, length, position, (error, bytesRead) => {
+      if (error === null) resolve(bytesRead);
+      else reject(typeof error.errno === 'number' ? osError(error.errno, 'read', `fd ${file}`) : error);
+    });
+  });
 }

@@ -40,7 +40,7 @@ import { describe } from '../core/assert.js';
 import { RuntimeError } from '../core/errors.js';
 import type { ScheduleOptions } from '../core/priority.js';
 import type { Future } from '../tasks/future.js';
-import { EAGAIN, ENOTCONN, isPeerGone, osError, toError } from './errors.js';
+import { BrokenPipeError, EAGAIN, ENOTCONN, EPIPE, isPeerGone, osError, toError } from './errors.js';
 import { localAddress, peerAddress, socketFamily, TransportSocket } from './sockets.js';
 import { syscalls as sys } from './syscalls.js';
 import { COPY_BELOW_BYTES, recvData } from './receive-slab.js';
@@ -99,6 +99,27 @@ export interface SocketTransportOptions {
  * transport.write(Buffer.from('hello'));
  * transport.close();
  */
+/**
+ * @internal loop.sendfile's hold on a socket transport (sendfile.ts): while
+ * it lasts, `write()` refuses and reading is paused, so the file's bytes go
+ * to the socket alone.
+ */
+export interface SendfileHold {
+  /** Resolves once what was queued before the hold has been sent; fails if the connection is lost first. */
+  readonly flushed: Future<void>;
+  /** Set by the holder: called just before the transport closes its fd, so the holder stops using it. */
+  onClose: (() => void) | null;
+  /** Ends the hold: writes are accepted again and reading resumes if it was on. */
+  release(): void;
+}
+
+/**
+ * @internal Takes a hold on `transport` for loop.sendfile (see
+ * SendfileHold), with `flushed` (a new Future) as the hold's; throws a
+ * RuntimeError if the transport is closing or already held.
+ */
+export let holdForSendfile: (transport: SocketTransport, flushed: Future<void>, who: string) => SendfileHold;
+
 export class SocketTransport implements Transport {
   readonly #loop: BaseEventLoop;
   readonly #fd: number;
@@ -144,6 +165,13 @@ export class SocketTransport implements Transport {
 
   /** Unsent bytes, oldest first: each a private copy (write-queue.ts). */
   readonly #queue = new WriteQueue();
+
+  /** loop.sendfile's hold while it sends a file (SendfileHold), else null. */
+  #hold: SendfileHold | null = null;
+
+  static {
+    holdForSendfile = (transport, flushed, who) => transport.#holdForSendfile(flushed, who);
+  }
 
   readonly #onReadable = (): void => this.#readReady();
   readonly #onWritable = (): void => this.#writeReady();
@@ -250,6 +278,7 @@ export class SocketTransport implements Transport {
     checkBytes(data, 'SocketTransport.write');
     if (this.#eof) throw new RuntimeError('SocketTransport.write: cannot write after writeEof()');
     if (this.#closedByUser) throw this.#closedError('write');
+    if (this.#hold !== null) throw new RuntimeError(`SocketTransport.write: unable to write while loop.sendfile() sends a file, fd ${this.#fd}`);
     const length = byteLengthOf(data);
     if (length === 0) return;
     if (this.#lost) return this.#dropLostWrite();
@@ -359,6 +388,7 @@ export class SocketTransport implements Transport {
     } finally {
       this.#stopReading();
       this.#stopWriting();
+      this.#endHold(exc);
       this.#fdClosed = true;
       sys.close(this.#fd);
       this.#server?.detach(this);
@@ -473,6 +503,7 @@ export class SocketTransport implements Transport {
     this.#flow.maybeResume(this.#queue.size);
     if (this.#queue.size > 0) return;
     this.#stopWriting();
+    if (this.#hold !== null && !this.#hold.flushed.done()) this.#hold.flushed.setResult();
     if (this.#closing) {
       this.#lost = true;
       this.#callConnectionLost(null);
@@ -515,6 +546,35 @@ export class SocketTransport implements Transport {
     if (++this.#lostWrites === LOST_WRITES_WARN_THRESHOLD) {
       this.#loop.logger.warn(`eventide: ${this}: writing to a lost connection (the data is dropped; see connectionLost)`);
     }
+  }
+
+  #holdForSendfile(flushed: Future<void>, who: string): SendfileHold {
+    if (this.#closing) throw this.#closedError(who);
+    if (this.#eof) throw new RuntimeError(`${who}: cannot send a file after writeEof(), fd ${this.#fd}`);
+    if (this.#hold !== null) throw new RuntimeError(`${who}: another sendfile is in progress on fd ${this.#fd}`);
+    const wasReading = this.isReading();
+    this.pauseReading();
+    if (this.#queue.size === 0) flushed.setResult();
+    const hold: SendfileHold = {
+      flushed,
+      onClose: null,
+      release: () => {
+        if (this.#hold !== hold) return;
+        this.#hold = null;
+        if (wasReading) this.resumeReading();
+      },
+    };
+    this.#hold = hold;
+    return hold;
+  }
+
+  /** The fd is about to close: a hold ends, its flush fails (if pending) and its holder stops using the fd. */
+  #endHold(exc: Error | null): void {
+    const hold = this.#hold;
+    if (hold === null) return;
+    this.#hold = null;
+    if (!hold.flushed.done()) hold.flushed.setException(exc ?? new BrokenPipeError(EPIPE, 'sendfile', `${this.#detail()}: the transport closed before its buffer was sent`));
+    hold.onClose?.();
   }
 
   #closedError(what: string): RuntimeError {

@@ -45,7 +45,7 @@ import type { Future } from '../tasks/future.js';
 import { until, type Coroutine } from '../tasks/operation.js';
 import type { Task } from '../tasks/task.js';
 import { openPipe } from './connect-pipe.js';
-import { osError, ProcessLookupError } from './errors.js';
+import { ESRCH, osError, ProcessLookupError } from './errors.js';
 import { ReadPipeTransport, WritePipeTransport, type ReadPipeProtocol, type WritePipeProtocol } from './pipe-transport.js';
 import { closeQuietly } from './sockets.js';
 import type { BaseTransport } from './transport.js';
@@ -233,7 +233,7 @@ export class SubprocessTransport implements BaseTransport {
    * TypeError; a signal the kernel refuses throws its OSError.
    */
   sendSignal(signal: NodeJS.Signals | number): void {
-    if (this.#finished) throw new ProcessLookupError(3, 'kill', `process ${this.getPid()} has finished`);
+    if (this.#finished) throw new ProcessLookupError(ESRCH, 'kill', `process ${this.getPid()} has finished`);
     if (this.#returncode !== null) return;
     let refused: NodeJS.ErrnoException | null = null;
     const onError = (error: NodeJS.ErrnoException): void => void (refused = error);

@@ -188,6 +188,12 @@ export interface Syscalls {
   fcntl(fd: number, cmd: number, arg: number): number;
   /** fstat(fd).st_mode → the file type (`& S_IFMT`: S_IFIFO, S_IFSOCK, S_IFCHR, ...) and permission bits. */
   fstatMode(fd: number): number;
+  /**
+   * sendfile(2) → bytes sent (0 at the file's end): up to `count` bytes of
+   * the file `inFd` from `offset` to `outFd`, copied in the kernel.
+   * `inFd`'s file position is not used or moved.
+   */
+  sendfile(outFd: number, inFd: number, offset: number, count: number): number;
 
   // ---- sockets ---------------------------------------------------------
   /** socket(domain, type, protocol) → fd. Include SOCK_NONBLOCK | SOCK_CLOEXEC in `type`. */

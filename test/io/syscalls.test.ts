@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readlinkSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readlinkSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
@@ -24,6 +24,7 @@ import {
   EINPROGRESS,
   EMFILE,
   EPIPE,
+  ESPIPE,
   errnoName,
   osError,
 } from '../../src/io/errors.js';
@@ -143,6 +144,29 @@ test('fstatMode: the file type of a pipe, a socket, a character device and a reg
   }
   assert.equal(sys.fstatMode(r), -EBADF);
   assert.throws(() => sys.fstatMode('3' as never), { name: 'TypeError', message: "fstatMode: argument 'fd' must be a number" });
+});
+
+test('sendfile: bytes of a regular file from an offset to a socket, 0 at the end, the file position unmoved; -ESPIPE from a pipe; a negative offset is a RangeError', () => {
+  const self = openSync(new URL(import.meta.url), 'r');
+  const [a, b] = socketpair();
+  const [r, w] = pipe();
+  try {
+    const expected = readFileSync(new URL(import.meta.url)).subarray(10, 30);
+    assert.equal(sys.sendfile(a, self, 10, 20), 20);
+    const got = Buffer.alloc(64);
+    assert.equal(sys.read(b, got, 0, 64), 20);
+    assert.ok(got.subarray(0, 20).equals(expected));
+    assert.equal(sys.sendfile(a, self, 1e9, 20), 0, 'past the end: nothing');
+    const first = Buffer.alloc(2);
+    assert.equal(readSync(self, first, 0, 2, null), 2);
+    assert.equal(first.toString(), readFileSync(new URL(import.meta.url)).subarray(0, 2).toString(), 'the position is still 0');
+    assert.equal(sys.write(w, Buffer.from('p'), 0, 1), 1);
+    assert.equal(sys.sendfile(a, r, 0, 1), -ESPIPE, 'sendfile(2) cannot read a pipe at an offset');
+    assert.throws(() => sys.sendfile(a, self, -1, 1), { name: 'RangeError', message: /sendfile: argument 'offset' must be an integer from 0 to 2\^53-1/ });
+  } finally {
+    closeSync(self);
+    closeAll(a, b, r, w);
+  }
 });
 
 test('writing to a pipe whose reader is gone returns -EPIPE (no SIGPIPE), which maps to BrokenPipeError', () => {

@@ -1,0 +1,178 @@
+/**
+ * sendfile: `sockSendfile` on raw stream sockets and `loop.sendfile` on a
+ * TCP transport, with real files. Exact bytes, offsets and counts; the
+ * file's position untouched; the fallback for a file sendfile(2) cannot
+ * serve (a pipe), and SendfileNotAvailableError without it; a transport's
+ * queued data first, its writes refused and its reading paused while the
+ * file goes out; the transport lost mid-file; bad input.
+ */
+import assert from 'node:assert/strict';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'node:test';
+import { RuntimeError } from '../../src/core/errors.js';
+import { createConnection, createServer } from '../../src/io/connect.js';
+import { closeFd, openPipe } from '../../src/io/connect-pipe.js';
+import { BrokenPipeError, OSError, SendfileNotAvailableError } from '../../src/io/errors.js';
+import { sendfile } from '../../src/io/sendfile.js';
+import { sockRecv, sockSendfile } from '../../src/io/sock.js';
+import { syscalls as sys } from '../../src/io/syscalls.js';
+import type { Server } from '../../src/io/server.js';
+import type { SocketTransport } from '../../src/io/socket-transport.js';
+import type { Transport } from '../../src/io/transport.js';
+import type { EventLoop } from '../../src/tasks/event-loop.js';
+import { sleep, type Coroutine } from '../../src/tasks/operation.js';
+import { closeAll, socketpair } from './fds.js';
+import { Collector, eventually, failure, pattern, runIo } from './net-helpers.js';
+
+const T = { timeout: 30_000 };
+const dir = mkdtempSync(join(tmpdir(), 'eventide-sendfile-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A file holding `data`, opened for reading: its fd. */
+function fileWith(name: string, data: Buffer): number {
+  const path = join(dir, name);
+  writeFileSync(path, data);
+  return openSync(path, 'r');
+}
+
+/** Reads `length` bytes from the stream socket `fd` (sockRecv until they are all there). */
+function* receive(loop: EventLoop, fd: number, length: number): Coroutine<Buffer> {
+  const chunks: Buffer[] = [];
+  let got = 0;
+  while (got < length) {
+    const chunk = yield* sockRecv(loop, fd, 65536);
+    if (chunk.length === 0) break;
+    chunks.push(chunk);
+    got += chunk.length;
+  }
+  return Buffer.concat(chunks);
+}
+
+test('sockSendfile: a 3 MiB file whole, then a slice by offset and count, and a count past the end stops at the end; the file position stays 0', T, async () => {
+  await runIo(function* (loop) {
+    const content = pattern(3 * 1024 * 1024);
+    const file = fileWith('whole.bin', content);
+    const [a, b] = socketpair();
+    const reading = loop.createTask(() => receive(loop, b, content.length));
+    assert.equal(yield* sockSendfile(loop, a, file), content.length);
+    assert.ok((yield* reading).equals(content));
+    assert.equal(yield* loop.sockSendfile(a, file, 1000, 5000), 5000);
+    assert.ok((yield* receive(loop, b, 5000)).equals(content.subarray(1000, 6000)));
+    assert.equal(yield* sockSendfile(loop, a, file, content.length - 10, 100), 10, 'only what the file has');
+    assert.ok((yield* receive(loop, b, 10)).equals(content.subarray(content.length - 10)));
+    assert.equal(yield* sockSendfile(loop, a, file, content.length), 0, 'from the end: nothing');
+    const head = Buffer.alloc(4);
+    assert.equal(readSync(file, head, 0, 4, null), 4);
+    assert.ok(head.equals(content.subarray(0, 4)), 'sendfile(2) with an offset leaves the file position alone');
+    closeSync(file);
+    closeAll(a, b);
+  });
+});
+
+test('sockSendfile from a pipe: the fallback reads and sends it; with fallback false, SendfileNotAvailableError; an offset on a pipe is a RangeError', T, async () => {
+  await runIo(function* (loop) {
+    const [a, b] = socketpair();
+    const [readEnd, writeEnd] = openPipe();
+    assert.equal(sys.write(writeEnd, Buffer.from('from a pipe'), 0, 11), 11);
+    const refused = yield* failure(sockSendfile(loop, a, readEnd, 0, null, { fallback: false }));
+    assert.ok(refused instanceof SendfileNotAvailableError, String(refused));
+    assert.match((refused as Error).message, new RegExp(`fd ${readEnd} is not a regular file`));
+    const offset = yield* failure(sockSendfile(loop, a, readEnd, 3));
+    assert.ok(offset instanceof RangeError && /offset must be 0/.test(offset.message), String(offset));
+    closeFd(writeEnd); // so the fallback's read sees the end of the pipe
+    assert.equal(yield* sockSendfile(loop, a, readEnd), 11);
+    assert.equal((yield* receive(loop, b, 11)).toString(), 'from a pipe');
+    closeAll(a, b, readEnd);
+  });
+});
+
+/** A TCP connection over 127.0.0.1: the client's transport and protocol, the server side's protocol, and the server to close. */
+interface Connection {
+  transport: SocketTransport;
+  client: Collector;
+  server: Collector;
+  listener: Server;
+}
+
+function* connect(loop: EventLoop): Coroutine<Connection> {
+  const accepted: Collector[] = [];
+  const listener = yield* createServer(loop, () => {
+    const collector = new Collector();
+    accepted.push(collector);
+    return collector;
+  }, '127.0.0.1', 0);
+  const [, port] = listener.addresses()[0] as [string, number];
+  const [transport, client] = yield* createConnection(loop, () => new Collector(), '127.0.0.1', port);
+  yield* eventually(() => accepted.length === 1, 'the server accepted');
+  return { transport, client, server: accepted[0] as Collector, listener };
+}
+
+test('loop.sendfile on a TCP transport: queued data first, then the file, then later writes; writes refused and reading paused meanwhile', T, async () => {
+  await runIo(function* (loop) {
+    const content = pattern(8 * 1024 * 1024 + 123);
+    const file = fileWith('transport.bin', content);
+    const { transport, server, listener } = yield* connect(loop);
+    (server.transport as Transport).pauseReading(); // so that the client's writes queue up
+    const before = pattern(4 * 1024 * 1024).subarray(7);
+    transport.write(before);
+    assert.ok(transport.getWriteBufferSize() > 0, 'queued: the server is not reading');
+    const sending = loop.sendfile(transport, file, 0, null);
+    yield* sleep(0);
+    assert.equal(transport.isReading(), false, 'reading is paused while the file goes out');
+    assert.throws(() => transport.write(Buffer.from('x')), (e: unknown) => e instanceof RuntimeError && /while loop.sendfile\(\) sends a file/.test(e.message));
+    (server.transport as Transport).resumeReading();
+    assert.equal(yield* sending, content.length);
+    assert.equal(transport.isReading(), true, 'reading resumes');
+    transport.write(Buffer.from('after'));
+    transport.close();
+    yield* eventually(() => server.lost !== undefined, 'the server saw the close');
+    assert.ok(server.data.equals(Buffer.concat([before, content, Buffer.from('after')])));
+    closeSync(file);
+    listener.close();
+  });
+});
+
+test('the transport lost while a file is being sent: the task fails with BrokenPipeError, the hold ends, every fd is closed', T, async () => {
+  await runIo(function* (loop) {
+    const file = fileWith('lost.bin', pattern(32 * 1024 * 1024));
+    const { transport, client, server, listener } = yield* connect(loop);
+    (server.transport as Transport).pauseReading(); // the file cannot all go out
+    const sending = sendfile(loop, transport, file);
+    yield* sleep(20);
+    assert.equal(sending.done(), false, 'blocked: the server is not reading');
+    transport.abort();
+    const error = yield* failure(sending);
+    assert.ok(error instanceof BrokenPipeError, String(error));
+    assert.match((error as Error).message, /the transport closed while the file was being sent/);
+    yield* eventually(() => client.lost !== undefined, 'connectionLost');
+    assert.equal(client.lost, null);
+    (server.transport as Transport).abort();
+    closeSync(file);
+    listener.close();
+    yield* sleep(1);
+  });
+});
+
+test('bad input: not a SocketTransport, a bad offset, count or file fd throw at the call; a closing transport and a closed file fail the task', T, async () => {
+  await runIo(function* (loop) {
+    const [a, b] = socketpair();
+    const file = fileWith('bad.bin', pattern(10));
+    assert.throws(() => sendfile(loop, {} as never, file), { name: 'TypeError', message: /sendfile: transport must be a SocketTransport/ });
+    assert.throws(() => sockSendfile(loop, a, file, -1), { name: 'RangeError', message: 'sockSendfile: offset must be an integer >= 0, got -1' });
+    assert.throws(() => sockSendfile(loop, a, file, 0, 0), { name: 'RangeError', message: 'sockSendfile: count must be a positive integer or null (to the end of the file), got 0' });
+    assert.throws(() => sockSendfile(loop, a, -3), { name: 'TypeError', message: /sockSendfile: file/ });
+    const { transport, server, listener } = yield* connect(loop);
+    transport.close();
+    const closing = yield* failure(sendfile(loop, transport, file));
+    assert.ok(closing instanceof RuntimeError && /SocketTransport.sendfile: the transport is (closing|closed)/.test(closing.message), String(closing));
+    closeSync(file);
+    const closedFile = yield* failure(sockSendfile(loop, a, file));
+    assert.ok(closedFile instanceof OSError && closedFile.code === 'EBADF' && closedFile.syscall === 'fstat', String(closedFile));
+    yield* eventually(() => server.lost !== undefined, 'the server saw the close');
+    closeAll(a, b);
+    listener.close();
+    yield* sleep(1);
+  });
+});
