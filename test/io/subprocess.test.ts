@@ -2,11 +2,14 @@
  * Subprocesses (createSubprocessExec / createSubprocessShell) with real
  * children: output through StreamReaders, input through the StreamWriter,
  * communicate() with large data both ways, stderr apart or merged into
- * stdout, exit codes and signals, a program that does not exist, and bad
- * options. Every test runs under runIo: no fd leaks, nothing left
- * scheduled, no exception-handler report.
+ * stdout, exit codes and signals, a program that does not exist, bad
+ * options, and EMFILE (in a child process under `ulimit -n 64`). Every
+ * other test runs under runIo: no fd leaks, nothing left scheduled, no
+ * exception-handler report.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import test from 'node:test';
 import { closeFd, openPipe } from '../../src/io/connect-pipe.js';
 import { FileNotFoundError } from '../../src/io/errors.js';
@@ -177,5 +180,18 @@ test('between the exit and the end of its pipes a signal does nothing; wait() wa
     assert.equal((yield* stdout.read()).toString(), 'late\n');
     assert.equal(yield* proc.wait(), 4);
     assert.throws(() => proc.terminate(), { name: 'ProcessLookupError' });
+  });
+});
+
+test('EMFILE (ulimit -n 64): no fd for the second pipe, or none for the spawn, fails the task with EMFILE and gives every fd back; then a child runs', T, () => {
+  const child = fileURLToPath(new URL('./fixtures/subprocess-emfile-child.js', import.meta.url));
+  const output = execFileSync('bash', ['-c', 'ulimit -n 64 && exec "$0" "$1"', process.execPath, child], { encoding: 'utf8' });
+  const result = JSON.parse(output.trim().split('\n').pop() as string) as Record<string, unknown>;
+  assert.deepEqual(result, {
+    pipes: { error: 'OSError EMFILE pipe2', fdsBack: true },
+    transportPipes: { error: 'OSError EMFILE pipe2', fdsBack: true },
+    spawn: { error: 'OSError EMFILE spawn', fdsBack: true },
+    after: 'recovered\n',
+    fdsLeaked: 0,
   });
 });
