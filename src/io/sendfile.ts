@@ -4,11 +4,11 @@
  * the page cache to the socket without entering this process.
  *
  * How, as asyncio's selector loop does it: the transport is held (see
- * SendfileHold in socket-transport.ts): reading pauses and `write()`
- * refuses with a RuntimeError; what the transport had queued is sent
- * first; then `sockSendfile` (sock.ts) sends the file on the transport's
- * fd, one sendfile(2) per writable tick; then the hold ends, reading
- * resumes if it was on, and writes are accepted again. If the file cannot
+ * SendfileHold in socket-transport.ts): reading pauses, and `write()` and
+ * `writeEof()` refuse with a RuntimeError; what the transport had queued
+ * is sent first; then `sockSendfile` (sock.ts) sends the file on the
+ * transport's fd, one sendfile(2) per writable tick; then the hold ends,
+ * reading resumes if it was on, and writes are accepted again. If the file cannot
  * be sent with sendfile(2) (it is not a regular file), it is read and
  * sent in blocks on the same fd, unless `fallback` is false.
  *

@@ -90,19 +90,9 @@ export interface SocketTransportOptions {
 }
 
 /**
- * A connected, non-blocking stream socket with a protocol on top. Created
- * by `createConnection`, servers and `connectAccepted`; it takes ownership
- * of `fd` (and closes it).
- *
- * @example
- * const [transport, protocol] = yield* loop.createConnection(() => new Client(), '127.0.0.1', 8080);
- * transport.write(Buffer.from('hello'));
- * transport.close();
- */
-/**
  * @internal loop.sendfile's hold on a socket transport (sendfile.ts): while
- * it lasts, `write()` refuses and reading is paused, so the file's bytes go
- * to the socket alone.
+ * it lasts, `write()` and `writeEof()` refuse and reading is paused, so the
+ * file's bytes go to the socket alone.
  */
 export interface SendfileHold {
   /** Resolves once what was queued before the hold has been sent; fails if the connection is lost first. */
@@ -120,6 +110,16 @@ export interface SendfileHold {
  */
 export let holdForSendfile: (transport: SocketTransport, flushed: Future<void>, who: string) => SendfileHold;
 
+/**
+ * A connected, non-blocking stream socket with a protocol on top. Created
+ * by `createConnection`, servers and `connectAccepted`; it takes ownership
+ * of `fd` (and closes it).
+ *
+ * @example
+ * const [transport, protocol] = yield* loop.createConnection(() => new Client(), '127.0.0.1', 8080);
+ * transport.write(Buffer.from('hello'));
+ * transport.close();
+ */
 export class SocketTransport implements Transport {
   readonly #loop: BaseEventLoop;
   readonly #fd: number;
@@ -305,6 +305,7 @@ export class SocketTransport implements Transport {
    */
   writeEof(): void {
     if (this.#closing || this.#eof) return;
+    if (this.#hold !== null) throw new RuntimeError(`SocketTransport.writeEof: unable to shut down writing while loop.sendfile() sends a file, fd ${this.#fd}`);
     this.#eof = true;
     if (this.#queue.size === 0) this.#shutdownWrite();
   }

@@ -301,10 +301,10 @@ export class SubprocessTransport implements BaseTransport {
     }
     for (const pipeWaiter of waiters) {
       pipeWaiter.addDoneCallback((done) => {
+        const exception = done.cancelled() ? null : done.exception(); // read even when no longer needed: not "unretrieved"
         if (waiter.done()) return;
-        if (done.cancelled()) return void waiter.cancel();
-        const exception = done.exception();
-        if (exception !== null) waiter.setException(exception);
+        if (done.cancelled()) waiter.cancel();
+        else if (exception !== null) waiter.setException(exception);
         else if (--remaining === 0) this.#connected(waiter);
       });
     }

@@ -122,6 +122,7 @@ test('loop.sendfile on a TCP transport: queued data first, then the file, then l
     yield* sleep(0);
     assert.equal(transport.isReading(), false, 'reading is paused while the file goes out');
     assert.throws(() => transport.write(Buffer.from('x')), (e: unknown) => e instanceof RuntimeError && /while loop.sendfile\(\) sends a file/.test(e.message));
+    assert.throws(() => transport.writeEof(), (e: unknown) => e instanceof RuntimeError && /writeEof: unable to shut down writing while loop.sendfile\(\)/.test(e.message));
     (server.transport as Transport).resumeReading();
     assert.equal(yield* sending, content.length);
     assert.equal(transport.isReading(), true, 'reading resumes');
