@@ -72,7 +72,7 @@ export {
 export { subprocessExec, subprocessShell, SubprocessTransport, type SubprocessProtocol, type SubprocessTransportOptions, type SpawnOptions } from './io/subprocess-transport.js';
 export { sockRecv, sockRecvInto, sockSendAll, sockAccept, sockConnect, sockRecvfrom, sockRecvfromInto, sockSendto, sockSendfile, type SendfileOptions } from './io/sock.js';
 export { sendfile } from './io/sendfile.js';
-export { getaddrinfo, type AddrInfo, type GetaddrinfoOptions } from './io/dns.js';
+export { getaddrinfo, getnameinfo, NI_NUMERICHOST, NI_NUMERICSERV, NI_NOFQDN, NI_NAMEREQD, NI_DGRAM, type AddrInfo, type GetaddrinfoOptions } from './io/dns.js';
 export { addSignalHandler, removeSignalHandler, removeAllSignalHandlers, signalHandlerNames, type SignalLike } from './io/signals.js';
 export { runInExecutor, setDefaultExecutor, shutdownDefaultExecutor, closeDefaultExecutor } from './io/executor.js';
 export { WorkerPool, DEFAULT_MAX_WORKERS, type Executor, type ExecutorJob, type ModuleJob, type FunctionJob, type JobDone, type WorkerPoolOptions, type WorkerPoolStatistics } from './io/worker-pool.js';

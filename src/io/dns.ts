@@ -1,5 +1,6 @@
 /**
- * Name resolution: asyncio's `loop.getaddrinfo`, on Node's resolver.
+ * Name resolution: asyncio's `loop.getaddrinfo` and `loop.getnameinfo`,
+ * on Node's resolver.
  *
  * The system's getaddrinfo blocks, so it must not run on the loop's
  * thread. Node already runs it on libuv's thread pool (`dns.lookup`);
@@ -12,7 +13,8 @@
  * sockaddr]`, sockaddr being `[host, port]` for IPv4 and `[host, port,
  * flowInfo, scopeId]` for IPv6, in the resolver's order.
  */
-import { lookup } from 'node:dns/promises';
+import { lookup, lookupService } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
 import { describe } from '../core/assert.js';
 import type { EventLoop } from '../tasks/event-loop.js';
 import type { Future } from '../tasks/future.js';
@@ -87,4 +89,68 @@ export function getaddrinfo(loop: EventLoop, host: string, port: number | string
   const family = options.family === C.AF_INET ? 4 : options.family === C.AF_INET6 ? 6 : 0;
   const promise = lookup(host, { all: true, family, verbatim: true }).then((found) => entries(found, portNumber, options));
   return promiseToFuture(loop, promise);
+}
+
+/** getnameinfo flags (glibc's values, as Python's socket.NI_*). */
+export const NI_NUMERICHOST = 1;
+export const NI_NUMERICSERV = 2;
+/** Only the host's first label (Node's resolver gives the name as found; this flag cuts it at the first dot). */
+export const NI_NOFQDN = 4;
+/** A host with no name is an error (ENOTFOUND), not its numeric address. */
+export const NI_NAMEREQD = 8;
+/** The service is looked up as UDP, not TCP. */
+export const NI_DGRAM = 16;
+const KNOWN_FLAGS = NI_NUMERICHOST | NI_NUMERICSERV | NI_NOFQDN | NI_NAMEREQD | NI_DGRAM;
+
+/**
+ * Resolves a numeric `[host, port]` (or an IPv6 4-tuple) to `[hostName,
+ * serviceName]`, as asyncio's getnameinfo (the system's getnameinfo, run
+ * on libuv's thread pool by Node's `dns.lookupService`). Without a name for
+ * the host it answers the numeric address, unless `NI_NAMEREQD` (then
+ * Node's ENOTFOUND error); a port with no service name answers its number.
+ *
+ * @example
+ * const [host, service] = yield* getnameinfo(loop, ['127.0.0.1', 22]); // ['localhost', 'ssh']
+ */
+export function getnameinfo(loop: EventLoop, sockaddr: InetAddress | Inet6Address, flags = 0): Future<[host: string, service: string]> {
+  if (!Array.isArray(sockaddr) || typeof sockaddr[0] !== 'string' || numericFamily(sockaddr[0]) === 0) {
+    throw new TypeError(`getnameinfo: sockaddr must be [numericHost, port] (resolve names with getaddrinfo first), got ${describe(sockaddr)}`);
+  }
+  const [host, port] = sockaddr;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`getnameinfo: port must be an integer 0..65535, got ${describe(port)}`);
+  if (!Number.isInteger(flags) || (flags & ~KNOWN_FLAGS) !== 0) throw new RangeError(`getnameinfo: flags must be a combination of the NI_* flags, got ${describe(flags)}`);
+  const service = (flags & NI_NUMERICSERV) !== 0 ? String(port) : serviceName(port, (flags & NI_DGRAM) !== 0 ? 'udp' : 'tcp');
+  if ((flags & NI_NUMERICHOST) !== 0) {
+    const future = loop.createFuture<[string, string]>();
+    future.setResult([host, service]);
+    return future;
+  }
+  const answer = lookupService(host, port).then(
+    ({ hostname }): [string, string] => [(flags & NI_NOFQDN) !== 0 ? (hostname.split('.')[0] as string) : hostname, service],
+    (error: NodeJS.ErrnoException): [string, string] => {
+      if (error.code === 'ENOTFOUND' && (flags & NI_NAMEREQD) === 0) return [host, service];
+      throw error;
+    },
+  );
+  return promiseToFuture(loop, answer);
+}
+
+/** port/protocol → service name, from /etc/services (what the system's getservbyport reads), read once. */
+let services: Map<string, string> | null = null;
+
+function serviceName(port: number, protocol: 'tcp' | 'udp'): string {
+  if (services === null) {
+    services = new Map();
+    let text = '';
+    try {
+      text = readFileSync('/etc/services', 'latin1');
+    } catch {
+      // No services database: every service is its number.
+    }
+    for (const line of text.split('\n')) {
+      const match = /^([^#\s]+)\s+(\d+)\/(tcp|udp)\b/.exec(line);
+      if (match !== null && !services.has(`${match[2]}/${match[3]}`)) services.set(`${match[2]}/${match[3]}`, match[1] as string);
+    }
+  }
+  return services.get(`${port}/${protocol}`) ?? String(port);
 }

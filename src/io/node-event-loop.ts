@@ -33,7 +33,7 @@ import {
 } from './connect.js';
 import { connectReadPipe, connectWritePipe, type ConnectPipeOptions } from './connect-pipe.js';
 import type { UdpTransport } from './datagram-transport.js';
-import { getaddrinfo, type AddrInfo, type GetaddrinfoOptions } from './dns.js';
+import { getaddrinfo, getnameinfo, type AddrInfo, type GetaddrinfoOptions } from './dns.js';
 import { EpollSelector } from './epoll-selector.js';
 import { closeDefaultExecutor, runInExecutor, setDefaultExecutor, shutdownDefaultExecutor } from './executor.js';
 import { addSignalHandler, removeAllSignalHandlers, removeSignalHandler, type SignalLike } from './signals.js';
@@ -44,7 +44,7 @@ import { sendfile } from './sendfile.js';
 import { sockAccept, sockConnect, sockRecv, sockRecvfrom, sockRecvfromInto, sockRecvInto, sockSendAll, sockSendfile, sockSendto, type SendfileOptions } from './sock.js';
 import type { SocketTransport } from './socket-transport.js';
 import { subprocessExec, subprocessShell, type SubprocessProtocol, type SubprocessTransport, type SubprocessTransportOptions } from './subprocess-transport.js';
-import type { AddressInput, BytesLike, DatagramProtocol, SocketAddress, StreamProtocol } from './transport.js';
+import type { AddressInput, BytesLike, DatagramProtocol, Inet6Address, InetAddress, SocketAddress, StreamProtocol } from './transport.js';
 
 /**
  * @example
@@ -159,6 +159,11 @@ export class NodeEventLoop extends EventLoop {
   /** See `getaddrinfo` (dns.ts). */
   getaddrinfo(host: string, port: number | string | null, options?: GetaddrinfoOptions): Future<AddrInfo[]> {
     return getaddrinfo(this, host, port, options);
+  }
+
+  /** See `getnameinfo` (dns.ts). */
+  getnameinfo(sockaddr: InetAddress | Inet6Address, flags?: number): Future<[host: string, service: string]> {
+    return getnameinfo(this, sockaddr, flags);
   }
 
   /** See `addSignalHandler` (signals.ts). */

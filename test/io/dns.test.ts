@@ -1,10 +1,15 @@
 /**
  * getaddrinfo: numeric hosts answer at once (a done Future, no resolver);
  * names go through Node's resolver; results are asyncio's 5-tuples.
+ * getnameinfo: the system's answer through Node's resolver, the numeric
+ * address where the host has no name, and the NI_* flags.
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { getaddrinfo } from '../../src/io/dns.js';
+import { lookupService } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
+import { getaddrinfo, getnameinfo, NI_DGRAM, NI_NAMEREQD, NI_NOFQDN, NI_NUMERICHOST, NI_NUMERICSERV } from '../../src/io/dns.js';
+import { until } from '../../src/tasks/operation.js';
 import { syscalls as sys } from '../../src/io/syscalls.js';
 import { failure, runIo } from './net-helpers.js';
 
@@ -46,5 +51,56 @@ test('bad input throws at the call', async () => {
     assert.throws(() => getaddrinfo(loop, 'localhost', 65536), RangeError);
     assert.throws(() => getaddrinfo(loop, 'localhost', 80, { family: 99 }), RangeError);
     yield* getaddrinfo(loop, '127.0.0.1', null);
+  });
+});
+
+/** The service /etc/services names for port/protocol (the system's getservbyport), else the number. */
+function servicesEntry(port: number, protocol: string): string {
+  for (const line of readFileSync('/etc/services', 'latin1').split('\n')) {
+    const fields = line.replace(/#.*/, '').trim().split(/\s+/);
+    if (fields[1] === `${port}/${protocol}`) return fields[0] as string;
+  }
+  return String(port);
+}
+
+test('getnameinfo: 127.0.0.1 gets the name the system gives it; the service comes from the services database', async () => {
+  const expected = await lookupService('127.0.0.1', 22);
+  await runIo(function* (loop) {
+    assert.deepEqual(yield* loop.getnameinfo(['127.0.0.1', 22]), [expected.hostname, servicesEntry(22, 'tcp')]);
+    assert.deepEqual(yield* getnameinfo(loop, ['127.0.0.1', 22], NI_NOFQDN), [expected.hostname.split('.')[0], servicesEntry(22, 'tcp')]);
+    assert.deepEqual(yield* getnameinfo(loop, ['127.0.0.1', 53], NI_DGRAM), [expected.hostname, servicesEntry(53, 'udp')]);
+  });
+});
+
+test('getnameinfo: numeric flags answer at once; a host without a name is its address, or ENOTFOUND with NI_NAMEREQD', async () => {
+  let namedByResolver = true;
+  try {
+    await lookupService('::1', 80);
+  } catch {
+    namedByResolver = false;
+  }
+  await runIo(function* (loop) {
+    const numeric = getnameinfo(loop, ['127.0.0.1', 22], NI_NUMERICHOST | NI_NUMERICSERV);
+    assert.equal(numeric.done(), true, 'no resolver round-trip');
+    assert.deepEqual(yield* numeric, ['127.0.0.1', '22']);
+    assert.deepEqual(yield* getnameinfo(loop, ['::1', 80, 0, 0], NI_NUMERICHOST), ['::1', servicesEntry(80, 'tcp')]);
+    assert.deepEqual(yield* getnameinfo(loop, ['127.0.0.1', 65000], NI_NUMERICHOST), ['127.0.0.1', servicesEntry(65000, 'tcp')]);
+    if (!namedByResolver) {
+      assert.deepEqual(yield* getnameinfo(loop, ['::1', 80, 0, 0]), ['::1', servicesEntry(80, 'tcp')], 'no name: the address');
+      const error = yield* failure(getnameinfo(loop, ['::1', 80, 0, 0], NI_NAMEREQD));
+      assert.equal((error as NodeJS.ErrnoException).code, 'ENOTFOUND');
+    } else {
+      const { hostname } = yield* until(lookupService('::1', 80));
+      assert.deepEqual(yield* getnameinfo(loop, ['::1', 80, 0, 0]), [hostname, servicesEntry(80, 'tcp')]);
+    }
+  });
+});
+
+test('getnameinfo: a name instead of an address, a bad port or unknown flags throw at the call', async () => {
+  await runIo(function* (loop) {
+    assert.throws(() => getnameinfo(loop, ['localhost', 80]), { name: 'TypeError', message: /getnameinfo: sockaddr must be \[numericHost, port\] \(resolve names with getaddrinfo first\)/ });
+    assert.throws(() => getnameinfo(loop, 'x' as never), TypeError);
+    assert.throws(() => getnameinfo(loop, ['127.0.0.1', 70000]), { name: 'RangeError', message: 'getnameinfo: port must be an integer 0..65535, got 70000' });
+    assert.throws(() => getnameinfo(loop, ['127.0.0.1', 80], 1024), { name: 'RangeError', message: 'getnameinfo: flags must be a combination of the NI_* flags, got 1024' });
   });
 });
