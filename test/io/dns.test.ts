@@ -56,19 +56,34 @@ test('bad input throws at the call', async () => {
 
 /** The service /etc/services names for port/protocol (the system's getservbyport), else the number. */
 function servicesEntry(port: number, protocol: string): string {
-  for (const line of readFileSync('/etc/services', 'latin1').split('\n')) {
+  let text = '';
+  try {
+    text = readFileSync('/etc/services', 'latin1');
+  } catch {
+    return String(port); // no services database (a minimal system): every service is its number
+  }
+  for (const line of text.split('\n')) {
     const fields = line.replace(/#.*/, '').trim().split(/\s+/);
     if (fields[1] === `${port}/${protocol}`) return fields[0] as string;
   }
   return String(port);
 }
 
+/** The name the system's resolver gives `host` (Node's lookupService), or the address itself if it has none. */
+async function systemName(host: string): Promise<string> {
+  try {
+    return (await lookupService(host, 80)).hostname;
+  } catch {
+    return host;
+  }
+}
+
 test('getnameinfo: 127.0.0.1 gets the name the system gives it; the service comes from the services database', async () => {
-  const expected = await lookupService('127.0.0.1', 22);
+  const name = await systemName('127.0.0.1');
   await runIo(function* (loop) {
-    assert.deepEqual(yield* loop.getnameinfo(['127.0.0.1', 22]), [expected.hostname, servicesEntry(22, 'tcp')]);
-    assert.deepEqual(yield* getnameinfo(loop, ['127.0.0.1', 22], NI_NOFQDN), [expected.hostname.split('.')[0], servicesEntry(22, 'tcp')]);
-    assert.deepEqual(yield* getnameinfo(loop, ['127.0.0.1', 53], NI_DGRAM), [expected.hostname, servicesEntry(53, 'udp')]);
+    assert.deepEqual(yield* loop.getnameinfo(['127.0.0.1', 22]), [name, servicesEntry(22, 'tcp')]);
+    assert.deepEqual(yield* getnameinfo(loop, ['127.0.0.1', 22], NI_NOFQDN), [name === '127.0.0.1' ? name : name.split('.')[0], servicesEntry(22, 'tcp')]);
+    assert.deepEqual(yield* getnameinfo(loop, ['127.0.0.1', 53], NI_DGRAM), [name, servicesEntry(53, 'udp')]);
   });
 });
 
