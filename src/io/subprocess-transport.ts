@@ -37,46 +37,18 @@
  * a signal does nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants as osConstants } from 'node:os';
 import { checkCallback, describe } from '../core/assert.js';
-import type { Priority, ScheduleOptions } from '../core/priority.js';
+import type { ScheduleOptions } from '../core/priority.js';
 import type { EventLoop } from '../tasks/event-loop.js';
 import type { Future } from '../tasks/future.js';
 import { until, type Coroutine } from '../tasks/operation.js';
 import type { Task } from '../tasks/task.js';
-import { openPipe } from './connect-pipe.js';
+import { checkCommand, checkProgram, checkSpawnOptions, closeAllQuietly, PIPE, planPipes, returnCode, type SpawnOptions } from './child-stdio.js';
 import { ESRCH, osError, ProcessLookupError } from './errors.js';
 import { ReadPipeTransport, WritePipeTransport, type ReadPipeProtocol, type WritePipeProtocol } from './pipe-transport.js';
-import { closeQuietly } from './sockets.js';
 import type { BaseTransport } from './transport.js';
 
-/** A new pipe between this process and the child (asyncio.subprocess.PIPE). */
-export const PIPE = 'pipe';
-/** The child's stderr goes where its stdout goes (asyncio.subprocess.STDOUT; stderr only). */
-export const STDOUT = 'stdout';
-/** /dev/null (asyncio.subprocess.DEVNULL). */
-export const DEVNULL = 'ignore';
-
-/**
- * Where a child's standard stream goes: a new pipe (`'pipe'`), this
- * process's own stream (`'inherit'`, or null, as asyncio's None),
- * /dev/null (`'ignore'`), or an fd of yours (the child gets a copy).
- */
-export type StdioOption = 'pipe' | 'inherit' | 'ignore' | number | null;
-
-/** How to start the child; what `loop.subprocessExec` and `createSubprocessExec` share. */
-export interface SpawnOptions {
-  stdin?: StdioOption;
-  stdout?: StdioOption;
-  /** As stdin and stdout, or `'stdout'`: into the same place as stdout. */
-  stderr?: StdioOption | 'stdout';
-  /** The child's working directory. Default: this process's. */
-  cwd?: string;
-  /** The child's environment. Default: this process's. */
-  env?: NodeJS.ProcessEnv;
-  /** Priority of the pipes' callbacks and of the protocol calls. Default 'normal'. */
-  priority?: Priority;
-}
+export { PIPE, STDOUT, DEVNULL, type StdioOption, type SpawnOptions } from './child-stdio.js';
 
 /** Options of `loop.subprocessExec` / `subprocessShell`: each stdio stream is a pipe unless said otherwise, as in asyncio. */
 export type SubprocessTransportOptions = SpawnOptions;
@@ -398,33 +370,6 @@ function withoutUndefined<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
-/** @internal Throws a TypeError naming what is wrong with `program` or `args`. */
-export function checkProgram(program: unknown, args: unknown, who: string): void {
-  if (typeof program !== 'string' || program.length === 0) throw new TypeError(`${who}: program must be a non-empty string, got ${describe(program)}`);
-  if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string')) throw new TypeError(`${who}: args must be an array of strings, got ${describe(args)}`);
-}
-
-/** @internal Throws a TypeError naming what is wrong with `command`. */
-export function checkCommand(command: unknown, who: string): void {
-  if (typeof command !== 'string' || command.length === 0) throw new TypeError(`${who}: command must be a non-empty string, got ${describe(command)}`);
-}
-
-const STREAM_NAMES = ['stdin', 'stdout', 'stderr'] as const;
-
-/** @internal Throws a TypeError naming the first option that is wrong. */
-export function checkSpawnOptions(options: unknown, who: string): asserts options is SpawnOptions {
-  if (options === null || typeof options !== 'object') throw new TypeError(`${who}: options must be an object, got ${describe(options)}`);
-  for (const name of STREAM_NAMES) checkStdio((options as SpawnOptions)[name], name, who);
-}
-
-function checkStdio(value: unknown, name: string, who: string): void {
-  if (value === undefined || value === null || value === 'pipe' || value === 'inherit' || value === 'ignore') return;
-  if (value === 'stdout' && name === 'stderr') return;
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return;
-  const allowed = name === 'stderr' ? "'pipe', 'inherit', 'ignore', 'stdout', null or an fd" : "'pipe', 'inherit', 'ignore', null or an fd";
-  throw new TypeError(`${who}: options.${name} must be ${allowed}, got ${describe(value)}`);
-}
-
 /**
  * @internal Starts the child and its transport, in the calling task:
  * cancelled before this runs, nothing is started. Each fd has one owner at
@@ -468,50 +413,4 @@ export function* spawnSubprocess<P extends SubprocessProtocol>(loop: EventLoop, 
     throw error;
   }
   return [transport, protocol];
-}
-
-/** The child's end and ours of each stream asked for as a pipe. */
-interface PipePlan {
-  stdio: (number | 'inherit' | 'ignore')[];
-  /** Our ends: [stdin write end, stdout read end, stderr read end], -1 where there is no pipe. */
-  ours: number[];
-  /** The child's ends, closed here once the child has its copies. */
-  theirs: number[];
-}
-
-/** Opens the pipes the options ask for; closes them all again if one fails. */
-function planPipes(options: SpawnOptions): PipePlan {
-  const plan: PipePlan = { stdio: [], ours: [-1, -1, -1], theirs: [] };
-  try {
-    STREAM_NAMES.forEach((name, index) => {
-      const option = options[name] ?? 'inherit';
-      if (option === 'pipe') {
-        const [readEnd, writeEnd] = openPipe();
-        const [ours, theirs] = index === 0 ? [writeEnd, readEnd] : [readEnd, writeEnd];
-        plan.ours[index] = ours;
-        plan.theirs.push(theirs);
-        plan.stdio.push(theirs);
-      } else if (option === 'stdout') {
-        plan.stdio.push(plan.stdio[1] === 'inherit' ? 1 : (plan.stdio[1] as number | 'ignore'));
-      } else {
-        plan.stdio.push(option);
-      }
-    });
-  } catch (error) {
-    closeAllQuietly([...plan.ours, ...plan.theirs]);
-    throw error;
-  }
-  return plan;
-}
-
-/** Closes each fd of `fds` that is not -1, ignoring errors. */
-function closeAllQuietly(fds: readonly number[]): void {
-  for (const fd of fds) if (fd >= 0) closeQuietly(fd);
-}
-
-/** An exit code, or minus the signal's number (asyncio's returncode). */
-function returnCode(code: number | null, signal: NodeJS.Signals | null): number {
-  if (code !== null) return code;
-  const number = signal === null ? undefined : (osConstants.signals as Record<string, number | undefined>)[signal];
-  return number === undefined ? -1 : -number;
 }

@@ -36,10 +36,11 @@ import { BrokenPipeError, ConnectionResetError } from './errors.js';
 import type { WritePipeTransport } from './pipe-transport.js';
 import { StreamReader } from './stream-reader.js';
 import { StreamWriter, type DrainableProtocol } from './stream-writer.js';
-import { checkCommand, checkProgram, checkSpawnOptions, spawnSubprocess, type SpawnOptions, type SubprocessProtocol, type SubprocessTransport } from './subprocess-transport.js';
+import { checkCommand, checkProgram, checkSpawnOptions, type SpawnOptions } from './child-stdio.js';
+import { spawnSubprocess, type SubprocessProtocol, type SubprocessTransport } from './subprocess-transport.js';
 import { checkBytes, type BytesLike } from './transport.js';
 
-export { PIPE, STDOUT, DEVNULL, type StdioOption } from './subprocess-transport.js';
+export { PIPE, STDOUT, DEVNULL, type StdioOption } from './child-stdio.js';
 
 export interface SubprocessOptions extends SpawnOptions {
   /** The StreamReaders' buffer limit. Default 64 KiB. */
