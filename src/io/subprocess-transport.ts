@@ -5,12 +5,12 @@
  *
  * Node starts and reaps the child (child_process.spawn: libuv's fork and
  * exec, and its SIGCHLD handling); its pipes are eventide's own. Each
- * stdio stream asked for as `'pipe'` is an `openPipe()` whose child end
- * goes to the child and whose other end becomes a pipe transport
- * (pipe-transport.ts) watched by the loop's epoll. The subprocess
- * transport is the protocol of those pipe transports and tells its own
- * protocol what happens on them, with the fd: `pipeDataReceived(fd,
- * data)`, `pipeConnectionLost(fd, exc)`.
+ * stdio stream asked for as `'pipe'` is an `openPipe()` (child-stdio.ts)
+ * whose child end goes to the child and whose other end becomes a pipe
+ * transport (pipe-transport.ts) watched by the loop's epoll. The
+ * subprocess transport is the protocol of those pipe transports and tells
+ * its own protocol what happens on them, with the fd:
+ * `pipeDataReceived(fd, data)`, `pipeConnectionLost(fd, exc)`.
  *
  * The protocol hears, as in asyncio:
  *  - `connectionMade(transport)` once every pipe is connected, before the
