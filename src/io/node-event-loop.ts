@@ -44,7 +44,7 @@ import { sendfile } from './sendfile.js';
 import { sockAccept, sockConnect, sockRecv, sockRecvfrom, sockRecvfromInto, sockRecvInto, sockSendAll, sockSendfile, sockSendto, type SendfileOptions } from './sock.js';
 import type { SocketTransport } from './socket-transport.js';
 import { subprocessExec, subprocessShell, type SubprocessProtocol, type SubprocessTransport, type SubprocessTransportOptions } from './subprocess-transport.js';
-import type { AddressInput, BytesLike, DatagramProtocol, Inet6Address, InetAddress, SocketAddress, StreamProtocol } from './transport.js';
+import type { AddressInput, BytesLike, DatagramProtocol, Inet6Address, InetAddress, SocketAddress, StreamProtocol, WriteTransport } from './transport.js';
 
 /**
  * @example
@@ -152,7 +152,7 @@ export class NodeEventLoop extends EventLoop {
   }
 
   /** See `sendfile` (sendfile.ts). */
-  sendfile(transport: SocketTransport, file: number, offset?: number, count?: number | null, options?: SendfileOptions): Task<number> {
+  sendfile(transport: WriteTransport, file: number, offset?: number, count?: number | null, options?: SendfileOptions): Task<number> {
     return sendfile(this, transport, file, offset, count, options);
   }
 

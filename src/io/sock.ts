@@ -24,7 +24,7 @@ import type { BaseEventLoop } from '../core/base-event-loop.js';
 import { RuntimeError } from '../core/errors.js';
 import type { EventLoop } from '../tasks/event-loop.js';
 import type { Future } from '../tasks/future.js';
-import { until, type Coroutine } from '../tasks/operation.js';
+import { until, type Coroutine, type Operation } from '../tasks/operation.js';
 import type { Task } from '../tasks/task.js';
 import { read as readFile } from 'node:fs';
 import { EAGAIN, EINPROGRESS, EINVAL, ENOSYS, ESPIPE, osError, SendfileNotAvailableError } from './errors.js';
@@ -318,7 +318,7 @@ export function sockSendfile(loop: EventLoop, sock: number, file: number, offset
       } catch (error) {
         if (!(error instanceof SendfileNotAvailableError) || !fallback) throw error;
       }
-      return yield* sendfileByReading(loop, sock, file, offset, count);
+      return yield* sendfileByReading(file, offset, count, (block) => sockSendAll(loop, sock, block), 'sockSendfile');
     },
     { name: `sockSendfile fd ${file} to fd ${sock}` },
   );
@@ -356,13 +356,19 @@ function sendfileNative(loop: EventLoop, sock: number, file: number, offset: num
 }
 
 /**
- * The fallback: read a block (on libuv's thread pool), send it all, repeat.
- * A regular file is read at its offsets; anything else (a pipe) from where
- * it stands, so `offset` must then be 0.
+ * The fallback: read a block (on libuv's thread pool), send it all with
+ * `send`, repeat; resolves to the bytes sent. A regular file is read at
+ * its offsets; anything else (a pipe) from where it stands, so `offset`
+ * must then be 0. `send` may keep the block only until it returns: the
+ * next read reuses it.
+ *
+ * @internal Also loop.sendfile's fallback for transports (sendfile.ts).
  */
-function* sendfileByReading(loop: EventLoop, sock: number, file: number, offset: number, count: number | null): Coroutine<number> {
-  const seekable = (sys.fstatMode(file) & sys.constants.S_IFMT) === sys.constants.S_IFREG;
-  if (!seekable && offset !== 0) throw new RangeError(`sockSendfile: offset must be 0 for fd ${file}, which cannot seek (it is not a regular file), got ${offset}`);
+export function* sendfileByReading(file: number, offset: number, count: number | null, send: (block: Buffer) => Operation<void>, who: string): Coroutine<number> {
+  const mode = sys.fstatMode(file);
+  if (mode < 0) throw osError(mode, 'fstat', `${who}: file fd ${file}`);
+  const seekable = (mode & sys.constants.S_IFMT) === sys.constants.S_IFREG;
+  if (!seekable && offset !== 0) throw new RangeError(`${who}: offset must be 0 for fd ${file}, which cannot seek (it is not a regular file), got ${offset}`);
   const block = Buffer.allocUnsafe(count === null ? FALLBACK_BLOCK_BYTES : Math.min(count, FALLBACK_BLOCK_BYTES));
   let sent = 0;
   for (;;) {
@@ -370,7 +376,7 @@ function* sendfileByReading(loop: EventLoop, sock: number, file: number, offset:
     if (want === 0) return sent;
     const got = yield* until(readAt(file, block, want, seekable ? offset + sent : null));
     if (got === 0) return sent;
-    yield* sockSendAll(loop, sock, block.subarray(0, got));
+    yield* send(block.subarray(0, got));
     sent += got;
   }
 }

@@ -156,11 +156,52 @@ test('the transport lost while a file is being sent: the task fails with BrokenP
   });
 });
 
-test('bad input: not a SocketTransport, a bad offset, count or file fd throw at the call; a closing transport and a closed file fail the task', T, async () => {
+test('loop.sendfile on a write pipe: the fallback writes the file through the transport with back-pressure; its protocol hears pause/resume and is put back; fallback false refuses', T, async () => {
+  await runIo(function* (loop) {
+    const content = pattern(2 * 1024 * 1024 + 5);
+    const file = fileWith('pipe.bin', content);
+    const [readEnd, writeEnd] = openPipe();
+    const events: string[] = [];
+    const protocol = { pauseWriting: () => events.push('pause'), resumeWriting: () => events.push('resume'), connectionLost: (exc: Error | null) => events.push(`lost ${String(exc)}`) };
+    const [transport] = yield* loop.connectWritePipe(() => protocol, writeEnd);
+    const refused = yield* failure(loop.sendfile(transport, file, 0, null, { fallback: false }));
+    assert.ok(refused instanceof SendfileNotAvailableError, String(refused));
+    const chunks: Buffer[] = [];
+    const [reader] = yield* loop.connectReadPipe(() => ({ dataReceived: (data: Buffer) => void chunks.push(data) }), readEnd);
+    assert.equal(yield* loop.sendfile(transport, file), content.length);
+    assert.equal(transport.getProtocol(), protocol, 'the protocol is put back');
+    transport.close();
+    yield* eventually(() => events.at(-1) === 'lost null', 'the write end closed');
+    yield* eventually(() => !reader.isReading() || Buffer.concat(chunks).length === content.length, 'everything read');
+    assert.ok(Buffer.concat(chunks).equals(content));
+    assert.ok(events.indexOf('pause') >= 0 && events.indexOf('resume') > events.indexOf('pause'), `pause then resume passed on: ${events.join(', ')}`);
+    closeSync(file);
+  });
+});
+
+test('loop.sendfile on a write pipe whose reader goes away: the task fails with the pipe\'s error and the protocol hears connectionLost', T, async () => {
+  await runIo(function* (loop) {
+    const file = fileWith('pipe-lost.bin', pattern(4 * 1024 * 1024));
+    const [readEnd, writeEnd] = openPipe();
+    const lost: (Error | null)[] = [];
+    const [transport] = yield* loop.connectWritePipe(() => ({ connectionLost: (exc: Error | null) => void lost.push(exc) }), writeEnd);
+    const sending = loop.sendfile(transport, file);
+    yield* sleep(20);
+    assert.equal(sending.done(), false, 'blocked: nobody reads the pipe');
+    closeFd(readEnd);
+    const error = yield* failure(sending);
+    assert.ok(error instanceof BrokenPipeError, String(error));
+    yield* eventually(() => lost.length === 1, 'connectionLost');
+    assert.ok(lost[0] instanceof BrokenPipeError, 'data was still queued: BrokenPipeError');
+    closeSync(file);
+  });
+});
+
+test('bad input: not a transport, a bad offset, count or file fd throw at the call; a closing transport and a closed file fail the task', T, async () => {
   await runIo(function* (loop) {
     const [a, b] = socketpair();
     const file = fileWith('bad.bin', pattern(10));
-    assert.throws(() => sendfile(loop, {} as never, file), { name: 'TypeError', message: /sendfile: transport must be a SocketTransport/ });
+    assert.throws(() => sendfile(loop, {} as never, file), { name: 'TypeError', message: /sendfile: transport must be a write transport/ });
     assert.throws(() => sockSendfile(loop, a, file, -1), { name: 'RangeError', message: 'sockSendfile: offset must be an integer >= 0, got -1' });
     assert.throws(() => sockSendfile(loop, a, file, 0, 0), { name: 'RangeError', message: 'sockSendfile: count must be a positive integer or null (to the end of the file), got 0' });
     assert.throws(() => sockSendfile(loop, a, -3), { name: 'TypeError', message: /sockSendfile: file/ });
