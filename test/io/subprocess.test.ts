@@ -46,6 +46,7 @@ test('communicate: 2 MiB through cat and back, in order (stdin drains while stdo
     assert.equal(err, null, 'stderr is not a pipe');
     assert.ok(out !== null && out.equals(input));
     assert.equal(proc.returncode, 0);
+    yield* (proc.stdin as NonNullable<typeof proc.stdin>).waitClosed(); // communicate closed stdin; its pipe is gone
   });
 });
 
