@@ -73,6 +73,10 @@ function* sendOverTransport(loop: EventLoop, transport: SocketTransport, file: n
   };
   try {
     yield* flushed;
+    // The flush may have succeeded and the transport closed since (close()
+    // with nothing queued): its fd is closed, and the number may already
+    // name another file.
+    if (closed) throw new BrokenPipeError(EPIPE, 'sendfile', `fd ${transport.fd}: the transport closed before the file was sent`);
     sending = sockSendfile(loop, transport.fd, file, offset, count, options);
     try {
       return yield* sending;

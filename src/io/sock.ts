@@ -17,7 +17,8 @@
  *
  * One operation per fd and direction at a time: the loop keeps one reader
  * and one writer per fd, so a second pending `sockRecv` on the same fd
- * would silently replace the first. It is refused with a RuntimeError.
+ * would silently replace the first. It is refused with a RuntimeError,
+ * before it touches the socket.
  */
 import { describe } from '../core/assert.js';
 import type { BaseEventLoop } from '../core/base-event-loop.js';
@@ -45,13 +46,16 @@ const claims = new WeakMap<BaseEventLoop, Set<number>>();
  * `fd` is ready in `direction`. `attempt` settles `future` when it returns true.
  */
 function retryWhenReady<T>(loop: EventLoop, fd: number, direction: number, future: Future<T>, attempt: () => boolean, who: string): Future<T> {
-  if (attempt()) return future;
   const key = fd * 2 + direction;
   let claimed = claims.get(loop);
-  if (claimed === undefined) claims.set(loop, (claimed = new Set()));
-  if (claimed.has(key)) {
+  // Refused before the first attempt: a send that went out now would land
+  // in the middle of the waiting operation's bytes (a recv would take data
+  // queued behind it).
+  if (claimed !== undefined && claimed.has(key)) {
     throw new RuntimeError(`${who}: another ${direction === READ ? 'read' : 'write'} operation is already waiting on fd ${fd}`);
   }
+  if (attempt()) return future;
+  if (claimed === undefined) claims.set(loop, (claimed = new Set()));
   const onReady = (): void => {
     if (!future.done()) attempt();
   };

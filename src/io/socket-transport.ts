@@ -504,11 +504,15 @@ export class SocketTransport implements Transport {
     this.#flow.maybeResume(this.#queue.size);
     if (this.#queue.size > 0) return;
     this.#stopWriting();
-    if (this.#hold !== null && !this.#hold.flushed.done()) this.#hold.flushed.setResult();
     if (this.#closing) {
+      // The fd closes now: a sendfile hold's flush fails (#endHold) rather
+      // than succeeding with a file then sent to a closed (or reused) fd.
       this.#lost = true;
       this.#callConnectionLost(null);
-    } else if (this.#eof) this.#shutdownWrite();
+      return;
+    }
+    if (this.#hold !== null && !this.#hold.flushed.done()) this.#hold.flushed.setResult();
+    if (this.#eof) this.#shutdownWrite();
   }
 
   #shutdownWrite(): void {
@@ -574,7 +578,7 @@ export class SocketTransport implements Transport {
     const hold = this.#hold;
     if (hold === null) return;
     this.#hold = null;
-    if (!hold.flushed.done()) hold.flushed.setException(exc ?? new BrokenPipeError(EPIPE, 'sendfile', `${this.#detail()}: the transport closed before its buffer was sent`));
+    if (!hold.flushed.done()) hold.flushed.setException(exc ?? new BrokenPipeError(EPIPE, 'sendfile', `${this.#detail()}: the transport closed before the file was sent`));
     hold.onClose?.();
   }
 

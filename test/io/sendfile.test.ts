@@ -16,7 +16,7 @@ import { createConnection, createServer } from '../../src/io/connect.js';
 import { closeFd, openPipe } from '../../src/io/connect-pipe.js';
 import { BrokenPipeError, OSError, SendfileNotAvailableError } from '../../src/io/errors.js';
 import { sendfile } from '../../src/io/sendfile.js';
-import { sockRecv, sockSendfile } from '../../src/io/sock.js';
+import { sockRecv, sockSendAll, sockSendfile } from '../../src/io/sock.js';
 import { syscalls as sys } from '../../src/io/syscalls.js';
 import type { Server } from '../../src/io/server.js';
 import type { SocketTransport } from '../../src/io/socket-transport.js';
@@ -88,6 +88,28 @@ test('sockSendfile from a pipe: the fallback reads and sends it; with fallback f
   });
 });
 
+test('sockSendfile while a sockSendAll waits on the same socket: refused with a RuntimeError before a byte of the file goes out', T, async () => {
+  await runIo(function* (loop) {
+    const file = fileWith('interleave.bin', pattern(1000)); // fits in the room made below: the old code sent it at once
+    const [a, b] = socketpair();
+    const data = pattern(4 * 1024 * 1024).subarray(1);
+    const sendingAll = sockSendAll(loop, a, data);
+    assert.equal(sendingAll.done(), false, 'waiting: the peer is not reading');
+    // Make room, so that a send from the second operation would go out now.
+    const room = Buffer.alloc(256 * 1024);
+    const drained = sys.recv(b, room, 0, room.length, 0);
+    assert.ok(drained > 0);
+    const refused = yield* failure(sockSendfile(loop, a, file));
+    assert.ok(refused instanceof RuntimeError && /another write operation is already waiting on fd/.test(refused.message), String(refused));
+    const rest = yield* receive(loop, b, data.length - drained);
+    yield* sendingAll;
+    const got = Buffer.concat([room.subarray(0, drained), rest]);
+    assert.ok(got.equals(data), 'the peer got the sendall data, with nothing of the file in it');
+    closeSync(file);
+    closeAll(a, b);
+  });
+});
+
 /** A TCP connection over 127.0.0.1: the client's transport and protocol, the server side's protocol, and the server to close. */
 interface Connection {
   transport: SocketTransport;
@@ -96,7 +118,7 @@ interface Connection {
   listener: Server;
 }
 
-function* connect(loop: EventLoop): Coroutine<Connection> {
+function* connect(loop: EventLoop, client: () => Collector = () => new Collector(), priority?: 'high'): Coroutine<Connection> {
   const accepted: Collector[] = [];
   const listener = yield* createServer(loop, () => {
     const collector = new Collector();
@@ -104,9 +126,9 @@ function* connect(loop: EventLoop): Coroutine<Connection> {
     return collector;
   }, '127.0.0.1', 0);
   const [, port] = listener.addresses()[0] as [string, number];
-  const [transport, client] = yield* createConnection(loop, () => new Collector(), '127.0.0.1', port);
+  const [transport, protocol] = yield* createConnection(loop, client, '127.0.0.1', port, priority ? { priority } : {});
   yield* eventually(() => accepted.length === 1, 'the server accepted');
-  return { transport, client, server: accepted[0] as Collector, listener };
+  return { transport, client: protocol, server: accepted[0] as Collector, listener };
 }
 
 test('loop.sendfile on a TCP transport: queued data first, then the file, then later writes; writes refused and reading paused meanwhile', T, async () => {
@@ -153,6 +175,61 @@ test('the transport lost while a file is being sent: the task fails with BrokenP
     closeSync(file);
     listener.close();
     yield* sleep(1);
+  });
+});
+
+test('the transport closed while its queued data drains, before the file: the task fails with BrokenPipeError and the file is never sent', T, async () => {
+  await runIo(function* (loop) {
+    const file = fileWith('closed-before.bin', pattern(1024 * 1024));
+    const { transport, server, listener } = yield* connect(loop);
+    (server.transport as Transport).pauseReading();
+    const before = pattern(4 * 1024 * 1024);
+    transport.write(before);
+    const sending = loop.sendfile(transport, file);
+    yield* sleep(0);
+    transport.close(); // flushes what was written, then closes the fd
+    (server.transport as Transport).resumeReading();
+    const error = yield* failure(sending);
+    assert.ok(error instanceof BrokenPipeError, String(error));
+    assert.match((error as Error).message, /the transport closed before the file was sent/);
+    yield* eventually(() => server.lost !== undefined, 'the server saw the close');
+    assert.ok(server.data.equals(before), 'the queued data, and not a byte of the file');
+    closeSync(file);
+    listener.close();
+  });
+});
+
+test('the transport closed right after its buffer was flushed, before the task resumed: BrokenPipeError, no sendfile(2) on the closed fd', T, async () => {
+  await runIo(function* (loop) {
+    const file = fileWith('closed-after-flush.bin', pattern(1024 * 1024));
+    // A high-priority transport whose protocol, when the buffer drains,
+    // schedules close() at high priority: it runs, and its connectionLost
+    // (the fd closing) too, before the normal-priority sendfile task is
+    // woken by the flush (lower lanes wait while higher ones have work).
+    let onDrained = (): void => {};
+    const closer = new (class extends Collector {
+      override resumeWriting(): void {
+        super.resumeWriting();
+        onDrained();
+      }
+    })();
+    const { transport, server, listener } = yield* connect(loop, () => closer, 'high');
+    transport.setWriteBufferLimits(64 * 1024);
+    (server.transport as Transport).pauseReading();
+    const before = pattern(4 * 1024 * 1024);
+    transport.write(before);
+    assert.ok(closer.events.includes('pauseWriting'), 'over the high water mark');
+    onDrained = () => void loop.callSoon(() => transport.close(), { priority: 'high' });
+    const sending = loop.sendfile(transport, file);
+    yield* sleep(0);
+    (server.transport as Transport).resumeReading();
+    const error = yield* failure(sending);
+    assert.ok(error instanceof BrokenPipeError, String(error));
+    assert.match((error as Error).message, /the transport closed before the file was sent/);
+    yield* eventually(() => server.lost !== undefined, 'the server saw the close');
+    assert.ok(server.data.equals(before), 'the queued data, and not a byte of the file');
+    closeSync(file);
+    listener.close();
   });
 });
 

@@ -106,6 +106,8 @@ test('a second waiting read on the same fd is a RuntimeError; the first is undis
     const first = sockRecv(loop, a, 10);
     assert.throws(() => sockRecv(loop, a, 10), (e: unknown) => e instanceof RuntimeError && /already waiting on fd/.test(e.message));
     sys.send(b, Buffer.from('one'), 0, 3, 0);
+    // Refused before it reads, even with data there: the data is the first's.
+    assert.throws(() => sockRecv(loop, a, 10), (e: unknown) => e instanceof RuntimeError && /already waiting on fd/.test(e.message));
     assert.equal((yield* first).toString(), 'one');
     closeAll(a, b);
   });
