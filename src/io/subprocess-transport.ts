@@ -159,10 +159,6 @@ export class SubprocessTransport implements BaseTransport {
       pauseWriting: () => this.#tell('pauseWriting', () => this.#protocol.pauseWriting?.()),
       resumeWriting: () => this.#tell('resumeWriting', () => this.#protocol.resumeWriting?.()),
     };
-    // 'exit' comes from Node's side (libuv reaped the child); the loop hears it on its next tick.
-    child.once('exit', (code, signal) => {
-      if (!loop.isClosed()) loop.callSoon(() => this.#processExited(returnCode(code, signal)), schedule);
-    });
     try {
       for (let fd = 0; fd < 3; fd++) {
         const end = ours[fd] as number;
@@ -177,6 +173,12 @@ export class SubprocessTransport implements BaseTransport {
       for (const transport of this.#transports) transport?.close(); // the caller closes the fds still in `ours`
       throw error;
     }
+    // 'exit' comes from Node's side (libuv reaped the child); the loop hears
+    // it on its next tick. Listened for only now: a constructor that threw
+    // leaves no listener behind to call into a transport that never was.
+    child.once('exit', (code, signal) => {
+      if (!loop.isClosed()) loop.callSoon(() => this.#processExited(returnCode(code, signal)), schedule);
+    });
     this.#whenPipesConnected(waiter);
   }
 
@@ -205,6 +207,10 @@ export class SubprocessTransport implements BaseTransport {
    * TypeError; a signal the kernel refuses throws its OSError.
    */
   sendSignal(signal: NodeJS.Signals | number): void {
+    // Node's kill() would take undefined (or anything else) as SIGTERM.
+    if (typeof signal !== 'string' && !(typeof signal === 'number' && Number.isInteger(signal) && signal >= 0)) {
+      throw new TypeError(`SubprocessTransport.sendSignal: signal must be a signal name ('SIGINT', ...) or number, got ${describe(signal)}`);
+    }
     if (this.#finished) throw new ProcessLookupError(ESRCH, 'kill', `process ${this.getPid()} has finished`);
     if (this.#returncode !== null) return;
     let refused: NodeJS.ErrnoException | null = null;
@@ -293,7 +299,7 @@ export class SubprocessTransport implements BaseTransport {
     const pending = this.#pending ?? [];
     this.#pending = null;
     for (const call of pending) call();
-    waiter.setResult();
+    if (!waiter.done()) waiter.setResult(); // a protocol call may have cancelled the task that waits
   }
 
   #pipeConnectionLost(fd: number, exc: Error | null): void {
@@ -374,19 +380,26 @@ function withoutUndefined<T extends object>(options: T): Partial<T> {
  * @internal Starts the child and its transport, in the calling task:
  * cancelled before this runs, nothing is started. Each fd has one owner at
  * every moment; if connecting fails or the task is cancelled, the
- * transport is closed (which kills the child) and the protocol hears
- * nothing. A program that cannot be started throws its OSError
+ * transport is closed (which kills the child). Before connectionMade the
+ * protocol hears nothing of it; cancelled after (from inside the protocol,
+ * or in the tick between), it hears the child's end as usual, as in
+ * asyncio. A program that cannot be started throws its OSError
  * (FileNotFoundError, PermissionError) with every fd opened for it closed.
  */
 export function* spawnSubprocess<P extends SubprocessProtocol>(loop: EventLoop, protocolFactory: () => P, file: string, args: string[], options: SpawnOptions): Coroutine<[SubprocessTransport, P]> {
   const protocol = protocolFactory();
+  if (protocol === null || typeof protocol !== 'object') {
+    throw new TypeError(`${file}: protocolFactory must return a protocol object, got ${describe(protocol)}`);
+  }
   const plan = planPipes(options);
   let child: ChildProcess;
   try {
     child = spawn(file, args, { stdio: plan.stdio, ...(options.cwd === undefined ? {} : { cwd: options.cwd }), ...(options.env === undefined ? {} : { env: options.env }) });
   } catch (error) {
     closeAllQuietly([...plan.ours, ...plan.theirs]);
-    throw error;
+    // Node throws some refusals at once (an fd in the options that is not open: EBADF).
+    const errno = (error as NodeJS.ErrnoException).errno;
+    throw typeof errno === 'number' ? osError(errno, 'spawn', `${file}, stdio ${describe(plan.stdio)}`) : error;
   }
   closeAllQuietly(plan.theirs); // the child has its copies
   child.on('error', () => {}); // a refused kill() is reported by sendSignal itself: no unhandled 'error'

@@ -61,8 +61,14 @@ class SubprocessStreamProtocol implements SubprocessProtocol, DrainableProtocol 
   stderr: StreamReader | null = null;
   /** The stdin pipe's end (the StreamWriter's waitClosed). */
   readonly closed: Future<void>;
-  /** Resolved with the return code at connectionLost: the child has exited and every pipe has closed. */
-  readonly finished: Future<number>;
+  /**
+   * Futures given out by exitWaiter(), resolved at connectionLost. One per
+   * caller, as asyncio's _exit_waiters: a waiter cancelled (a timed-out
+   * `waitFor(proc.wait(), ms)`) leaves every other wait alone.
+   */
+  readonly #exitWaiters: Future<number>[] = [];
+  /** The return code once connectionLost has come (the child has exited and every pipe has closed). */
+  #finalReturncode: number | null = null;
   readonly #loop: EventLoop;
   readonly #limit: number | undefined;
   readonly #drain: DrainGate;
@@ -77,7 +83,14 @@ class SubprocessStreamProtocol implements SubprocessProtocol, DrainableProtocol 
     this.#drain = new DrainGate(loop);
     this.closed = loop.createFuture<void>();
     this.closed.addDoneCallback((f) => void (f.cancelled() || f.exception())); // nobody need wait for it
-    this.finished = loop.createFuture<number>();
+  }
+
+  /** A future of its own for one caller: the return code once the child has exited and every pipe has closed. */
+  exitWaiter(): Future<number> {
+    const waiter = this.#loop.createFuture<number>();
+    if (this.#finalReturncode !== null) waiter.setResult(this.#finalReturncode);
+    else this.#exitWaiters.push(waiter);
+    return waiter;
   }
 
   connectionMade(transport: SubprocessTransport): void {
@@ -103,8 +116,11 @@ class SubprocessStreamProtocol implements SubprocessProtocol, DrainableProtocol 
   pipeConnectionLost(fd: number, exc: Error | null): void {
     if (fd === 0) {
       this.#drain.lose(exc);
-      if (exc === null) this.closed.setResult();
-      else this.closed.setException(exc);
+      // A waitClosed() that timed out has cancelled it (asyncio guards the same way).
+      if (!this.closed.done()) {
+        if (exc === null) this.closed.setResult();
+        else this.closed.setException(exc);
+      }
       return;
     }
     const reader = this.#reader(fd);
@@ -120,7 +136,9 @@ class SubprocessStreamProtocol implements SubprocessProtocol, DrainableProtocol 
   }
 
   connectionLost(): void {
-    this.finished.setResult(this.#transport?.getReturncode() ?? -1);
+    const returncode = this.#transport?.getReturncode() ?? -1;
+    this.#finalReturncode = returncode;
+    for (const waiter of this.#exitWaiters.splice(0)) if (!waiter.done()) waiter.setResult(returncode);
   }
 
   pauseWriting(): void {
@@ -164,7 +182,7 @@ export class Process {
   /** The child's stderr when it is a pipe, else null. */
   readonly stderr: StreamReader | null;
   readonly #transport: SubprocessTransport;
-  readonly #finished: Future<number>;
+  readonly #protocol: SubprocessStreamProtocol;
 
   /** @internal Made by createSubprocessExec / createSubprocessShell. */
   constructor(transport: SubprocessTransport, protocol: SubprocessStreamProtocol) {
@@ -173,7 +191,7 @@ export class Process {
     this.stdin = protocol.stdin;
     this.stdout = protocol.stdout;
     this.stderr = protocol.stderr;
-    this.#finished = protocol.finished;
+    this.#protocol = protocol;
   }
 
   /** The exit code (minus the signal number if a signal ended the child); null while it runs. */
@@ -181,9 +199,13 @@ export class Process {
     return this.#transport.getReturncode();
   }
 
-  /** Resolves to the return code once the child has exited and its pipes have closed. */
+  /**
+   * Resolves to the return code once the child has exited and its pipes
+   * have closed. Each call has a future of its own: cancelling one (a
+   * timeout around it) leaves the process and every other wait alone.
+   */
   wait(): Future<number> {
-    return this.#finished;
+    return this.#protocol.exitWaiter();
   }
 
   /**
@@ -200,7 +222,7 @@ export class Process {
       if (this.stdin === null) throw new TypeError('Process.communicate: input was given but stdin is not a pipe (pass stdin: PIPE)');
     }
     const [, out, err] = yield* gather(this.#feedStdin(input), readAll(this.stdout), readAll(this.stderr));
-    yield* this.#finished;
+    yield* this.#protocol.exitWaiter();
     return [out, err];
   }
 

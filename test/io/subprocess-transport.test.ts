@@ -15,9 +15,11 @@ import type { ExceptionContext } from '../../src/core/base-event-loop.js';
 import { closeFd, openPipe } from '../../src/io/connect-pipe.js';
 import { ReadPipeTransport, WritePipeTransport } from '../../src/io/pipe-transport.js';
 import { DEVNULL, PIPE, SubprocessTransport, subprocessExec, subprocessShell, type SubprocessProtocol } from '../../src/io/subprocess-transport.js';
+import { OSError } from '../../src/io/errors.js';
 import { syscalls as sys } from '../../src/io/syscalls.js';
 import type { Coroutine } from '../../src/tasks/operation.js';
 import { sleep, until } from '../../src/tasks/operation.js';
+import { CancelledError } from '../../src/core/errors.js';
 import { runIo } from './net-helpers.js';
 
 const T = { timeout: 30_000 };
@@ -257,4 +259,67 @@ test('bad arguments throw at the call, naming what was wrong; nothing is started
     }
     assert.equal((error as Error).name, 'FileNotFoundError');
   });
+});
+
+test('more bad input, each a clear error before any child starts: a bad priority, a factory that returns no protocol, a stdio fd that is not open; sendSignal(undefined) is a TypeError, not SIGTERM', T, async () => {
+  await runIo(function* (loop) {
+    // A bad priority used to be found only once the child ran, and its exit then threw inside Node's 'exit' event (the process died).
+    assert.throws(() => subprocessExec(loop, () => new Recorder(), 'sleep', ['30'], { priority: 'urgent' as never }), {
+      name: 'TypeError',
+      message: "subprocessExec: options.priority must be one of 'critical', 'high', 'normal', 'low', 'idle', got \"urgent\"",
+    });
+    let error: unknown = null;
+    try {
+      yield* subprocessExec(loop, () => undefined as never, 'sleep', ['30']);
+    } catch (caught) {
+      error = caught;
+    }
+    assert.ok(error instanceof TypeError && /protocolFactory must return a protocol object, got undefined/.test(error.message), String(error));
+    const notOpen = 987;
+    assert.ok(sys.fstatMode(notOpen) < 0, `fd ${notOpen} is not open`);
+    error = null;
+    try {
+      yield* subprocessExec(loop, () => new Recorder(), 'true', [], { stdout: notOpen });
+    } catch (caught) {
+      error = caught;
+    }
+    assert.ok(error instanceof OSError && error.code === 'EBADF' && error.syscall === 'spawn', String(error));
+    const [transport, protocol] = yield* loop.subprocessExec(() => new Recorder(), 'sleep', ['30'], { stdin: DEVNULL, stdout: DEVNULL, stderr: DEVNULL });
+    assert.throws(() => transport.sendSignal(undefined as never), { name: 'TypeError', message: /sendSignal: signal must be a signal name/ });
+    yield* sleep(20);
+    assert.equal(transport.getReturncode(), null, 'still running: nothing was sent');
+    transport.close();
+    yield* finished(protocol);
+    assert.equal(transport.getReturncode(), -9);
+  });
+});
+
+test('a protocol that cancels the creating task from connectionMade: the task ends with CancelledError and nothing reaches the exception handler', T, async () => {
+  const exceptions: ExceptionContext[] = [];
+  await runIo(
+    function* (loop) {
+      let creating: { cancel(): boolean } | null = null;
+      class Canceller extends Recorder {
+        override connectionMade(transport: SubprocessTransport): void {
+          super.connectionMade(transport);
+          creating?.cancel();
+        }
+      }
+      const protocol = new Canceller();
+      const task = loop.subprocessExec(() => protocol, 'true', [], { stdin: DEVNULL, stderr: DEVNULL });
+      creating = task;
+      let error: unknown = null;
+      try {
+        yield* task;
+      } catch (caught) {
+        error = caught;
+      }
+      assert.ok(error instanceof CancelledError, String(error));
+      yield* finished(protocol); // the transport was closed; the protocol hears the child's end
+      assert.equal(protocol.events[0], 'made');
+      assert.equal(protocol.events.at(-1), 'lost null');
+    },
+    { exceptions },
+  );
+  assert.deepEqual(exceptions.map((c) => c.message), []);
 });

@@ -15,6 +15,9 @@ import { closeFd, openPipe } from '../../src/io/connect-pipe.js';
 import { FileNotFoundError } from '../../src/io/errors.js';
 import { createSubprocessExec, createSubprocessShell, DEVNULL, PIPE, STDOUT } from '../../src/io/subprocess.js';
 import { sleep } from '../../src/tasks/operation.js';
+import { waitFor } from '../../src/tasks/wait.js';
+import { TimeoutError } from '../../src/core/errors.js';
+import type { ExceptionContext } from '../../src/core/base-event-loop.js';
 import { readString } from './fds.js';
 import { runIo } from './net-helpers.js';
 
@@ -194,5 +197,45 @@ test('EMFILE (ulimit -n 64): no fd for the second pipe, or none for the spawn, f
     spawn: { error: 'OSError EMFILE spawn', fdsBack: true },
     after: 'recovered\n',
     fdsLeaked: 0,
+  });
+});
+
+test('wait() gives each caller a future of its own: one that timed out leaves later waits, communicate() and the process alone', T, async () => {
+  const exceptions: ExceptionContext[] = [];
+  await runIo(
+    function* () {
+      const proc = yield* createSubprocessExec('sh', ['-c', 'read line; echo "got $line"'], { stdin: PIPE, stdout: PIPE });
+      let timedOut: unknown = null;
+      try {
+        yield* waitFor(proc.wait(), 20);
+      } catch (caught) {
+        timedOut = caught;
+      }
+      assert.ok(timedOut instanceof TimeoutError, String(timedOut));
+      let closeTimedOut: unknown = null;
+      try {
+        yield* waitFor((proc.stdin as NonNullable<typeof proc.stdin>).waitClosed(), 5);
+      } catch (caught) {
+        closeTimedOut = caught;
+      }
+      assert.ok(closeTimedOut instanceof TimeoutError, String(closeTimedOut));
+      const waiting = proc.wait();
+      const [out] = yield* proc.communicate(Buffer.from('hello\n'));
+      assert.equal(out?.toString(), 'got hello\n');
+      assert.equal(yield* waiting, 0);
+      assert.equal(yield* proc.wait(), 0, 'a wait after the end resolves at once');
+      assert.equal(proc.returncode, 0);
+    },
+    { exceptions },
+  );
+  assert.deepEqual(exceptions.map((c) => `${c.message}: ${String(c.exception)}`), []);
+});
+
+test('createSubprocessExec with a bad priority throws at the call, naming options.priority; nothing is started', T, async () => {
+  await runIo(function* () {
+    assert.throws(() => createSubprocessExec('sleep', ['30'], { stdout: PIPE, priority: 'urgent' as never }), {
+      name: 'TypeError',
+      message: "createSubprocessExec: options.priority must be one of 'critical', 'high', 'normal', 'low', 'idle', got \"urgent\"",
+    });
   });
 });
