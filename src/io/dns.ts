@@ -14,6 +14,7 @@
  * flowInfo, scopeId]` for IPv6, in the resolver's order.
  */
 import { lookup, lookupService } from 'node:dns/promises';
+import { SocketAddress } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { describe } from '../core/assert.js';
 import type { EventLoop } from '../tasks/event-loop.js';
@@ -116,13 +117,20 @@ export function getnameinfo(loop: EventLoop, sockaddr: InetAddress | Inet6Addres
   if (!Array.isArray(sockaddr) || typeof sockaddr[0] !== 'string' || numericFamily(sockaddr[0]) === 0) {
     throw new TypeError(`getnameinfo: sockaddr must be [numericHost, port] (resolve names with getaddrinfo first), got ${describe(sockaddr)}`);
   }
-  const [host, port] = sockaddr;
+  const family = numericFamily(sockaddr[0]);
+  if (family === C.AF_INET ? sockaddr.length !== 2 : sockaddr.length < 2 || sockaddr.length > 4) {
+    throw new TypeError(`getnameinfo: an ${family === C.AF_INET ? 'IPv4 sockaddr is [host, port]' : 'IPv6 sockaddr is [host, port, flowinfo?, scopeId?]'}, got ${describe(sockaddr)}`);
+  }
+  const port = sockaddr[1];
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`getnameinfo: port must be an integer 0..65535, got ${describe(port)}`);
   if (!Number.isInteger(flags) || (flags & ~KNOWN_FLAGS) !== 0) throw new RangeError(`getnameinfo: flags must be a combination of the NI_* flags, got ${describe(flags)}`);
+  const host = canonicalAddress(sockaddr[0], family);
   const service = (flags & NI_NUMERICSERV) !== 0 ? String(port) : serviceName(port, (flags & NI_DGRAM) !== 0 ? 'udp' : 'tcp');
   if ((flags & NI_NUMERICHOST) !== 0) {
     const future = loop.createFuture<[string, string]>();
-    future.setResult([host, service]);
+    // The system's getnameinfo: a name is required and none is to be looked up, so there is none (EAI_NONAME).
+    if ((flags & NI_NAMEREQD) !== 0) future.setException(notFound(host));
+    else future.setResult([host, service]);
     return future;
   }
   const answer = lookupService(host, port).then(
@@ -133,6 +141,19 @@ export function getnameinfo(loop: EventLoop, sockaddr: InetAddress | Inet6Addres
     },
   );
   return promiseToFuture(loop, answer);
+}
+
+/** The address as the system's getnameinfo prints it: IPv6 compressed and lower case ('0:0::1' is '::1'), a zone kept. */
+function canonicalAddress(host: string, family: number): string {
+  if (family !== C.AF_INET6) return host;
+  const zoneAt = host.indexOf('%');
+  const address = zoneAt < 0 ? host : host.slice(0, zoneAt);
+  return new SocketAddress({ address, family: 'ipv6' }).address + (zoneAt < 0 ? '' : host.slice(zoneAt));
+}
+
+/** The error Node's resolver gives a host with no name (the system's EAI_NONAME). */
+function notFound(host: string): Error {
+  return Object.assign(new Error(`getnameinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND', syscall: 'getnameinfo', hostname: host });
 }
 
 /** port/protocol → service name, from /etc/services (what the system's getservbyport reads), read once. */

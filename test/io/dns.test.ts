@@ -117,5 +117,18 @@ test('getnameinfo: a name instead of an address, a bad port or unknown flags thr
     assert.throws(() => getnameinfo(loop, 'x' as never), TypeError);
     assert.throws(() => getnameinfo(loop, ['127.0.0.1', 70000]), { name: 'RangeError', message: 'getnameinfo: port must be an integer 0..65535, got 70000' });
     assert.throws(() => getnameinfo(loop, ['127.0.0.1', 80], 1024), { name: 'RangeError', message: 'getnameinfo: flags must be a combination of the NI_* flags, got 1024' });
+    assert.throws(() => getnameinfo(loop, ['127.0.0.1', 80, 0, 0] as never), { name: 'TypeError', message: /getnameinfo: an IPv4 sockaddr is \[host, port\], got/ });
+    assert.throws(() => getnameinfo(loop, ['::1', 80, 0, 0, 0] as never), { name: 'TypeError', message: /getnameinfo: an IPv6 sockaddr is \[host, port, flowinfo\?, scopeId\?\], got/ });
+  });
+});
+
+test('getnameinfo answers addresses as the system prints them (IPv6 compressed, lower case, a zone kept); NI_NAMEREQD wins over NI_NUMERICHOST, as in glibc and Python', async () => {
+  await runIo(function* (loop) {
+    assert.deepEqual(yield* getnameinfo(loop, ['0:0:0:0:0:0:0:1', 80], NI_NUMERICHOST | NI_NUMERICSERV), ['::1', '80']);
+    assert.deepEqual(yield* getnameinfo(loop, ['::FFFF:7F00:1', 80], NI_NUMERICHOST | NI_NUMERICSERV), ['::ffff:127.0.0.1', '80']);
+    assert.deepEqual(yield* getnameinfo(loop, ['FE80:0::1%lo', 80, 0, 0], NI_NUMERICHOST | NI_NUMERICSERV), ['fe80::1%lo', '80']);
+    const error = yield* failure(getnameinfo(loop, ['127.0.0.1', 80], NI_NUMERICHOST | NI_NAMEREQD));
+    assert.equal((error as NodeJS.ErrnoException).code, 'ENOTFOUND');
+    assert.equal((error as NodeJS.ErrnoException).syscall, 'getnameinfo');
   });
 });
