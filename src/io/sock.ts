@@ -314,6 +314,9 @@ export function checkSendfileArguments(file: unknown, offset: unknown, count: un
 export function sockSendfile(loop: EventLoop, sock: number, file: number, offset = 0, count: number | null = null, options: SendfileOptions = {}): Task<number> {
   checkFd(sock, 'sockSendfile');
   checkSendfileArguments(file, offset, count, 'sockSendfile');
+  // As asyncio: stream sockets only (a datagram socket would fail with EMSGSIZE, or send the file as datagrams).
+  const type = sys.getsockoptInt(sock, sys.constants.SOL_SOCKET, sys.constants.SO_TYPE);
+  if (type >= 0 && type !== sys.constants.SOCK_STREAM) throw new TypeError(`sockSendfile: sock must be a stream socket (SOCK_STREAM), fd ${sock} is of type ${type}`);
   const fallback = options.fallback ?? true;
   return loop.createTask(
     function* (): Coroutine<number> {

@@ -17,6 +17,7 @@ import { closeFd, openPipe } from '../../src/io/connect-pipe.js';
 import { BrokenPipeError, OSError, SendfileNotAvailableError } from '../../src/io/errors.js';
 import { sendfile } from '../../src/io/sendfile.js';
 import { sockRecv, sockSendAll, sockSendfile } from '../../src/io/sock.js';
+import { openSocket } from '../../src/io/sockets.js';
 import { syscalls as sys } from '../../src/io/syscalls.js';
 import type { Server } from '../../src/io/server.js';
 import type { SocketTransport } from '../../src/io/socket-transport.js';
@@ -282,6 +283,9 @@ test('bad input: not a transport, a bad offset, count or file fd throw at the ca
     assert.throws(() => sockSendfile(loop, a, file, -1), { name: 'RangeError', message: 'sockSendfile: offset must be an integer >= 0, got -1' });
     assert.throws(() => sockSendfile(loop, a, file, 0, 0), { name: 'RangeError', message: 'sockSendfile: count must be a positive integer or null (to the end of the file), got 0' });
     assert.throws(() => sockSendfile(loop, a, -3), { name: 'TypeError', message: /sockSendfile: file/ });
+    const udp = openSocket(sys.constants.AF_INET, sys.constants.SOCK_DGRAM, 'test');
+    assert.throws(() => sockSendfile(loop, udp, file), { name: 'TypeError', message: `sockSendfile: sock must be a stream socket (SOCK_STREAM), fd ${udp} is of type ${sys.constants.SOCK_DGRAM}` });
+    closeAll(udp);
     const { transport, server, listener } = yield* connect(loop);
     transport.close();
     const closing = yield* failure(sendfile(loop, transport, file));
