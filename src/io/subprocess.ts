@@ -66,7 +66,9 @@ class SubprocessStreamProtocol implements SubprocessProtocol, DrainableProtocol 
    * caller, as asyncio's _exit_waiters: a waiter cancelled (a timed-out
    * `waitFor(proc.wait(), ms)`) leaves every other wait alone.
    */
-  readonly #exitWaiters: Future<number>[] = [];
+  #exitWaiters: Future<number>[] = [];
+  /** exitWaiter() drops waiters already done (cancelled) once the list reaches this size, so a loop of timed-out waits does not pile them up. */
+  #pruneExitWaitersAt = 8;
   /** The return code once connectionLost has come (the child has exited and every pipe has closed). */
   #finalReturncode: number | null = null;
   readonly #loop: EventLoop;
@@ -88,8 +90,15 @@ class SubprocessStreamProtocol implements SubprocessProtocol, DrainableProtocol 
   /** A future of its own for one caller: the return code once the child has exited and every pipe has closed. */
   exitWaiter(): Future<number> {
     const waiter = this.#loop.createFuture<number>();
-    if (this.#finalReturncode !== null) waiter.setResult(this.#finalReturncode);
-    else this.#exitWaiters.push(waiter);
+    if (this.#finalReturncode !== null) {
+      waiter.setResult(this.#finalReturncode);
+      return waiter;
+    }
+    if (this.#exitWaiters.length >= this.#pruneExitWaitersAt) {
+      this.#exitWaiters = this.#exitWaiters.filter((pending) => !pending.done());
+      this.#pruneExitWaitersAt = Math.max(8, 2 * this.#exitWaiters.length); // amortized O(1) per call
+    }
+    this.#exitWaiters.push(waiter);
     return waiter;
   }
 
