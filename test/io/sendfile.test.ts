@@ -23,6 +23,7 @@ import type { Server } from '../../src/io/server.js';
 import type { SocketTransport } from '../../src/io/socket-transport.js';
 import type { Transport } from '../../src/io/transport.js';
 import type { EventLoop } from '../../src/tasks/event-loop.js';
+import type { Task } from '../../src/tasks/task.js';
 import { sleep, type Coroutine } from '../../src/tasks/operation.js';
 import { closeAll, socketpair } from './fds.js';
 import { Collector, eventually, failure, pattern, runIo } from './net-helpers.js';
@@ -179,24 +180,34 @@ test('the transport lost while a file is being sent: the task fails with BrokenP
   });
 });
 
+/**
+ * The end of a sendfile whose transport closed before the file went out:
+ * the server reads again, the task fails with BrokenPipeError, and the
+ * server got exactly `before` (what was queued), not a byte of the file.
+ */
+function* expectFileNeverSent(sending: Task<number>, { server, listener }: Connection, before: Buffer, file: number): Coroutine<void> {
+  (server.transport as Transport).resumeReading();
+  const error = yield* failure(sending);
+  assert.ok(error instanceof BrokenPipeError, String(error));
+  assert.match((error as Error).message, /the transport closed before the file was sent/);
+  yield* eventually(() => server.lost !== undefined, 'the server saw the close');
+  assert.ok(server.data.equals(before), 'the queued data, and not a byte of the file');
+  closeSync(file);
+  listener.close();
+}
+
 test('the transport closed while its queued data drains, before the file: the task fails with BrokenPipeError and the file is never sent', T, async () => {
   await runIo(function* (loop) {
     const file = fileWith('closed-before.bin', pattern(1024 * 1024));
-    const { transport, server, listener } = yield* connect(loop);
+    const connection = yield* connect(loop);
+    const { transport, server } = connection;
     (server.transport as Transport).pauseReading();
     const before = pattern(4 * 1024 * 1024);
     transport.write(before);
     const sending = loop.sendfile(transport, file);
     yield* sleep(0);
     transport.close(); // flushes what was written, then closes the fd
-    (server.transport as Transport).resumeReading();
-    const error = yield* failure(sending);
-    assert.ok(error instanceof BrokenPipeError, String(error));
-    assert.match((error as Error).message, /the transport closed before the file was sent/);
-    yield* eventually(() => server.lost !== undefined, 'the server saw the close');
-    assert.ok(server.data.equals(before), 'the queued data, and not a byte of the file');
-    closeSync(file);
-    listener.close();
+    yield* expectFileNeverSent(sending, connection, before, file);
   });
 });
 
@@ -214,7 +225,8 @@ test('the transport closed right after its buffer was flushed, before the task r
         onDrained();
       }
     })();
-    const { transport, server, listener } = yield* connect(loop, () => closer, 'high');
+    const connection = yield* connect(loop, () => closer, 'high');
+    const { transport, server } = connection;
     transport.setWriteBufferLimits(64 * 1024);
     (server.transport as Transport).pauseReading();
     const before = pattern(4 * 1024 * 1024);
@@ -223,14 +235,7 @@ test('the transport closed right after its buffer was flushed, before the task r
     onDrained = () => void loop.callSoon(() => transport.close(), { priority: 'high' });
     const sending = loop.sendfile(transport, file);
     yield* sleep(0);
-    (server.transport as Transport).resumeReading();
-    const error = yield* failure(sending);
-    assert.ok(error instanceof BrokenPipeError, String(error));
-    assert.match((error as Error).message, /the transport closed before the file was sent/);
-    yield* eventually(() => server.lost !== undefined, 'the server saw the close');
-    assert.ok(server.data.equals(before), 'the queued data, and not a byte of the file');
-    closeSync(file);
-    listener.close();
+    yield* expectFileNeverSent(sending, connection, before, file);
   });
 });
 
