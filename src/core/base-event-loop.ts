@@ -250,7 +250,7 @@ export class BaseEventLoop implements TimerOwner {
     this.#checkOpen('callLater');
     checkFiniteNumber(delayMs, 'callLater: delayMs');
     checkCallback(callback, 'callLater: callback');
-    return this.#scheduleTimerWithOptions(this.#clock.now() + delayMs, callback, options, 'callLater');
+    return this.#scheduleTimerWithOptions(this.#clock.now() + delayMs, callback, options, 'callLater', delayMs);
   }
 
   /**
@@ -263,13 +263,13 @@ export class BaseEventLoop implements TimerOwner {
     this.#checkOpen('callAt');
     checkFiniteNumber(whenMs, 'callAt: whenMs');
     checkCallback(callback, 'callAt: callback');
-    return this.#scheduleTimerWithOptions(whenMs, callback, options, 'callAt');
+    return this.#scheduleTimerWithOptions(whenMs, callback, options, 'callAt', NaN);
   }
 
-  #scheduleTimerWithOptions(whenMs: number, callback: () => unknown, options: CallOptions | undefined, what: string): TimerHandle {
+  #scheduleTimerWithOptions(whenMs: number, callback: () => unknown, options: CallOptions | undefined, what: string, delayMs: number): TimerHandle {
     const lane = options == null ? LANE_NORMAL : laneOf(options.priority);
     const deadlineMs = options?.deadlineMs === undefined ? undefined : checkDeadline(options.deadlineMs, what);
-    const handle = this.scheduleTimer(whenMs, callback, undefined, lane);
+    const handle = this.scheduleTimer(whenMs, callback, undefined, lane, delayMs);
     if (deadlineMs !== undefined) handle.deadlineAt = whenMs + deadlineMs;
     if (this.#tracingHandles) handle.creationTrace = traceCreation();
     return handle;
@@ -298,11 +298,16 @@ export class BaseEventLoop implements TimerOwner {
     if (this.#hostWaiting) this.#wakeHost();
   }
 
-  /** @internal Timer counterpart of scheduleCallback. */
-  scheduleTimer(whenMs: number, callback: HandleCallback, arg: unknown, lane: number): TimerHandle {
+  /**
+   * @internal Timer counterpart of scheduleCallback. `delayMs`, when the
+   * caller knows it (whenMs was "now + delayMs"), lets the heap keep the
+   * timer in a run with others of the same delay (timer-heap.ts): an O(1)
+   * push, and a heap only as big as the number of distinct delays.
+   */
+  scheduleTimer(whenMs: number, callback: HandleCallback, arg: unknown, lane: number, delayMs = NaN): TimerHandle {
     if (this.#closed) this.#checkOpen('scheduleTimer');
     const handle = new TimerHandle(whenMs, this.#timerSeq++, callback, arg, lane, this);
-    this.#timers.push(handle);
+    this.#timers.push(handle, delayMs);
     if (this.#hostWaiting) this.#wakeHost();
     return handle;
   }

@@ -1,35 +1,69 @@
 /**
- * The loop's timers: a binary min-heap ordered by `(whenMs, seq)`.
+ * The loop's timers: a binary min-heap ordered by `(whenMs, seq)`, whose
+ * slots hold single timers or runs of timers with the same delay.
+ *
+ * Runs
+ * ----
+ * Most programs use a handful of delays over and over: every request gets
+ * the same 30 s timeout, every poll sleeps 100 ms. Timers with the same
+ * delay, scheduled on a clock that never goes back, fall due in the order
+ * they were scheduled. So a new timer need not sift through a heap of every
+ * pending timer: it is appended to the run of timers with its delay (an
+ * array, oldest first), and the heap holds the run once, keyed by its
+ * first entry. Popping that entry keys the run by the next one. With a
+ * million timers over a thousand distinct delays, the heap has a thousand
+ * slots that fit in the cache, instead of a million that do not (Node's
+ * timer lists, one per duration, make the same bet).
+ *
+ * `push` takes the delay as a `runKey`. `#openRuns` maps each key to the
+ * run that new timers of that key join. A timer joins it only if it does
+ * not come before the run's last entry; one that would (a clock set back,
+ * a key shared by timers of different delays) starts a fresh run, which
+ * becomes the key's open run. So the key is a hint for speed, never a
+ * condition of correctness: every run is sorted, a run is keyed by its
+ * earliest entry, and the heap gives the earliest slot. Keys that are not
+ * whole numbers (NaN: no delay, as `callAt` has; fractions, as random
+ * jitter makes) and keys past MAX_RUN_KEYS make single-timer slots: a run
+ * for each would cost an object and a map entry for nothing.
  *
  * A Discussion About Cancellation
  * -------------------------------
- * You cannot cheaply remove an arbitrary node from an array-based heap, and
- * most timers that are cancelled (timeouts that did not fire) are cancelled
- * long before they are due. So cancellation is lazy: the entry is marked
- * (`isCancelled`), the heap is told (`noteCancelled`), and the dead entry is
- * dropped when it reaches the top. If dead entries come to dominate — more
- * than half of a heap bigger than `COMPACT_MIN_SIZE` — the heap is rebuilt
+ * You cannot cheaply remove an arbitrary entry from an array-based heap or
+ * the middle of a run, and most timers that are cancelled (timeouts that
+ * did not fire) are cancelled long before they are due. So cancellation is
+ * lazy: the entry is marked (`isCancelled`), the heap is told
+ * (`noteCancelled`), and the dead entry is dropped when it reaches the top.
+ * If dead entries come to dominate — more than half of more than
+ * `COMPACT_MIN_SIZE` entries — every run is filtered and the heap rebuilt
  * without them in O(n), so memory stays proportional to live timers
  * (asyncio does the same with `_MIN_CANCELLED_TIMER_HANDLES_FRACTION`).
  *
  * Ties on `whenMs` are broken by `seq` (libuv's `start_id`, React's `id`):
  * equal deadlines fire in scheduling order, and runs are reproducible.
  *
- * Layout: the keys live in two Float64Arrays beside the array of entries
- * (`#whenMs[i]`, `#seq[i]` are the keys of `#items[i]`). A big heap is a
- * cache-miss machine: sifting 20 levels down through objects scattered in
- * memory costs microseconds. With the keys packed contiguously, a sift
- * compares numbers in a few cache lines and touches the entries only to
- * move them (measured here: ~4x faster pops at 10^6 timers).
+ * Layout: the slots' keys live in two Float64Arrays beside the array of
+ * slots (`#whenMs[i]`, `#seq[i]` are the keys of slot i's first entry),
+ * so a sift compares numbers in a few cache lines and touches the entries
+ * only to move them. Runs are arrays rather than links through the
+ * entries: the entries need no field of the heap's, compaction filters
+ * arrays instead of chasing pointers through memory, and a new timer is
+ * referenced from its run's array rather than from the timer before it,
+ * wherever that lies (a linked version, measured, was no faster).
  *
  * Invariants:
  *  - heap order: for every i > 0, key(i) is not before key((i - 1) >> 1),
  *    where key(i) = (#whenMs[i], #seq[i]) compared lexicographically.
- *  - #whenMs[i] === #items[i].whenMs and #seq[i] === #items[i].seq.
- *  - `#cancelled` counts entries in `#items` whose `isCancelled` is true.
- *  - every entry in `#items` has `scheduled === true`; entries leave with
+ *  - #whenMs[i], #seq[i] are the whenMs and seq of slot i's first entry:
+ *    the timer itself, or a run's `entries[first]`.
+ *  - a run in the heap has an entry at `first` and every index after it,
+ *    each one not before the one before it; slots before `first` are
+ *    undefined (popped entries are not kept alive).
+ *  - `#size` counts the entries of all slots; `#cancelled` those of them
+ *    whose `isCancelled` is true.
+ *  - every entry in the heap has `scheduled === true`; entries leave with
  *    `scheduled === false` (the handle uses this to know whether to report
  *    its cancellation).
+ *  - every run in `#openRuns` is in the heap, under its own key.
  */
 export interface TimerEntry {
   readonly whenMs: number;
@@ -38,23 +72,57 @@ export interface TimerEntry {
   scheduled: boolean;
 }
 
-/** Below this size a heap is never compacted: dropping at the top is enough. */
+/** Below this many entries the heap is never compacted: dropping at the top is enough. */
 export const COMPACT_MIN_SIZE = 100;
 
+/** At most this many keys have an open run; past it, a new key's timers are single slots. */
+export const MAX_RUN_KEYS = 4096;
+
+/** Popped slots at the front of a run are cut off once there are this many and they are half of it. */
+const RUN_TRIM_MIN = 1024;
+
+/** Timers pushed with the same key, in the order they fall due. */
+class Run<T extends TimerEntry> {
+  /** Pending entries from `first` on; the slots before it were popped. */
+  entries: (T | undefined)[];
+  first = 0;
+
+  constructor(
+    readonly key: number,
+    entry: T,
+  ) {
+    this.entries = [entry];
+  }
+
+  get length(): number {
+    return this.entries.length - this.first;
+  }
+}
+
+type Slot<T extends TimerEntry> = T | Run<T>;
+
+/** Whether entry a falls due before entry b: by deadline, then by scheduling order. */
+function comesBefore(a: TimerEntry, b: TimerEntry): boolean {
+  return a.whenMs < b.whenMs || (a.whenMs === b.whenMs && a.seq < b.seq);
+}
+
 export class TimerHeap<T extends TimerEntry> {
-  #items: T[] = [];
+  #slots: Slot<T>[] = [];
   #whenMs = new Float64Array(64);
   #seq = new Float64Array(64);
+  /** The run each key's new timers join. */
+  readonly #openRuns = new Map<number, Run<T>>();
+  #size = 0;
   #cancelled = 0;
 
   /** Entries in the heap, live and cancelled. */
   get size(): number {
-    return this.#items.length;
+    return this.#size;
   }
 
   /** Entries not cancelled. */
   get liveCount(): number {
-    return this.#items.length - this.#cancelled;
+    return this.#size - this.#cancelled;
   }
 
   /** Cancelled entries still in the heap (not yet dropped). */
@@ -62,30 +130,68 @@ export class TimerHeap<T extends TimerEntry> {
     return this.#cancelled;
   }
 
-  push(item: T): void {
+  /** Slots in the heap: single timers plus runs (for introspection and tests). */
+  get slotCount(): number {
+    return this.#slots.length;
+  }
+
+  /**
+   * Adds an entry. `runKey` is the delay it was scheduled with, if the
+   * caller knows one: whole-number keys let it join the run of its key
+   * (see the top of this file); NaN or a fraction makes it a slot of its own.
+   */
+  push(item: T, runKey = NaN): void {
     item.scheduled = true;
-    const index = this.#items.length;
-    if (index === this.#whenMs.length) this.#grow();
-    this.#items.push(item);
-    this.#siftUp(index, item, item.whenMs, item.seq);
+    this.#size++;
     if (item.isCancelled) this.#cancelled++;
+    if ((runKey | 0) !== runKey) return this.#insert(item, item);
+    const open = this.#openRuns.get(runKey);
+    if (open !== undefined) {
+      const entries = open.entries;
+      if (!comesBefore(item, entries[entries.length - 1] as T)) {
+        entries.push(item);
+        return;
+      }
+    } else if (this.#openRuns.size >= MAX_RUN_KEYS) {
+      return this.#insert(item, item);
+    }
+    const run = new Run(runKey, item);
+    this.#openRuns.set(runKey, run);
+    this.#insert(run, item);
   }
 
   /** The earliest entry, live or cancelled, without removing it. */
   peek(): T | undefined {
-    return this.#items[0];
+    const top = this.#slots[0];
+    return top instanceof Run ? (top.entries[top.first] as T) : top;
   }
 
   /** Removes and returns the earliest entry (live or cancelled). */
   pop(): T | undefined {
-    const items = this.#items;
-    const top = items[0];
+    const slots = this.#slots;
+    const top = slots[0];
     if (top === undefined) return undefined;
-    const last = items.pop() as T;
-    if (items.length > 0) this.#siftDown(0, last, last.whenMs, last.seq);
-    top.scheduled = false;
-    if (top.isCancelled) this.#cancelled--;
-    return top;
+    let entry: T;
+    if (top instanceof Run) {
+      const entries = top.entries;
+      entry = entries[top.first] as T;
+      entries[top.first++] = undefined;
+      if (top.first < entries.length) {
+        if (top.first >= RUN_TRIM_MIN && top.first * 2 >= entries.length) this.#trim(top);
+        const next = top.entries[top.first] as T;
+        this.#siftDown(0, top, next.whenMs, next.seq);
+      } else {
+        this.#removeTop();
+        if (this.#openRuns.get(top.key) === top) this.#openRuns.delete(top.key);
+      }
+    } else {
+      entry = top;
+      this.#removeTop();
+    }
+    entry.scheduled = false;
+    this.#size--;
+    if (entry.isCancelled) this.#cancelled--;
+    return entry;
   }
 
   /**
@@ -99,14 +205,13 @@ export class TimerHeap<T extends TimerEntry> {
 
   /** Drops cancelled entries from the top, so `peek()` is live or undefined. */
   dropCancelledTop(): void {
-    const items = this.#items;
-    while (items.length > 0 && (items[0] as T).isCancelled) this.pop();
+    for (let top = this.peek(); top !== undefined && top.isCancelled; top = this.peek()) this.pop();
   }
 
   /** Deadline of the earliest live entry, or `undefined` when there is none. */
   nextDeadline(): number | undefined {
     this.dropCancelledTop();
-    return this.#items.length > 0 ? this.#whenMs[0] : undefined;
+    return this.#slots.length > 0 ? this.#whenMs[0] : undefined;
   }
 
   /**
@@ -116,75 +221,147 @@ export class TimerHeap<T extends TimerEntry> {
    * compaction is reconsidered.
    */
   popExpired(nowMs: number, sink: (item: T) => void): void {
-    // Re-read #items every time: `sink` may cancel entries, and a compaction
-    // replaces the array.
+    // Re-read the heap every time: `sink` may cancel entries, and a
+    // compaction replaces the arrays.
     let popped = false;
-    while (this.#items.length > 0) {
-      const top = this.#items[0] as T;
-      if (!top.isCancelled && (this.#whenMs[0] as number) > nowMs) break;
-      this.pop();
+    while (this.#slots.length > 0) {
+      if ((this.#whenMs[0] as number) > nowMs && !(this.peek() as T).isCancelled) break;
+      const entry = this.pop() as T;
       popped = true;
-      if (!top.isCancelled) sink(top);
+      if (!entry.isCancelled) sink(entry);
     }
     if (popped) this.#compactIfMostlyDead();
   }
 
   /** Removes every entry (each leaves with `scheduled === false`). */
   clear(): T[] {
-    const items = this.#items;
-    for (const item of items) item.scheduled = false;
-    this.#items = [];
+    const all = this.#entries();
+    for (const item of all) item.scheduled = false;
+    this.#slots = [];
+    this.#openRuns.clear();
+    this.#size = 0;
     this.#cancelled = 0;
-    return items;
+    return all;
   }
 
   /** Live entries in no particular order (for introspection and tests). */
   liveEntries(): T[] {
-    return this.#items.filter((item) => !item.isCancelled);
+    return this.#entries().filter((item) => !item.isCancelled);
+  }
+
+  /** Every entry, slot by slot. */
+  #entries(): T[] {
+    const all: T[] = [];
+    for (const slot of this.#slots) {
+      if (!(slot instanceof Run)) all.push(slot);
+      else for (let i = slot.first; i < slot.entries.length; i++) all.push(slot.entries[i] as T);
+    }
+    return all;
   }
 
   /** Checks the heap invariants; O(n), for tests and debug mode. */
   validate(): void {
-    const items = this.#items;
+    const slots = this.#slots;
+    let size = 0;
     let cancelled = 0;
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i] as T;
-      if (item.isCancelled) cancelled++;
-      if (!item.scheduled) throw new Error(`timer heap: entry ${i} is not marked scheduled`);
-      if (this.#whenMs[i] !== item.whenMs || this.#seq[i] !== item.seq) throw new Error(`timer heap: keys of entry ${i} are stale`);
+    const count = (entry: T | undefined, where: string): void => {
+      if (entry === undefined) throw new Error(`timer heap: ${where} is missing`);
+      size++;
+      if (entry.isCancelled) cancelled++;
+      if (!entry.scheduled) throw new Error(`timer heap: ${where} is not marked scheduled`);
+    };
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i] as Slot<T>;
+      if (slot instanceof Run) {
+        const entries = slot.entries;
+        if (slot.first >= entries.length) throw new Error(`timer heap: the run in slot ${i} is empty`);
+        for (let j = 0; j < slot.first; j++) if (entries[j] !== undefined) throw new Error(`timer heap: the run in slot ${i} keeps a popped entry`);
+        for (let j = slot.first; j < entries.length; j++) {
+          count(entries[j], `entry ${j} of the run in slot ${i}`);
+          if (j > slot.first && comesBefore(entries[j] as T, entries[j - 1] as T)) throw new Error(`timer heap: the run in slot ${i} is out of order`);
+        }
+      } else {
+        count(slot, `entry ${i}`);
+      }
+      const first = slot instanceof Run ? (slot.entries[slot.first] as T) : slot;
+      if (this.#whenMs[i] !== first.whenMs || this.#seq[i] !== first.seq) throw new Error(`timer heap: keys of slot ${i} are stale`);
       if (i > 0 && this.#before(i, (i - 1) >> 1)) throw new Error(`timer heap: order broken at ${i}`);
     }
+    if (size !== this.#size) throw new Error(`timer heap: counted ${this.#size} entries, found ${size}`);
     if (cancelled !== this.#cancelled) {
       throw new Error(`timer heap: counted ${this.#cancelled} cancelled entries, found ${cancelled}`);
     }
+    for (const [key, run] of this.#openRuns) {
+      if (run.key !== key || !slots.includes(run)) throw new Error(`timer heap: the open run of key ${key} is not in the heap under that key`);
+    }
+  }
+
+  /** Adds a slot whose first entry is `first`. */
+  #insert(slot: Slot<T>, first: T): void {
+    const index = this.#slots.length;
+    if (index === this.#whenMs.length) this.#grow();
+    this.#slots.push(slot);
+    this.#siftUp(index, slot, first.whenMs, first.seq);
+  }
+
+  /** Removes slot 0, putting the last slot in its place. */
+  #removeTop(): void {
+    const last = this.#slots.pop() as Slot<T>;
+    const length = this.#slots.length;
+    if (length > 0) this.#siftDown(0, last, this.#whenMs[length] as number, this.#seq[length] as number);
+  }
+
+  /** Cuts the popped front off a run, so a long-lived key's run does not grow without end. */
+  #trim(run: Run<T>): void {
+    run.entries = run.entries.slice(run.first);
+    run.first = 0;
   }
 
   #compactIfMostlyDead(): void {
-    const size = this.#items.length;
+    const size = this.#size;
     if (size > COMPACT_MIN_SIZE && this.#cancelled * 2 > size) this.#compact();
   }
 
+  /** Drops every cancelled entry: runs are filtered, emptied runs and dead single slots go, the heap is rebuilt. */
   #compact(): void {
-    const live: T[] = [];
-    for (const item of this.#items) {
-      if (item.isCancelled) item.scheduled = false;
-      else live.push(item);
+    const slots: Slot<T>[] = [];
+    for (const slot of this.#slots) {
+      if (!(slot instanceof Run)) {
+        if (!slot.isCancelled) slots.push(slot);
+        else slot.scheduled = false;
+        continue;
+      }
+      const live: T[] = [];
+      const entries = slot.entries;
+      for (let i = slot.first; i < entries.length; i++) {
+        const entry = entries[i] as T;
+        if (!entry.isCancelled) live.push(entry);
+        else entry.scheduled = false;
+      }
+      if (live.length > 0) {
+        slot.entries = live;
+        slot.first = 0;
+        slots.push(slot);
+      } else if (this.#openRuns.get(slot.key) === slot) {
+        this.#openRuns.delete(slot.key);
+      }
     }
-    this.#items = live;
+    this.#slots = slots;
+    this.#size -= this.#cancelled;
     this.#cancelled = 0;
-    for (let i = 0; i < live.length; i++) {
-      const item = live[i] as T;
-      this.#whenMs[i] = item.whenMs;
-      this.#seq[i] = item.seq;
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i] as Slot<T>;
+      const first = slot instanceof Run ? (slot.entries[0] as T) : slot;
+      this.#whenMs[i] = first.whenMs;
+      this.#seq[i] = first.seq;
     }
-    // Floyd's heapify: sift down every internal node, last first. O(n).
-    for (let i = (live.length >> 1) - 1; i >= 0; i--) {
-      const item = live[i] as T;
-      this.#siftDown(i, item, item.whenMs, item.seq);
+    // Floyd's heapify: sift down every internal node, last first. O(slots).
+    for (let i = (slots.length >> 1) - 1; i >= 0; i--) {
+      this.#siftDown(i, slots[i] as Slot<T>, this.#whenMs[i] as number, this.#seq[i] as number);
     }
   }
 
-  /** Whether the entry at index a comes before the one at index b. */
+  /** Whether the slot at index a comes before the one at index b. */
   #before(a: number, b: number): boolean {
     const wa = this.#whenMs[a] as number;
     const wb = this.#whenMs[b] as number;
@@ -200,31 +377,31 @@ export class TimerHeap<T extends TimerEntry> {
     this.#seq = seq;
   }
 
-  /** Moves the hole at `index` up until (whenMs, seq) fits, then places `item` there. */
-  #siftUp(index: number, item: T, whenMs: number, seq: number): void {
-    const items = this.#items;
+  /** Moves the hole at `index` up until (whenMs, seq) fits, then places `slot` there. */
+  #siftUp(index: number, slot: Slot<T>, whenMs: number, seq: number): void {
+    const slots = this.#slots;
     const whens = this.#whenMs;
     const seqs = this.#seq;
     while (index > 0) {
       const parent = (index - 1) >> 1;
       const pw = whens[parent] as number;
       if (pw < whenMs || (pw === whenMs && (seqs[parent] as number) < seq)) break;
-      items[index] = items[parent] as T;
+      slots[index] = slots[parent] as Slot<T>;
       whens[index] = pw;
       seqs[index] = seqs[parent] as number;
       index = parent;
     }
-    items[index] = item;
+    slots[index] = slot;
     whens[index] = whenMs;
     seqs[index] = seq;
   }
 
-  /** Moves the hole at `index` down until (whenMs, seq) fits, then places `item` there. */
-  #siftDown(index: number, item: T, whenMs: number, seq: number): void {
-    const items = this.#items;
+  /** Moves the hole at `index` down until (whenMs, seq) fits, then places `slot` there. */
+  #siftDown(index: number, slot: Slot<T>, whenMs: number, seq: number): void {
+    const slots = this.#slots;
     const whens = this.#whenMs;
     const seqs = this.#seq;
-    const length = items.length;
+    const length = slots.length;
     const half = length >> 1;
     while (index < half) {
       let child = 2 * index + 1;
@@ -241,12 +418,12 @@ export class TimerHeap<T extends TimerEntry> {
         }
       }
       if (whenMs < cw || (whenMs === cw && seq < cs)) break;
-      items[index] = items[child] as T;
+      slots[index] = slots[child] as Slot<T>;
       whens[index] = cw;
       seqs[index] = cs;
       index = child;
     }
-    items[index] = item;
+    slots[index] = slot;
     whens[index] = whenMs;
     seqs[index] = seq;
   }

@@ -449,7 +449,7 @@ class SchedulerCore {
     const item = new SchedulerItem(this, state, false, callback);
     if (delayMs > 0) {
       item.rank = rankOf(item.state);
-      item.timer = this.loop.scheduleTimer(this.loop.time() + delayMs, runDelayElapsed, item, RANK_LANES[item.rank] as number);
+      item.timer = this.loop.scheduleTimer(this.loop.time() + delayMs, runDelayElapsed, item, RANK_LANES[item.rank] as number, delayMs);
       this.#delayed++;
     } else {
       this.#enqueue(item);

@@ -656,7 +656,7 @@ export class Task<T = unknown> extends Future<T> {
   /** A sleep's timer, whose step (with a deadline) is due when the sleep ends. */
   #scheduleSleep(delayMs: number): TimerHandle {
     const whenMs = this.loop.time() + delayMs;
-    const timer = this.loop.scheduleTimer(whenMs, Task.#runStep, this, this.#lane);
+    const timer = this.loop.scheduleTimer(whenMs, Task.#runStep, this, this.#lane, delayMs);
     if (this.#deadlineMs !== undefined) timer.deadlineAt = whenMs + this.#deadlineMs;
     return timer;
   }

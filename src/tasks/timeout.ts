@@ -79,7 +79,7 @@ export class Timeout {
     const deadline = checkTimeoutMs(deadlineMs, 'Timeout.reschedule: deadlineMs');
     if (this.#state !== 'active') throw new RuntimeError(`Timeout.reschedule: cannot change a timeout that has ${this.#state === 'finished' ? 'finished' : 'expired'}`);
     this.#deadlineMs = deadline;
-    this.#arm();
+    this.#arm(NaN);
   }
 
   /** Whether the deadline passed (the op was cancelled by this timeout). */
@@ -119,11 +119,11 @@ export class Timeout {
     this.#cancellingAtEntry = task.cancelling();
     this.#enteredAtMs = task.loop.time();
     if (this.#delayMs !== undefined) this.#deadlineMs = this.#delayMs === null ? null : this.#enteredAtMs + this.#delayMs;
-    this.#arm();
+    this.#arm(this.#delayMs ?? NaN);
   }
 
-  /** (Re)schedules the timer for the current deadline. */
-  #arm(): void {
+  /** (Re)schedules the timer for the current deadline; `delayMs` as scheduleTimer takes it (NaN: the deadline was given, not a delay). */
+  #arm(delayMs: number): void {
     const task = this.#task as Task<unknown>;
     this.#handle?.cancel();
     this.#handle = null;
@@ -133,7 +133,7 @@ export class Timeout {
     this.#handle =
       deadline <= loop.time()
         ? loop.scheduleCallback(Timeout.#fire, this, task.lane)
-        : loop.scheduleTimer(deadline, Timeout.#fire, this, task.lane);
+        : loop.scheduleTimer(deadline, Timeout.#fire, this, task.lane, delayMs);
   }
 
   static #fire(scope: Timeout): void {

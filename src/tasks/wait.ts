@@ -118,7 +118,7 @@ function* waitUntil<F extends Future<unknown>>(
   const release = (): void => {
     if (!waiter.done()) waiter.setResult();
   };
-  const timer: Handle | null = timeoutMs === null ? null : loop.scheduleTimer(loop.time() + timeoutMs, release, undefined, lane);
+  const timer: Handle | null = timeoutMs === null ? null : loop.scheduleTimer(loop.time() + timeoutMs, release, undefined, lane, timeoutMs);
   let remaining = futures.size;
   const onCompletion = (future: Future<unknown>): void => {
     remaining--;

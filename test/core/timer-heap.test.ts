@@ -4,14 +4,15 @@
  *
  * Pinned: (whenMs, seq) order with equal deadlines FIFO, lazy cancellation
  * and its bookkeeping, compaction once cancelled entries dominate a heap
- * bigger than COMPACT_MIN_SIZE, popExpired's inclusive boundary, and a
- * fast-check model test against a sorted array with validate() after every
- * operation.
+ * bigger than COMPACT_MIN_SIZE, popExpired's inclusive boundary, runs (one
+ * per key, entries out of order starting fresh runs, the bound on open
+ * keys, filtering on compaction), and a fast-check model test against a sorted array with
+ * validate() after every operation.
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import fc from 'fast-check';
-import { COMPACT_MIN_SIZE, TimerHeap, type TimerEntry } from '../../src/core/timer-heap.js';
+import { COMPACT_MIN_SIZE, MAX_RUN_KEYS, TimerHeap, type TimerEntry } from '../../src/core/timer-heap.js';
 
 interface Entry extends TimerEntry {
   whenMs: number;
@@ -237,45 +238,197 @@ test('validate() detects a broken cancelled count and a broken scheduled flag', 
   assert.throws(() => other.validate(), /entry 0 is not marked scheduled/);
 });
 
+test('timers pushed with the same key in deadline order share one slot: a run', () => {
+  const heap = new TimerHeap<Entry>();
+  // A loop at times 0, 1, 2 scheduling 10 ms and 3 ms delays (the key is the delay).
+  const pushes: [Entry, number][] = [
+    [entry(10, 'a10'), 10],
+    [entry(3, 'a3'), 3],
+    [entry(11, 'b10'), 10],
+    [entry(4, 'b3'), 3],
+    [entry(12, 'c10'), 10],
+    [entry(5, 'c3'), 3],
+  ];
+  for (const [e, key] of pushes) heap.push(e, key);
+  heap.validate();
+  assert.deepEqual([heap.size, heap.slotCount], [6, 2]);
+  assert.equal(heap.peek()?.label, 'a3');
+  assert.deepEqual(drain(heap), ['a3', 'b3', 'c3', 'a10', 'b10', 'c10']);
+  assert.equal(heap.slotCount, 0);
+  assert.ok(pushes.every(([e]) => !e.scheduled), 'entries leave unscheduled');
+});
+
+test('keys that are not whole numbers (NaN, fractions) and no key at all make a slot per timer', () => {
+  const heap = new TimerHeap<Entry>();
+  heap.push(entry(1, 'nan'), NaN);
+  heap.push(entry(2, 'fraction'), 0.5);
+  heap.push(entry(3, 'fraction-again'), 0.5);
+  heap.push(entry(4, 'none'));
+  heap.validate();
+  assert.deepEqual([heap.size, heap.slotCount], [4, 4]);
+  assert.deepEqual(drain(heap), ['nan', 'fraction', 'fraction-again', 'none']);
+});
+
+test(`past MAX_RUN_KEYS (${MAX_RUN_KEYS}) open runs, a new key's timers are single slots; a key freed by its run ending gets runs again`, () => {
+  const heap = new TimerHeap<Entry>();
+  for (let key = 0; key < MAX_RUN_KEYS; key++) heap.push(entry(key, `k${key}`), key);
+  assert.equal(heap.slotCount, MAX_RUN_KEYS);
+  heap.push(entry(MAX_RUN_KEYS, 'extra-1'), MAX_RUN_KEYS);
+  heap.push(entry(MAX_RUN_KEYS + 1, 'extra-2'), MAX_RUN_KEYS);
+  assert.equal(heap.slotCount, MAX_RUN_KEYS + 2, 'no run for the key past the bound');
+  heap.push(entry(MAX_RUN_KEYS + 2, 'joins-k0'), 0);
+  assert.equal(heap.slotCount, MAX_RUN_KEYS + 2, 'an open key still gets appended to');
+  heap.validate();
+  // Popping k1's only entry closes its run, which frees a key.
+  assert.equal(heap.pop()?.label, 'k0');
+  assert.equal(heap.pop()?.label, 'k1');
+  heap.push(entry(MAX_RUN_KEYS + 3, 'extra-3'), MAX_RUN_KEYS);
+  heap.push(entry(MAX_RUN_KEYS + 4, 'extra-4'), MAX_RUN_KEYS);
+  heap.validate();
+  assert.equal(heap.slotCount, MAX_RUN_KEYS + 2, 'the two new entries share a run: the key is open now');
+  const keys = Array.from({ length: MAX_RUN_KEYS - 2 }, (_, i) => `k${i + 2}`);
+  assert.deepEqual(drain(heap), [...keys, 'extra-1', 'extra-2', 'joins-k0', 'extra-3', 'extra-4']);
+});
+
+test('an entry that would come before the last of its key\'s run starts a fresh run, and order holds (a clock set back)', () => {
+  const heap = new TimerHeap<Entry>();
+  heap.push(entry(20, 'first'), 5);
+  heap.push(entry(8, 'set-back'), 5); // before `first`: cannot follow it
+  heap.push(entry(9, 'next'), 5); // follows `set-back`, the key's open run now
+  heap.push(entry(20, 'tie'), 5); // equal deadline, later seq: still in order after `next`
+  heap.validate();
+  assert.deepEqual([heap.size, heap.slotCount], [4, 2]);
+  assert.deepEqual(drain(heap), ['set-back', 'next', 'first', 'tie']);
+});
+
+test('when the last entry of a run pops, the run leaves the heap and a later push of its key starts a new one', () => {
+  const heap = new TimerHeap<Entry>();
+  heap.push(entry(1, 'a'), 7);
+  assert.equal(heap.pop()?.label, 'a');
+  heap.validate(); // no open run is kept for a run that is gone
+  heap.push(entry(5, 'b'), 7);
+  heap.push(entry(6, 'c'), 7);
+  heap.validate();
+  assert.deepEqual([heap.size, heap.slotCount], [2, 1]);
+  assert.deepEqual(drain(heap), ['b', 'c']);
+});
+
+test('a long-lived run drops what it popped: a key used for 10,000 timers, popped as they come, keeps the heap valid and in order', () => {
+  const heap = new TimerHeap<Entry>();
+  const got: string[] = [];
+  let clock = 0;
+  for (let i = 0; i < 10_000; i++) {
+    heap.push(entry(clock + 30, `t${i}`), 30);
+    clock += 1;
+    heap.popExpired(clock, (e) => got.push(e.label));
+  }
+  heap.validate();
+  assert.equal(heap.slotCount, 1);
+  heap.popExpired(Infinity, (e) => got.push(e.label));
+  assert.deepEqual(got, Array.from({ length: 10_000 }, (_, i) => `t${i}`));
+});
+
+test('compaction filters runs: cancelled entries go, an emptied run leaves, and a later push of its key opens a new run', () => {
+  const heap = new TimerHeap<Entry>();
+  const kept: Entry[] = [];
+  const doomed: Entry[] = [];
+  for (let i = 0; i < 2 * COMPACT_MIN_SIZE; i++) {
+    const e = entry(i, `r${i}`);
+    heap.push(e, 1);
+    (i % 2 === 0 ? kept : doomed).push(e);
+  }
+  const emptied = entry(5000, 'emptied');
+  heap.push(emptied, 2);
+  for (const e of doomed) cancel(heap, e);
+  assert.equal(heap.cancelledCount, COMPACT_MIN_SIZE);
+  cancel(heap, emptied); // more than half now: compaction runs
+  heap.validate();
+  assert.deepEqual([heap.size, heap.cancelledCount, heap.slotCount], [COMPACT_MIN_SIZE, 0, 1]);
+  assert.ok([...doomed, emptied].every((e) => !e.scheduled));
+  heap.push(entry(6000, 'after-1'), 1);
+  heap.push(entry(6001, 'after-2'), 2);
+  heap.validate();
+  assert.deepEqual(drain(heap), [...kept.map((e) => e.label), 'after-1', 'after-2']);
+});
+
+test('validate() detects a run out of order', () => {
+  const heap = new TimerHeap<Entry>();
+  const a = entry(1, 'a');
+  const b = entry(2, 'b');
+  heap.push(a, 2);
+  heap.push(b, 2);
+  heap.validate();
+  b.whenMs = 0; // corrupt: b now comes before a, but follows it in the run
+  assert.throws(() => heap.validate(), /the run in slot 0 is out of order/);
+});
+
 test('TimerHeap matches a sorted-array model under random push/cancel/pop/popExpired (fast-check; validate() after every op)', () => {
+  // Two ways to push: 'push' gives any deadline and any key (or none), so a
+  // key's entries often come out of order and must start runs of their own;
+  // 'pushDelay' is the loop's way, deadline = clock + delay with the delay as
+  // the key on a clock that only moves forward ('advance'), so runs grow long.
   type Op =
-    | { kind: 'push'; whenMs: number }
+    | { kind: 'push'; whenMs: number; key: number | null }
+    | { kind: 'pushDelay'; delayMs: number }
+    | { kind: 'advance'; byMs: number }
     | { kind: 'cancel'; pick: number }
     | { kind: 'pop' }
     | { kind: 'popExpired'; nowMs: number }
     | { kind: 'nextDeadline' }
-    | { kind: 'pushMany'; count: number; whenMs: number };
+    | { kind: 'pushMany'; count: number; whenMs: number; delayMs: number | null };
+  const key = fc.option(fc.integer({ min: 0, max: 3 }), { nil: null });
+  const delay = fc.constantFrom(0, 5, 10, 20);
   const op: fc.Arbitrary<Op> = fc.oneof(
-    { weight: 5, arbitrary: fc.record({ kind: fc.constant('push' as const), whenMs: fc.integer({ min: 0, max: 30 }) }) },
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('push' as const), whenMs: fc.integer({ min: 0, max: 30 }), key }) },
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('pushDelay' as const), delayMs: delay }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), byMs: fc.integer({ min: 0, max: 5 }) }) },
     { weight: 4, arbitrary: fc.record({ kind: fc.constant('cancel' as const), pick: fc.nat() }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('pop' as const) }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('popExpired' as const), nowMs: fc.integer({ min: 0, max: 30 }) }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('popExpired' as const), nowMs: fc.integer({ min: 0, max: 40 }) }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('nextDeadline' as const) }) },
     // Bursts make heaps big enough (> COMPACT_MIN_SIZE) for compaction to happen.
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('pushMany' as const), count: fc.integer({ min: 20, max: 80 }), whenMs: fc.integer({ min: 0, max: 30 }) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant('pushMany' as const),
+        count: fc.integer({ min: 20, max: 80 }),
+        whenMs: fc.integer({ min: 0, max: 30 }),
+        delayMs: fc.option(delay, { nil: null }),
+      }),
+    },
   );
   fc.assert(
     fc.property(fc.array(op, { maxLength: 120 }), (ops) => {
       const heap = new TimerHeap<Entry>();
       const all: Entry[] = [];
       let seq = 0;
+      let clockMs = 0;
       /** Live entries still in the heap, sorted by (whenMs, seq). */
       let model: Entry[] = [];
       const sortModel = (): void => void model.sort((a, b) => a.whenMs - b.whenMs || a.seq - b.seq);
-      const push = (whenMs: number): void => {
+      const push = (whenMs: number, runKey: number): void => {
         const e: Entry = { whenMs, seq: seq++, isCancelled: false, scheduled: false, label: `s${seq}` };
         all.push(e);
-        heap.push(e);
+        heap.push(e, runKey);
         model.push(e);
         sortModel();
       };
       for (const o of ops) {
         switch (o.kind) {
           case 'push':
-            push(o.whenMs);
+            push(o.whenMs, o.key ?? NaN);
+            break;
+          case 'pushDelay':
+            push(clockMs + o.delayMs, o.delayMs);
+            break;
+          case 'advance':
+            clockMs += o.byMs;
             break;
           case 'pushMany':
-            for (let i = 0; i < o.count; i++) push(o.whenMs + (i % 7));
+            for (let i = 0; i < o.count; i++) {
+              if (o.delayMs === null) push(o.whenMs + (i % 7), NaN);
+              else push((clockMs += i % 2) + o.delayMs, o.delayMs);
+            }
             break;
           case 'cancel': {
             if (all.length === 0) break;
