@@ -162,15 +162,17 @@ export class TimerHeap<T extends TimerEntry> {
 
   /** The earliest entry, live or cancelled, without removing it. */
   peek(): T | undefined {
-    const top = this.#slots[0];
+    // Length first: reading past the end of an array is a slow path in V8.
+    if (this.#slots.length === 0) return undefined;
+    const top = this.#slots[0] as Slot<T>;
     return top instanceof Run ? (top.entries[top.first] as T) : top;
   }
 
   /** Removes and returns the earliest entry (live or cancelled). */
   pop(): T | undefined {
     const slots = this.#slots;
-    const top = slots[0];
-    if (top === undefined) return undefined;
+    if (slots.length === 0) return undefined;
+    const top = slots[0] as Slot<T>;
     let entry: T;
     if (top instanceof Run) {
       const entries = top.entries;
@@ -205,7 +207,7 @@ export class TimerHeap<T extends TimerEntry> {
 
   /** Drops cancelled entries from the top, so `peek()` is live or undefined. */
   dropCancelledTop(): void {
-    for (let top = this.peek(); top !== undefined && top.isCancelled; top = this.peek()) this.pop();
+    while (this.#slots.length > 0 && (this.peek() as T).isCancelled) this.pop();
   }
 
   /** Deadline of the earliest live entry, or `undefined` when there is none. */
