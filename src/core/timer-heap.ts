@@ -22,9 +22,10 @@
  * becomes the key's open run. So the key is a hint for speed, never a
  * condition of correctness: every run is sorted, a run is keyed by its
  * earliest entry, and the heap gives the earliest slot. Keys that are not
- * whole numbers (NaN: no delay, as `callAt` has; fractions, as random
- * jitter makes) and keys past MAX_RUN_KEYS make single-timer slots: a run
- * for each would cost an object and a map entry for nothing.
+ * 32-bit integers (NaN: no delay, as `callAt` has; fractions, as random
+ * jitter makes; delays of 2^31 ms, ~25 days, or more) and keys past
+ * MAX_RUN_KEYS make single-timer slots: a run for each would cost an
+ * object and a map entry for nothing.
  *
  * A Discussion About Cancellation
  * -------------------------------
@@ -37,6 +38,9 @@
  * `COMPACT_MIN_SIZE` entries — every run is filtered and the heap rebuilt
  * without them in O(n), so memory stays proportional to live timers
  * (asyncio does the same with `_MIN_CANCELLED_TIMER_HANDLES_FRACTION`).
+ * A run's popped front is cut off once it is as long as the rest (and at
+ * least RUN_TRIM_MIN), so popped slots add at most as many again, plus
+ * that constant per open run.
  *
  * Ties on `whenMs` are broken by `seq` (libuv's `start_id`, React's `id`):
  * equal deadlines fire in scheduling order, and runs are reproducible.
@@ -78,8 +82,13 @@ export const COMPACT_MIN_SIZE = 100;
 /** At most this many keys have an open run; past it, a new key's timers are single slots. */
 export const MAX_RUN_KEYS = 4096;
 
-/** Popped slots at the front of a run are cut off once there are this many and they are half of it. */
-const RUN_TRIM_MIN = 1024;
+/**
+ * Popped slots at the front of a run are cut off once there are this many
+ * and they are half of it. Small, so 4,096 open runs of a few timers each
+ * keep little dead room (at 1,024 that was ~3 KB per live timer); the
+ * copy is amortized, each pending entry copied at most once per halving.
+ */
+const RUN_TRIM_MIN = 16;
 
 /** Timers pushed with the same key, in the order they fall due. */
 class Run<T extends TimerEntry> {
@@ -137,7 +146,7 @@ export class TimerHeap<T extends TimerEntry> {
 
   /**
    * Adds an entry. `runKey` is the delay it was scheduled with, if the
-   * caller knows one: whole-number keys let it join the run of its key
+   * caller knows one: 32-bit integer keys let it join the run of its key
    * (see the top of this file); NaN or a fraction makes it a slot of its own.
    */
   push(item: T, runKey = NaN): void {
@@ -261,7 +270,7 @@ export class TimerHeap<T extends TimerEntry> {
     return all;
   }
 
-  /** Checks the heap invariants; O(n), for tests and debug mode. */
+  /** Checks the heap invariants; O(n) (plus one pass per open run), for tests and debug mode. */
   validate(): void {
     const slots = this.#slots;
     let size = 0;
@@ -293,8 +302,9 @@ export class TimerHeap<T extends TimerEntry> {
     if (cancelled !== this.#cancelled) {
       throw new Error(`timer heap: counted ${this.#cancelled} cancelled entries, found ${cancelled}`);
     }
+    const inHeap = new Set<Slot<T>>(slots);
     for (const [key, run] of this.#openRuns) {
-      if (run.key !== key || !slots.includes(run)) throw new Error(`timer heap: the open run of key ${key} is not in the heap under that key`);
+      if (run.key !== key || !inHeap.has(run)) throw new Error(`timer heap: the open run of key ${key} is not in the heap under that key`);
     }
   }
 
