@@ -102,10 +102,6 @@ class Run<T extends TimerEntry> {
   ) {
     this.entries = [entry];
   }
-
-  get length(): number {
-    return this.entries.length - this.first;
-  }
 }
 
 type Slot<T extends TimerEntry> = T | Run<T>;
