@@ -23,9 +23,10 @@ export const DEFAULT_PRIORITY: Priority = 'normal';
 /**
  * Converts a priority name to its lane index; throws a TypeError naming the
  * bad value and the valid ones, so `callSoon(cb, {priority: 'urgent'})`
- * fails loudly instead of silently landing in some lane.
+ * fails loudly instead of silently landing in some lane. `what` names the
+ * value in that message (a caller's option: `'spawn: options.priority'`).
  */
-export function laneOf(priority: Priority | undefined): number {
+export function laneOf(priority: Priority | undefined, what = 'priority'): number {
   switch (priority) {
     case undefined:
     case 'normal':
@@ -40,7 +41,7 @@ export function laneOf(priority: Priority | undefined): number {
       return LANE_IDLE;
     default:
       throw new TypeError(
-        `priority must be one of ${PRIORITIES.map((p) => `'${p}'`).join(', ')}, got ${JSON.stringify(priority)}`,
+        `${what} must be one of ${PRIORITIES.map((p) => `'${p}'`).join(', ')}, got ${JSON.stringify(priority)}`,
       );
   }
 }

@@ -7,7 +7,7 @@
  */
 import { constants as osConstants } from 'node:os';
 import { describe } from '../core/assert.js';
-import { PRIORITIES, type Priority } from '../core/priority.js';
+import { laneOf, type Priority } from '../core/priority.js';
 import { openPipe } from './connect-pipe.js';
 import { closeQuietly } from './sockets.js';
 
@@ -58,10 +58,7 @@ export function checkSpawnOptions(options: unknown, who: string): asserts option
   for (const name of STREAM_NAMES) checkStdio((options as SpawnOptions)[name], name, who);
   // Checked here, before anything is opened or started: a bad one found
   // later would fail with a child already running.
-  const priority = (options as SpawnOptions).priority;
-  if (priority !== undefined && !PRIORITIES.includes(priority)) {
-    throw new TypeError(`${who}: options.priority must be one of ${PRIORITIES.map((p) => `'${p}'`).join(', ')}, got ${describe(priority)}`);
-  }
+  laneOf((options as SpawnOptions).priority, `${who}: options.priority`);
 }
 
 function checkStdio(value: unknown, name: string, who: string): void {
