@@ -266,7 +266,7 @@ export class TimerHeap<T extends TimerEntry> {
     return all;
   }
 
-  /** Checks the heap invariants; O(n) (plus one pass per open run), for tests and debug mode. */
+  /** Checks the heap invariants; O(n), for tests and debug mode. */
   validate(): void {
     const slots = this.#slots;
     let size = 0;
