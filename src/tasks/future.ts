@@ -40,11 +40,27 @@ export type DoneCallback<T> = (future: Future<T>) => unknown;
 export const SETTLE_HOOK = -1;
 
 /** Reports futures whose exception nobody looked at (debug mode). */
-const unretrievedRegistry = new FinalizationRegistry<{ loop: BaseEventLoop; exception: unknown; label: string }>(
-  ({ loop, exception, label }) => {
-    loop.callExceptionHandler({ message: 'Future exception was never retrieved', exception, future: label });
+const unretrievedRegistry = new FinalizationRegistry<{ loop: BaseEventLoop; exception: unknown; label: string; kind: string }>(
+  ({ loop, exception, label, kind }) => {
+    loop.callExceptionHandler({ message: `${kind} exception was never retrieved`, exception, future: label });
   },
 );
+
+/**
+ * Formats `exception`'s stack now, if it has one. Until its `stack` is first
+ * read, V8 keeps an Error's call sites as objects, each holding its frame's
+ * receiver and function: an Error created inside a task's step holds the
+ * Task itself. Kept in the registry's held value, that would keep the very
+ * future the registry waits to see collected alive (and never reported).
+ */
+function releaseCallSites(exception: unknown): void {
+  if (typeof exception !== 'object' || exception === null) return;
+  try {
+    void (exception as { stack?: unknown }).stack;
+  } catch {
+    // A throwing `stack` getter is the exception's own business.
+  }
+}
 
 let futureIds = 0;
 
@@ -161,7 +177,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this.#state = FINISHED;
     if (this.loop.getDebug()) {
       this.#unretrievedToken = {};
-      unretrievedRegistry.register(this, { loop: this.loop, exception, label: String(this) }, this.#unretrievedToken);
+      releaseCallSites(exception);
+      // The class name, as asyncio's message has it: "Task exception was never retrieved".
+      const held = { loop: this.loop, exception, label: String(this), kind: this.constructor.name };
+      unretrievedRegistry.register(this, held, this.#unretrievedToken);
     }
     this.#scheduleCallbacks();
   }

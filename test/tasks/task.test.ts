@@ -884,8 +884,40 @@ test('debug mode: a failed task whose exception nobody retrieves is reported aft
   }
   assert.equal(contexts.length, 1);
   assert.equal(contexts[0]?.exception, boom);
-  assert.match(contexts[0]?.message ?? '', /exception was never retrieved/);
+  assert.equal(contexts[0]?.message, 'Task exception was never retrieved');
   assert.match(String(contexts[0]?.future), /"forgotten" finished/);
+  assertLoopClean(loop);
+});
+
+test('debug mode: a failed task is reported after GC when the Error was created inside its own step (the unformatted stack holds the task)', async () => {
+  const loop = newLoop(true);
+  const contexts: ExceptionContext[] = [];
+  loop.setExceptionHandler((context) => contexts.push(context));
+  let collected: WeakRef<object> | null = null;
+  (function fireAndForget(): void {
+    const task = loop.createTask(
+      function* () {
+        yield* sleep(1);
+        throw new Error('made in the step');
+      },
+      { name: 'self-made' },
+    );
+    collected = new WeakRef(task);
+  })();
+  await loop.runUntilComplete(function* () {
+    yield* sleep(5);
+  });
+  const gc = (globalThis as { gc?: () => void }).gc;
+  assert.ok(gc, 'tests must run with node --expose-gc');
+  for (let i = 0; i < 40 && contexts.length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    gc();
+  }
+  assert.equal((collected as WeakRef<object> | null)?.deref(), undefined);
+  assert.equal(contexts.length, 1);
+  assert.equal(contexts[0]?.message, 'Task exception was never retrieved');
+  assert.equal((contexts[0]?.exception as Error).message, 'made in the step');
+  assert.match(String(contexts[0]?.future), /"self-made" finished/);
   assertLoopClean(loop);
 });
 
