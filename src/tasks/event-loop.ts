@@ -112,7 +112,17 @@ export class EventLoop extends BaseEventLoop {
       target.removeDoneCallback(stopWhenDone);
     }
     if (!target.done()) throw new RuntimeError('runUntilComplete: the event loop stopped before the future completed');
-    return target.result();
+    const result = target.result();
+    // A Promise cannot hold a thenable: it adopts it, that is waits for it.
+    // A pending Future would then wait for a loop that has just stopped,
+    // forever (asyncio's run_until_complete can return the Future itself).
+    if (result instanceof Future && !result.done()) {
+      throw new TypeError(
+        `runUntilComplete: the result is ${result}, still pending, and the Promise this returns would wait for it forever on the stopped loop; ` +
+          'wait for it first (`return yield* future`) or return it wrapped (`return [future]`)',
+      );
+    }
+    return result;
   }
 }
 

@@ -174,6 +174,38 @@ test('run() with something that is not a coroutine rejects with TypeError (async
   await assert.rejects(run((async () => 1) as never), (e) => e instanceof TypeError && /until\(promise\)/.test(e.message));
 });
 
+test('run() rejects with a TypeError, and cancels it, when main returns a pending Future or Task: a Promise would wait for it forever', async () => {
+  let leftover: { cancelled(): boolean } | null = null;
+  await assert.rejects(
+    run(function* () {
+      const task = getRunningLoop().createTask(function* () {
+        yield* sleep(100_000);
+      });
+      leftover = task;
+      return task;
+    }),
+    (error: unknown) =>
+      error instanceof TypeError &&
+      /^runUntilComplete: the result is <Task #\d+ "Task-\d+" pending>, still pending, and the Promise this returns would wait for it forever/.test(error.message),
+  );
+  assert.equal((leftover as { cancelled(): boolean } | null)?.cancelled(), true);
+  await assert.rejects(
+    run(function* () {
+      return getRunningLoop().createFuture<number>();
+    }),
+    TypeError,
+  );
+  // A Future already done is adopted as any thenable is: its result.
+  assert.equal(
+    await run(function* () {
+      const done = getRunningLoop().createFuture<number>();
+      done.setResult(7);
+      return done;
+    }),
+    7,
+  );
+});
+
 test("run(main, { clock: 'virtual' }) makes a one-hour sleep instant and exact", async () => {
   const times = await run(
     function* () {
