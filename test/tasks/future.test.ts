@@ -7,21 +7,11 @@ import { test } from 'node:test';
 import { CancelledError, EventLoop, InvalidStateError, isFuture, sleep, until } from '../../src/index.js';
 import type { ExceptionContext } from '../../src/index.js';
 import { assertLoopClean, runInVirtualTime } from '../../src/testing.js';
+import { collectUntil } from '../gc.js';
 import { Log } from '../log.js';
 
 function newLoop(debug = false): EventLoop {
   return new EventLoop({ clock: 'virtual', debug });
-}
-
-/** Runs GC until `done()` holds (FinalizationRegistry callbacks run on later macrotasks). */
-async function collectUntil(done: () => boolean, rounds = 40): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  assert.ok(gc, 'tests must run with node --expose-gc');
-  for (let i = 0; i < rounds && !done(); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    gc();
-  }
-  await new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 // ------------------------------------------------------------------ state

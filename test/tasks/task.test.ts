@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { CancelledError, EventLoop, InvalidStateError, RuntimeError, Task, TimerHandle, sleep } from '../../src/index.js';
 import type { ExceptionContext, Future } from '../../src/index.js';
 import { assertLoopClean, runInVirtualTime } from '../../src/testing.js';
+import { collectUntil } from '../gc.js';
 import { Log } from '../log.js';
 
 function newLoop(debug = false): EventLoop {
@@ -876,12 +877,7 @@ test('debug mode: a failed task whose exception nobody retrieves is reported aft
   await loop.runUntilComplete(function* () {
     yield* sleep(5);
   });
-  const gc = (globalThis as { gc?: () => void }).gc;
-  assert.ok(gc, 'tests must run with node --expose-gc');
-  for (let i = 0; i < 40 && contexts.length === 0; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    gc();
-  }
+  await collectUntil(() => contexts.length > 0);
   assert.equal(contexts.length, 1);
   assert.equal(contexts[0]?.exception, boom);
   assert.equal(contexts[0]?.message, 'Task exception was never retrieved');
@@ -907,12 +903,7 @@ test('debug mode: a failed task is reported after GC when the Error was created 
   await loop.runUntilComplete(function* () {
     yield* sleep(5);
   });
-  const gc = (globalThis as { gc?: () => void }).gc;
-  assert.ok(gc, 'tests must run with node --expose-gc');
-  for (let i = 0; i < 40 && contexts.length === 0; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    gc();
-  }
+  await collectUntil(() => contexts.length > 0);
   assert.equal((collected as WeakRef<object> | null)?.deref(), undefined);
   assert.equal(contexts.length, 1);
   assert.equal(contexts[0]?.message, 'Task exception was never retrieved');
