@@ -15,7 +15,7 @@ import { traceCreation } from './creation-trace.js';
 import { MonotonicClock, VirtualClock, type Clock } from './clock.js';
 import { RuntimeError } from './errors.js';
 import { FdWatchers, type FdEvent } from './fd-watchers.js';
-import { Handle, TimerHandle, type HandleCallback, type TimerOwner } from './handle.js';
+import { Handle, TimerHandle, type HandleCallback } from './handle.js';
 import { InstrumentHooks, type CoreInstrument } from './instruments.js';
 import { GlobalTimersHost, type LoopHost } from './host.js';
 import { laneOf, LANE_COUNT, LANE_CRITICAL, LANE_NORMAL, type CallOptions, type ScheduleOptions, type StarvationBound } from './priority.js';
@@ -74,7 +74,10 @@ export const MAX_SELECT_TIMEOUT_MS = 2 ** 31 - 1;
 /** The wall-clock used to time callbacks in debug mode, even on a virtual loop. */
 let debugTimer: Clock | null = null;
 
-export class BaseEventLoop implements TimerOwner {
+// The loop is the TimerOwner of its timers (timerCancelled). No `implements`
+// clause: both are marked internal and stripped from the published declarations,
+// where the clause would name an interface that is not there.
+export class BaseEventLoop {
   readonly #clock: Clock;
   readonly #selector: Selector;
   readonly #host: LoopHost;

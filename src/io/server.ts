@@ -31,7 +31,7 @@ import type { EventLoop } from '../tasks/event-loop.js';
 import type { Future } from '../tasks/future.js';
 import type { Coroutine } from '../tasks/operation.js';
 import { EAGAIN, ECONNABORTED, EMFILE, ENFILE, ENOBUFS, ENOMEM, checkErrno, osError } from './errors.js';
-import { SocketTransport, type ConnectionTracker } from './socket-transport.js';
+import { SocketTransport } from './socket-transport.js';
 import { closeQuietly, isInetFamily, localAddress, setNoDelay, TransportSocket } from './sockets.js';
 import { syscalls as sys } from './syscalls.js';
 import type { SocketAddress, StreamProtocol } from './transport.js';
@@ -97,7 +97,10 @@ const EXHAUSTED = new Set([EMFILE, ENFILE, ENOBUFS, ENOMEM]);
  * server.close();
  * yield* server.waitClosed();
  */
-export class Server implements ConnectionTracker {
+// The ConnectionTracker of its transports (attach, detach): no `implements`
+// clause, as both are marked internal and left out of the published
+// declarations, where the clause would name members that are not there.
+export class Server {
   readonly #loop: EventLoop;
   #listeners: Listener[] | null;
   readonly #factory: () => StreamProtocol;
