@@ -20,11 +20,14 @@ export function checkCallback(value: unknown, what: string): asserts value is (.
   }
 }
 
-/** Throws a RangeError naming `what` unless `value` is a finite number. */
-export function checkFiniteNumber(value: unknown, what: string): asserts value is number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new RangeError(`${what} must be a finite number of milliseconds, got ${describe(value)}`);
-  }
+/**
+ * Throws unless `value` is a time in milliseconds: any number but NaN. ±Infinity
+ * are times too, as in asyncio (`sleep(Infinity)` waits until cancelled;
+ * `callAt(-Infinity)` is due at once). Not a number: TypeError; NaN: RangeError.
+ */
+export function checkMilliseconds(value: unknown, what: string): asserts value is number {
+  if (typeof value !== 'number') throw new TypeError(`${what} must be a number of milliseconds, got ${describe(value)}`);
+  if (Number.isNaN(value)) throw new RangeError(`${what} must be a number of milliseconds, got NaN`);
 }
 
 /** A short, safe description of any value for error messages. */

@@ -10,7 +10,7 @@
  * extends this class with `createFuture`, `createTask` and
  * `runUntilComplete`, so that core stays free of everything above it.
  */
-import { checkCallback, checkFiniteNumber, describe } from './assert.js';
+import { checkCallback, checkMilliseconds, describe } from './assert.js';
 import { traceCreation } from './creation-trace.js';
 import { MonotonicClock, VirtualClock, type Clock } from './clock.js';
 import { RuntimeError } from './errors.js';
@@ -244,14 +244,15 @@ export class BaseEventLoop {
 
   /**
    * Schedules `callback` to run `delayMs` ms from now (0 or negative: as soon
-   * as timers are next checked). Equal deadlines run in scheduling order.
+   * as timers are next checked; Infinity: never, until cancelled). Equal
+   * deadlines run in scheduling order.
    *
    * @example
    * const timer = loop.callLater(100, () => console.log('100 ms'));
    */
   callLater(delayMs: number, callback: () => unknown, options?: CallOptions): TimerHandle {
     this.#checkOpen('callLater');
-    checkFiniteNumber(delayMs, 'callLater: delayMs');
+    checkMilliseconds(delayMs, 'callLater: delayMs');
     checkCallback(callback, 'callLater: callback');
     return this.#scheduleTimerWithOptions(this.#clock.now() + delayMs, callback, options, 'callLater', delayMs);
   }
@@ -264,7 +265,7 @@ export class BaseEventLoop {
    */
   callAt(whenMs: number, callback: () => unknown, options?: CallOptions): TimerHandle {
     this.#checkOpen('callAt');
-    checkFiniteNumber(whenMs, 'callAt: whenMs');
+    checkMilliseconds(whenMs, 'callAt: whenMs');
     checkCallback(callback, 'callAt: callback');
     return this.#scheduleTimerWithOptions(whenMs, callback, options, 'callAt', NaN);
   }
@@ -452,7 +453,9 @@ export class BaseEventLoop {
     const waitMs = deadline - this.#clock.now();
     if (waitMs <= 0) return 0;
     const skipTo = this.#clock.skipTo;
-    if (skipTo !== undefined && waitMs <= limitMs && this.#canAutojump()) {
+    // Never to an infinite deadline (a `sleep(Infinity)`): that is a program
+    // with nothing left to do but wait, which it then does, as on a real clock.
+    if (skipTo !== undefined && waitMs <= limitMs && deadline !== Infinity && this.#canAutojump()) {
       skipTo.call(this.#clock, deadline);
       return 0;
     }

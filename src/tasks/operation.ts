@@ -14,7 +14,7 @@
  * `Operation<T>` infers `v: T` (Effection's trick): the operation's iterator
  * yields the instruction once and returns the value sent back.
  */
-import { checkFiniteNumber } from '../core/assert.js';
+import { checkMilliseconds } from '../core/assert.js';
 import type { Future } from './future.js';
 
 /** An instruction a task understands. */
@@ -83,7 +83,8 @@ const SLEEP_ZERO = new Sleep<undefined>(0, undefined);
 /**
  * Suspends the current task for `ms` milliseconds (on the loop's clock) and
  * evaluates to `value`. `sleep(0)` gives every other ready callback one turn
- * — asyncio's `await asyncio.sleep(0)`.
+ * — asyncio's `await asyncio.sleep(0)`; `sleep(Infinity)` waits until the
+ * task is cancelled (as asyncio's `sleep(math.inf)`).
  *
  * @example
  * yield* sleep(100);
@@ -92,7 +93,7 @@ const SLEEP_ZERO = new Sleep<undefined>(0, undefined);
 export function sleep(ms: number): Sleep<undefined>;
 export function sleep<T>(ms: number, value: T): Sleep<T>;
 export function sleep<T>(ms: number, value?: T): Sleep<T | undefined> {
-  checkFiniteNumber(ms, 'sleep: ms');
+  checkMilliseconds(ms, 'sleep: ms');
   if (ms <= 0 && value === undefined) return SLEEP_ZERO;
   return new Sleep(ms, value);
 }

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { AssertionError, assert as invariant, checkCallback, checkFiniteNumber, describe } from '../../src/core/assert.js';
+import { AssertionError, assert as invariant, checkCallback, checkMilliseconds, describe } from '../../src/core/assert.js';
 
 test('assert() passes on a truthy condition and throws AssertionError naming the broken invariant otherwise', () => {
   invariant(1, 'never shown');
@@ -41,20 +41,22 @@ test('checkCallback accepts functions (plain, arrow, generator, async, class) an
   }
 });
 
-test('checkFiniteNumber accepts finite numbers (0, negatives, fractions) and refuses NaN, ±Infinity and non-numbers with a RangeError', () => {
-  for (const ok of [0, -0, -5, 0.5, 1e9, Number.MAX_VALUE]) checkFiniteNumber(ok, 'x');
+test('checkMilliseconds accepts every number but NaN (±Infinity too, as asyncio does) and names the argument: TypeError for a non-number, RangeError for NaN', () => {
+  for (const ok of [0, -0, -5, 0.5, 1e9, Number.MAX_VALUE, Infinity, -Infinity]) checkMilliseconds(ok, 'x');
+  assert.throws(() => checkMilliseconds(NaN, 'callLater: delayMs'), {
+    name: 'RangeError',
+    message: 'callLater: delayMs must be a number of milliseconds, got NaN',
+  });
   const cases: [unknown, string][] = [
-    [NaN, 'NaN'],
-    [Infinity, 'Infinity'],
-    [-Infinity, '-Infinity'],
     ['5', '"5"'],
     [undefined, 'undefined'],
+    [null, 'null'],
     [10n, '10'],
   ];
   for (const [bad, shown] of cases) {
-    assert.throws(() => checkFiniteNumber(bad, 'callLater: delayMs'), {
-      name: 'RangeError',
-      message: `callLater: delayMs must be a finite number of milliseconds, got ${shown}`,
+    assert.throws(() => checkMilliseconds(bad, 'callLater: delayMs'), {
+      name: 'TypeError',
+      message: `callLater: delayMs must be a number of milliseconds, got ${shown}`,
     });
   }
 });

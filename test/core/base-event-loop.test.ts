@@ -730,17 +730,40 @@ test('callSoon with a non-function is a TypeError naming "callSoon: callback" an
   assertLoopClean(loop);
 });
 
-test('callLater / callAt refuse NaN, ±Infinity and non-number times with a RangeError naming the argument', () => {
+test('callLater / callAt refuse NaN (RangeError) and non-number times (TypeError), naming the argument', () => {
   const loop = virtualLoop();
-  const cases: [() => unknown, string][] = [
-    [() => loop.callLater(NaN, cbNever), 'callLater: delayMs must be a finite number of milliseconds, got NaN'],
-    [() => loop.callLater(Infinity, cbNever), 'callLater: delayMs must be a finite number of milliseconds, got Infinity'],
-    [() => loop.callLater('5' as unknown as number, cbNever), 'callLater: delayMs must be a finite number of milliseconds, got "5"'],
-    [() => loop.callAt(NaN, cbNever), 'callAt: whenMs must be a finite number of milliseconds, got NaN'],
-    [() => loop.callAt(-Infinity, cbNever), 'callAt: whenMs must be a finite number of milliseconds, got -Infinity'],
-    [() => loop.callAt(undefined as unknown as number, cbNever), 'callAt: whenMs must be a finite number of milliseconds, got undefined'],
+  const cases: [() => unknown, string, string][] = [
+    [() => loop.callLater(NaN, cbNever), 'RangeError', 'callLater: delayMs must be a number of milliseconds, got NaN'],
+    [() => loop.callLater('5' as unknown as number, cbNever), 'TypeError', 'callLater: delayMs must be a number of milliseconds, got "5"'],
+    [() => loop.callAt(NaN, cbNever), 'RangeError', 'callAt: whenMs must be a number of milliseconds, got NaN'],
+    [() => loop.callAt(undefined as unknown as number, cbNever), 'TypeError', 'callAt: whenMs must be a number of milliseconds, got undefined'],
   ];
-  for (const [call, message] of cases) assert.throws(call, { name: 'RangeError', message });
+  for (const [call, name, message] of cases) assert.throws(call, { name, message });
+  assertLoopClean(loop);
+});
+
+test('callLater(Infinity) / callAt(Infinity) never fire but can be cancelled; callAt(-Infinity) is due at once (asyncio accepts math.inf both ways)', async () => {
+  const loop = virtualLoop();
+  const log = new Log();
+  const never = loop.callLater(Infinity, () => log.push('never'));
+  const neverAt = loop.callAt(Infinity, () => log.push('never at'));
+  assert.equal(never.when(), Infinity);
+  loop.callAt(-Infinity, () => log.push('at -Infinity'));
+  loop.callLater(5, () => log.push('at 5'));
+  loop.runOnce(0);
+  log.assert(['at -Infinity']);
+  loop.runOnce();
+  log.assert(['at 5']);
+  assert.equal(loop.time(), 5);
+  // Only the infinite timers are left: the virtual clock does not jump to them.
+  loop.runOnce(0);
+  assert.equal(loop.time(), 5);
+  assert.equal(loop.statistics().timers, 2);
+  never.cancel();
+  neverAt.cancel();
+  loop.runOnce(0);
+  assert.equal(loop.statistics().timers, 0);
+  log.assert([]);
   assertLoopClean(loop);
 });
 
@@ -781,7 +804,7 @@ test('after every refused call the loop still runs all the good callbacks queued
   const badCalls: (() => unknown)[] = [
     () => loop.callSoon(42 as unknown as () => void),
     () => loop.callLater(NaN, cbNever),
-    () => loop.callLater(Infinity, cbNever),
+    () => loop.callLater('1' as unknown as number, cbNever),
     () => loop.callLater(1, {} as unknown as () => void),
     () => loop.callAt(NaN, cbNever),
     () => loop.callSoon(cbNever, { priority: 'urgent' as Priority }),

@@ -173,7 +173,7 @@ test('a failed task is described as failed without marking its exception retriev
     assert.equal(info.error, error);
   })();
   await collectUntil(() => reports.length > 0);
-  assert.equal(reports[0]?.message, 'Future exception was never retrieved');
+  assert.equal(reports[0]?.message, 'Task exception was never retrieved');
   assert.equal(reports[0]?.exception, error);
   assertLoopClean(loop);
 });

@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CancelledError, EventLoop, sleep, until } from '../../src/index.js';
+import { CancelledError, EventLoop, sleep, until, waitFor } from '../../src/index.js';
 import type { Operation } from '../../src/index.js';
 import { isCoroutine, isThenable } from '../../src/tasks/operation.js';
 import { assertLoopClean, runInVirtualTime } from '../../src/testing.js';
@@ -92,20 +92,44 @@ test('sleep(0) lets every other ready callback run once (asyncio: await sleep(0)
   log.assert(['before', 'callback 1', 'callback 2', 'after']);
 });
 
-for (const bad of [Number.NaN, Infinity, -Infinity, '5', undefined, null]) {
-  test(`sleep(${String(bad)}) throws RangeError naming the argument, before anything is scheduled (asyncio test_tasks: test_sleep_when_delay_is_nan)`, async () => {
+for (const [bad, errorType] of [[Number.NaN, RangeError], ['5', TypeError], [undefined, TypeError], [null, TypeError]] as const) {
+  test(`sleep(${String(bad)}) throws ${errorType.name} naming the argument, before anything is scheduled (asyncio test_tasks: test_sleep_when_delay_is_nan)`, async () => {
     const log = new Log();
     await runInVirtualTime(function* (loop) {
       try {
         yield* sleep(bad as number);
       } catch (e) {
-        log.push([e instanceof RangeError, /^sleep: ms must be a finite number of milliseconds/.test((e as Error).message)]);
+        log.push([e instanceof errorType, /^sleep: ms must be a number of milliseconds, got /.test((e as Error).message)]);
       }
       log.push(loop.statistics().timers);
     });
     log.assert([[true, true], 0]);
   });
 }
+
+test('sleep(Infinity) waits until cancelled: waitFor ends it on time, on a virtual clock that does not jump to infinity (asyncio: sleep(math.inf))', async () => {
+  const log = new Log();
+  await runInVirtualTime(function* (loop) {
+    const start = loop.time();
+    try {
+      yield* waitFor(sleep(Infinity), 10);
+    } catch (e) {
+      log.push([(e as Error).name, loop.time() - start]);
+    }
+    const forever = loop.createTask(function* () {
+      try {
+        yield* sleep(Infinity);
+      } finally {
+        log.push('cancelled at ' + String(loop.time() - start));
+      }
+    });
+    yield* sleep(5);
+    forever.cancel();
+    yield* sleep(0);
+    log.push(loop.statistics().timers);
+  });
+  log.assert([['TimeoutError', 10], 'cancelled at 15', 0]);
+});
 
 test('one sleep() operation can be yield*-ed twice; each run waits and returns the value', async () => {
   const log = new Log();
