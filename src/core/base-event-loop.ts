@@ -18,7 +18,7 @@ import { FdWatchers, type FdEvent } from './fd-watchers.js';
 import { Handle, TimerHandle, type HandleCallback } from './handle.js';
 import { InstrumentHooks, type CoreInstrument } from './instruments.js';
 import { GlobalTimersHost, type LoopHost } from './host.js';
-import { laneOf, LANE_COUNT, LANE_CRITICAL, LANE_NORMAL, type CallOptions, type ScheduleOptions, type StarvationBound } from './priority.js';
+import { laneOfOptions, LANE_COUNT, LANE_CRITICAL, type CallOptions, type ScheduleOptions, type StarvationBound } from './priority.js';
 import { ReadyQueue } from './ready-queue.js';
 import { enterTick, exitTick, markActive } from './running.js';
 import { TimerOnlySelector, type Selector } from './selector.js';
@@ -214,7 +214,7 @@ export class BaseEventLoop {
   callSoon(callback: () => unknown, options?: CallOptions): Handle {
     this.#checkOpen('callSoon');
     checkCallback(callback, 'callSoon: callback');
-    const handle = new Handle(callback, undefined, options == null ? LANE_NORMAL : laneOf(options.priority));
+    const handle = new Handle(callback, undefined, laneOfOptions(options, 'callSoon'));
     if (options?.deadlineMs !== undefined) handle.deadlineAt = this.#clock.now() + checkDeadline(options.deadlineMs, 'callSoon');
     if (this.#tracingHandles) handle.creationTrace = traceCreation();
     this.#ready.push(handle);
@@ -271,7 +271,7 @@ export class BaseEventLoop {
   }
 
   #scheduleTimerWithOptions(whenMs: number, callback: () => unknown, options: CallOptions | undefined, what: string, delayMs: number): TimerHandle {
-    const lane = options == null ? LANE_NORMAL : laneOf(options.priority);
+    const lane = laneOfOptions(options, what);
     const deadlineMs = options?.deadlineMs === undefined ? undefined : checkDeadline(options.deadlineMs, what);
     const handle = this.scheduleTimer(whenMs, callback, undefined, lane, delayMs);
     if (deadlineMs !== undefined) handle.deadlineAt = whenMs + deadlineMs;
@@ -365,7 +365,7 @@ export class BaseEventLoop {
           `create the loop with an fd selector (EpollSelector from 'eventide/node')`,
       );
     }
-    const handle = new Handle(callback, undefined, laneOf(options?.priority));
+    const handle = new Handle(callback, undefined, laneOfOptions(options, what));
     this.#fds.add(fd, event, handle)?.cancel(); // throws, changing nothing, on a bad fd
     if (this.#hostWaiting) this.#wakeHost();
     return handle;

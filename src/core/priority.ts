@@ -46,6 +46,21 @@ export function laneOf(priority: Priority | undefined, what = 'priority'): numbe
   }
 }
 
+/**
+ * The lane an options argument asks for (`options.priority`; 'normal' when
+ * there are no options). Options that are there must be an object: without
+ * this check `callSoon(cb, 'high')` would quietly run at 'normal'. `what`
+ * names the call in the message.
+ */
+export function laneOfOptions(options: ScheduleOptions | null | undefined, what: string): number {
+  if (options == null) return LANE_NORMAL;
+  if (typeof options !== 'object') {
+    const shown = typeof options === 'string' ? JSON.stringify(options) : String(options);
+    throw new TypeError(`${what}: options must be an object such as { priority: 'high' }, got ${shown}`);
+  }
+  return laneOf(options.priority);
+}
+
 /** Options accepted wherever something is scheduled. */
 export interface ScheduleOptions {
   /** The lane the callback runs in; default `'normal'`. */

@@ -19,7 +19,7 @@ import { checkCallback } from '../core/assert.js';
 import { formatCreationTrace, traceCreation } from '../core/creation-trace.js';
 import type { BaseEventLoop } from '../core/base-event-loop.js';
 import { CancelledError, InvalidStateError } from '../core/errors.js';
-import { laneOf, LANE_NORMAL, type ScheduleOptions } from '../core/priority.js';
+import { laneOfOptions, LANE_NORMAL, type ScheduleOptions } from '../core/priority.js';
 import { requireRunningLoop } from '../core/running.js';
 
 const PENDING = 0;
@@ -207,7 +207,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
    */
   addDoneCallback(callback: DoneCallback<T>, options?: ScheduleOptions): void {
     checkCallback(callback, 'addDoneCallback: callback');
-    this.addDoneCallbackInLane(callback, options === undefined ? LANE_NORMAL : laneOf(options.priority));
+    this.addDoneCallbackInLane(callback, laneOfOptions(options, 'addDoneCallback'));
   }
 
   /** @internal addDoneCallback for a known-good callback and lane index. */

@@ -158,7 +158,15 @@ export function gather(...args: unknown[]): Future<unknown[]> {
 
 /** Tells the two call shapes apart: `(...ops)` or `(ops[], options?)`. */
 function parseArguments(args: unknown[]): [readonly unknown[], boolean] {
-  if (!Array.isArray(args[0])) return [args, false];
+  if (!Array.isArray(args[0])) {
+    const last = args[args.length - 1];
+    if (typeof last === 'object' && last !== null && Object.getPrototypeOf(last) === Object.prototype && 'returnExceptions' in last) {
+      throw new TypeError(
+        `gather: options go with the array shape, gather([a, b], { returnExceptions: true }); given ops one by one, the last one (op ${args.length - 1}) was ${describe(last)}`,
+      );
+    }
+    return [args, false];
+  }
   if (args.length > 2) {
     throw new TypeError(`gather: given an array of ops, the only other argument may be the options; got ${args.length} arguments`);
   }

@@ -30,7 +30,7 @@ import { CancelledError, InvalidStateError, RuntimeError } from '../core/errors.
 import { MonotonicClock } from '../core/clock.js';
 import { Handle, TimerHandle } from '../core/handle.js';
 import { setTaskBridge } from '../core/instruments.js';
-import { laneOf, PRIORITIES, type Priority } from '../core/priority.js';
+import { laneOf, laneOfOptions, PRIORITIES, type Priority } from '../core/priority.js';
 import { currentTask, swapCurrentTask } from './current.js';
 import { Future, SETTLE_HOOK } from './future.js';
 import { AwaitLoan, type PriorityLoan } from './inheritance.js';
@@ -196,10 +196,11 @@ export class Task<T = unknown> extends Future<T> {
    * @example
    * const task = loop.createTask(function* () { yield* sleep(10); return 1; }, { name: 'one' });
    */
-  constructor(loop: BaseEventLoop, coro: Coroutine<T>, options: TaskOptions = {}) {
+  constructor(loop: BaseEventLoop, coro: Coroutine<T>, taskOptions?: TaskOptions | null) {
     super(loop);
     this.#coro = coro;
-    this.#lane = this.#ownLane = laneOf(options.priority);
+    this.#lane = this.#ownLane = laneOfOptions(taskOptions, 'createTask'); // checks it is an object
+    const options = taskOptions ?? {};
     this.#deadlineMs = options.deadlineMs === undefined ? undefined : checkDeadline(options.deadlineMs, 'createTask');
     this.#wakeupAtDeadline = this.#deadlineMs === undefined ? null : (future) => this.#onWaiterDone(future, true);
     this.#name = options.name !== undefined ? String(options.name) : ++taskCounter;

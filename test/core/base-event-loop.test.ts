@@ -780,6 +780,22 @@ test('callLater / callAt with a non-function callback name their own method', ()
   assertLoopClean(loop);
 });
 
+test('options that are not an object are a TypeError naming the call, not a silent normal priority: callSoon, callLater, callAt; null means none', () => {
+  const loop = virtualLoop();
+  const cases: [() => unknown, string][] = [
+    [() => loop.callSoon(cbNever, 'high' as unknown as { priority: Priority }), `callSoon: options must be an object such as { priority: 'high' }, got "high"`],
+    [() => loop.callLater(1, cbNever, 5 as unknown as { priority: Priority }), `callLater: options must be an object such as { priority: 'high' }, got 5`],
+    [() => loop.callAt(1, cbNever, true as unknown as { priority: Priority }), `callAt: options must be an object such as { priority: 'high' }, got true`],
+  ];
+  for (const [call, message] of cases) assert.throws(call, { name: 'TypeError', message });
+  assert.equal(loop.statistics().ready + loop.statistics().timers, 0);
+  const log = new Log();
+  loop.callSoon(() => log.push('null options'), null as unknown as undefined);
+  loop.runOnce(0);
+  log.assert(['null options']);
+  assertLoopClean(loop);
+});
+
 test('a bad priority name is a TypeError listing the valid ones, for callSoon, callLater and callAt', () => {
   const loop = virtualLoop();
   const valid = "'critical', 'high', 'normal', 'low', 'idle'";

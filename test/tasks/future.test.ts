@@ -299,6 +299,10 @@ test('addDoneCallback with a bad callback or priority throws TypeError and regis
   const f = loop.createFuture<number>();
   assert.throws(() => f.addDoneCallback(42 as never), /addDoneCallback: callback must be a function, got 42/);
   assert.throws(() => f.addDoneCallback(() => {}, { priority: 'urgent' as never }), (e) => e instanceof TypeError && /"urgent"/.test(e.message));
+  assert.throws(() => f.addDoneCallback(() => {}, 'critical' as never), {
+    name: 'TypeError',
+    message: `addDoneCallback: options must be an object such as { priority: 'high' }, got "critical"`,
+  });
   assert.equal(f.waiterCount, 0);
   f.setResult(1);
   assert.equal(loop.statistics().ready, 0);

@@ -315,6 +315,10 @@ test('gather(ops, options): options must be an object and returnExceptions a boo
     assert.throws(() => gather([f], 'yes' as never), /options must be an object/);
     assert.throws(() => gather([f], { returnExceptions: 1 as never }), /returnExceptions must be a boolean, got 1/);
     assert.throws(() => (gather as (...args: unknown[]) => unknown)([f], {}, {}), /only other argument may be the options/);
+    assert.throws(() => (gather as (...args: unknown[]) => unknown)(f, { returnExceptions: true }), {
+      name: 'TypeError',
+      message: 'gather: options go with the array shape, gather([a, b], { returnExceptions: true }); given ops one by one, the last one (op 1) was an Object',
+    });
     f.setResult(1);
     assert.deepEqual(yield* gather([f]), [1]);
   });

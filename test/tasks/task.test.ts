@@ -668,6 +668,20 @@ test('a priority change made during a step takes effect from the next wake-up', 
   assertLoopClean(loop);
 });
 
+test('createTask with options that are not an object is a TypeError and creates nothing; null options are none', async () => {
+  const loop = new EventLoop({ clock: 'virtual' });
+  assert.throws(() => loop.createTask(function* () {}, 'high' as unknown as { priority: 'high' }), {
+    name: 'TypeError',
+    message: `createTask: options must be an object such as { priority: 'high' }, got "high"`,
+  });
+  assert.equal(loop.allTasks().length, 0);
+  const task = loop.createTask(function* () {
+    return 1;
+  }, null as unknown as undefined);
+  assert.equal(task.priority, 'normal');
+  assert.equal(await loop.runUntilComplete(task), 1);
+});
+
 test('setting an unknown priority throws TypeError and keeps the old one', async () => {
   const loop = newLoop();
   const task = loop.createTask(function* () {
