@@ -41,7 +41,12 @@ export { NodeBlockingHost, NodeBlockingSelector, type NodeBlockingHostStatistics
 
 // --- io: transports, protocols, servers, streams, sockets, DNS (io/transport.ts ... io/node-event-loop.ts) ---
 // `getRunningLoop` here overrides the star export of index.js by name: the same function object, typed `() => NodeEventLoop`.
-export { NodeEventLoop, getRunningLoop } from './io/node-event-loop.js';
+export { NodeEventLoop, getRunningLoop, type NodeEventLoopOptions } from './io/node-event-loop.js';
+// `EventLoop` here is the Node loop, as `run` is: `new EventLoop()` from
+// 'eventide/node' watches fds (epoll) and waits for them in runForever,
+// as asyncio's new_event_loop() gives the platform's loop. It overrides
+// the star export of index.js by name; NodeEventLoop extends that class.
+export { NodeEventLoop as EventLoop } from './io/node-event-loop.js';
 export { SocketTransport, type SocketTransportOptions, type ConnectionTracker } from './io/socket-transport.js';
 export { UdpTransport, type UdpTransportOptions } from './io/datagram-transport.js';
 export { Server, DEFAULT_BACKLOG, ACCEPT_RETRY_DELAY_MS, type ServerOptions, type ServerStatistics } from './io/server.js';

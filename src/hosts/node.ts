@@ -18,7 +18,7 @@ import type { LoopHost } from '../core/host.js';
 import type { Selector } from '../core/selector.js';
 import { EpollSelector } from '../io/epoll-selector.js';
 import { PollSelector } from '../io/poll-selector.js';
-import { NodeEventLoop } from '../io/node-event-loop.js';
+import { NodeEventLoop, setNodeLoopParts } from '../io/node-event-loop.js';
 import type { CoroutineLike, EventLoopOptions } from '../tasks/event-loop.js';
 import { runOnLoop } from '../tasks/run.js';
 import { NodeBlockingHost } from './node-blocking.js';
@@ -58,6 +58,10 @@ function nodeLoopParts(options: NodeLoopOptions, who: string): { selector: Selec
     throw error;
   }
 }
+
+// `new NodeEventLoop()` without a host gets the same selector and host as
+// createNodeLoop (io/ cannot import hosts/, so it is handed this choice).
+setNodeLoopParts(nodeLoopParts);
 
 /** EpollSelector, or PollSelector where epoll cannot be created. */
 function defaultSelector(): Selector {

@@ -10,11 +10,14 @@
  * loop; the functions work on any EventLoop with an fd selector, so code
  * that was handed a plain EventLoop can call them directly.
  *
- * The default selector is the epoll selector. A NodeEventLoop does not by
- * itself decide who waits between ticks: drive it with runOnce, or use a
- * Node host (hosts/node.ts), which builds one of these.
+ * The default selector is the epoll selector, and the default host the
+ * Node host for `mode` ('guest' by default; see hosts/node.ts), so that
+ * `new NodeEventLoop()` waits for its fds in runForever as a
+ * `createNodeLoop()` loop does. A loop given its own `host` keeps it.
  */
 import type { EventLoopOptions } from '../core/base-event-loop.js';
+import type { LoopHost } from '../core/host.js';
+import type { Selector } from '../core/selector.js';
 import type { ScheduleOptions } from '../core/priority.js';
 import { EventLoop, getRunningLoop as getAnyRunningLoop } from '../tasks/event-loop.js';
 import type { Future } from '../tasks/future.js';
@@ -46,14 +49,59 @@ import type { SocketTransport } from './socket-transport.js';
 import { subprocessExec, subprocessShell, type SubprocessProtocol, type SubprocessTransport, type SubprocessTransportOptions } from './subprocess-transport.js';
 import type { AddressInput, BytesLike, DatagramProtocol, Inet6Address, InetAddress, SocketAddress, StreamProtocol, WriteTransport } from './transport.js';
 
+/** EventLoop's options, plus who waits when the loop is idle (when no `host` is given). */
+export interface NodeEventLoopOptions extends EventLoopOptions {
+  /** Node's loop waits ('guest', the default) or the loop's own epoll_wait ('blocking'): see hosts/node.ts. Not with `host`. */
+  mode?: 'guest' | 'blocking';
+}
+
+/** A selector and a host for a NodeEventLoop's options, and the options left for EventLoop. */
+export type NodeLoopParts = (options: NodeEventLoopOptions, who: string) => { selector: Selector; host: LoopHost; rest: EventLoopOptions };
+
+/**
+ * Builds the selector and Node host of a NodeEventLoop given no `host`. Set
+ * by hosts/node.ts, which 'eventide/node' always loads: io/ may not import
+ * hosts/ (arrows point down, DESIGN.md), so hosts/ hands its choice down.
+ * Unset (io/ used on its own), a loop gets the plain timers host, which
+ * sleeps through fd events: drive such a loop with runOnce.
+ */
+let nodeLoopParts: NodeLoopParts | null = null;
+
+/** @internal Called once by hosts/node.ts. */
+export function setNodeLoopParts(parts: NodeLoopParts): void {
+  nodeLoopParts = parts;
+}
+
+/** The EventLoop options of `new NodeEventLoop(options)`: its selector and host filled in. */
+function withNodeDefaults(options: NodeEventLoopOptions): EventLoopOptions {
+  if (options === null || typeof options !== 'object') return options; // EventLoop's constructor names the mistake
+  if (options.host === undefined && nodeLoopParts !== null) {
+    const { selector, host, rest } = nodeLoopParts(options, 'NodeEventLoop');
+    return { ...rest, selector, host };
+  }
+  if (options.mode !== undefined) {
+    throw new TypeError('NodeEventLoop: options.mode chooses the host, so it cannot be given with options.host');
+  }
+  return { ...options, selector: options.selector ?? new EpollSelector() };
+}
+
 /**
  * @example
  * const loop = new NodeEventLoop();
  * const server = await loop.runUntilComplete(loop.createServer(() => new Echo(), '127.0.0.1', 8888));
+ * await loop.runForever(); // serves until loop.stop()
  */
 export class NodeEventLoop extends EventLoop {
-  constructor(options: EventLoopOptions = {}) {
-    super({ ...options, selector: options.selector ?? new EpollSelector() });
+  constructor(options: NodeEventLoopOptions = {}) {
+    const full = withNodeDefaults(options);
+    try {
+      super(full);
+    } catch (error) {
+      // The selector and host made for this loop are nobody else's.
+      if (options?.host === undefined && full?.host !== undefined) full.host.close();
+      if (options?.selector === undefined) full?.selector?.close();
+      throw error;
+    }
   }
 
   /** See `createConnection` (connect.ts). */

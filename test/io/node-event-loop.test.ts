@@ -4,11 +4,13 @@
  * with Node's guest host — and the methods delegate to the io/ functions.
  */
 import assert from 'node:assert/strict';
+import { writeSync } from 'node:fs';
 import test from 'node:test';
 import { setImmediate as yieldToNode } from 'node:timers/promises';
 import { NodeGuestHost } from '../../src/hosts/node-guest.js';
 import { EpollSelector } from '../../src/io/epoll-selector.js';
 import { NodeEventLoop } from '../../src/io/node-event-loop.js';
+import { EventLoop as NodeEntryEventLoop, closeFd, openPipe, sleep } from '../../src/node.js';
 import { openSocket } from '../../src/io/sockets.js';
 import { syscalls as sys } from '../../src/io/syscalls.js';
 import type { Future } from '../../src/tasks/future.js';
@@ -96,4 +98,46 @@ test('bad input: removeReader of an unknown fd is false; addReader of a closed f
   assert.throws(() => loop.addReader(fd, () => {}), (e: unknown) => (e as { code?: string }).code === 'EBADF' && new RegExp(`fd ${fd}`).test(String(e)));
   assert.equal(loop.statistics().readers, 0, 'nothing registered');
   assertLoopClean(loop);
+});
+
+test("new EventLoop() from 'eventide/node' is a NodeEventLoop that waits for its fds in runForever, in guest and blocking mode", T, async () => {
+  const fdsBefore = openFdCount();
+  for (const options of [{}, { mode: 'guest' as const }, { mode: 'blocking' as const }]) {
+    const loop = new NodeEntryEventLoop(options);
+    assert.ok(loop instanceof NodeEventLoop);
+    const [readFd, writeFd] = openPipe();
+    const log: string[] = [];
+    loop.addReader(readFd, () => {
+      log.push(`readable (${options.mode ?? 'default'})`);
+      loop.removeReader(readFd);
+      loop.stop();
+    });
+    const writer = setTimeout(() => writeSync(writeFd, 'x'), 20);
+    await loop.runForever(); // with the plain timers host this never woke
+    clearTimeout(writer);
+    assert.deepEqual(log, [`readable (${options.mode ?? 'default'})`]);
+    closeFd(readFd);
+    closeFd(writeFd);
+    loop.close();
+  }
+  assert.equal(openFdCount(), fdsBefore);
+});
+
+test("new EventLoop({ clock: 'virtual' }) from 'eventide/node' still jumps through sleeps; mode with host is a TypeError", T, async () => {
+  const loop = new NodeEntryEventLoop({ clock: 'virtual' });
+  const slept = await loop.runUntilComplete(function* () {
+    const start = loop.time();
+    yield* sleep(3_600_000);
+    return loop.time() - start;
+  });
+  assert.equal(slept, 3_600_000);
+  loop.close();
+  const selector = new EpollSelector();
+  const host = new NodeGuestHost(selector);
+  assert.throws(() => new NodeEntryEventLoop({ selector, host, mode: 'blocking' }), {
+    name: 'TypeError',
+    message: 'NodeEventLoop: options.mode chooses the host, so it cannot be given with options.host',
+  });
+  host.close();
+  selector.close();
 });
