@@ -15,7 +15,7 @@ import { traceCreation } from './creation-trace.js';
 import { MonotonicClock, VirtualClock, type Clock } from './clock.js';
 import { RuntimeError } from './errors.js';
 import { FdWatchers, type FdEvent } from './fd-watchers.js';
-import { Handle, TimerHandle, type HandleCallback, type TimerOwner } from './handle.js';
+import { beginObservedRun, endObservedRun, Handle, TimerHandle, type HandleCallback, type TimerOwner } from './handle.js';
 import { InstrumentHooks, type CoreInstrument } from './instruments.js';
 import { GlobalTimersHost, type LoopHost } from './host.js';
 import { laneOf, LANE_COUNT, LANE_CRITICAL, LANE_NORMAL, type CallOptions, type ScheduleOptions, type StarvationBound } from './priority.js';
@@ -642,6 +642,7 @@ export class BaseEventLoop implements TimerOwner {
     const timer = this.#debug ? (debugTimer ??= new MonotonicClock()) : null;
     const startMs = timer === null ? 0 : timer.now();
     this.#currentHandle = handle;
+    const outerRun = beginObservedRun(handle); // a self-cancel keeps the callback's name (handle.ts)
     try {
       const arg = handle.arg;
       if (arg === undefined) handle.callback();
@@ -649,6 +650,7 @@ export class BaseEventLoop implements TimerOwner {
     } catch (exception) {
       this.callExceptionHandler({ message: `Exception in callback ${handle}`, exception, handle });
     }
+    endObservedRun(outerRun);
     this.#currentHandle = null;
     const tookMs = timer === null ? undefined : timer.now() - startMs;
     hooks.afterCallback?.(handle, tookMs);
