@@ -11,7 +11,8 @@
  * before the main task's first step: with `--trace` or `--report` a
  * TraceRecorder watches the whole run, shutdown included, and its files are
  * written when the program ends — also when it throws, so a failing
- * program can still be looked at.
+ * program can still be looked at, and on Ctrl-C / SIGTERM, which cancel
+ * the main task and end the run the ordinary way (interrupt.ts).
  *
  * `--inspect [SOCKET]` (or `$EVENTIDE_INSPECT=1|SOCKET`, read here only:
  * the console is never on by default) serves the live console for the
@@ -29,6 +30,8 @@ import { defaultInspectorPath, serveInspector, type InspectorHandle, type Inspec
 import { renderReport } from '../inspect/report.js';
 import { TraceRecorder } from '../inspect/trace.js';
 import { runOnLoop } from '../tasks/run.js';
+import { CancelledError } from '../core/errors.js';
+import { InterruptedError, RunInterrupt } from './interrupt.js';
 import { chooseMainExport } from './main-export.js';
 
 export interface RunCommandOptions {
@@ -119,13 +122,22 @@ export async function runCommand(options: RunCommandOptions): Promise<unknown> {
   const recorder = options.trace !== undefined || options.report !== undefined ? new TraceRecorder(loop) : null;
   const inspect = options.inspect ?? inspectFromEnv(process.env['EVENTIDE_INSPECT']);
   let inspector: InspectorHandle | null = null;
+  const interrupt = new RunInterrupt();
+  interrupt.install();
+  let result: unknown;
   try {
     if (inspect !== undefined) inspector = await startInspector(loop, inspect);
-    return await runOnLoop(loop, main);
+    result = await runOnLoop(loop, main, (task) => interrupt.watch(task));
+  } catch (error) {
+    // The CancelledError of a main task cancelled by the signal says less than the signal.
+    if (interrupt.signal === null || !(error instanceof CancelledError)) throw error;
   } finally {
     if (recorder !== null) writeRecording(recorder, options);
     await inspector?.close();
+    interrupt.uninstall();
   }
+  if (interrupt.signal !== null) throw new InterruptedError(interrupt.signal);
+  return result;
 }
 
 /** `$EVENTIDE_INSPECT`: unset, empty or `0` is off; `1` is the default socket; anything else a SOCKET. */
