@@ -119,6 +119,8 @@ export class BaseEventLoop implements TimerOwner {
   #externalWaits = 0;
   /** Set while a guest driver runs the loop (attachGuest): told instead of the host. */
   #guestWake: (() => void) | null = null;
+  /** While a guest driver runs the loop: what it cannot do, given as the reason addReader/addWriter are refused (else null). */
+  #guestNoFdsReason: string | null = null;
   /** The running tick's `shouldYield` (runOnce), and whether it ended the batch early. */
   #tickShouldYield: (() => boolean) | null = null;
   #tickCut = false;
@@ -361,6 +363,8 @@ export class BaseEventLoop implements TimerOwner {
           `create the loop with an fd selector (EpollSelector from 'eventide/node')`,
       );
     }
+    // An fd the driver's host cannot watch would never wake the loop: refuse it now, not hang later.
+    if (this.#guestNoFdsReason !== null) throw new RuntimeError(`${what}(${fd}): ${this.#guestNoFdsReason}`);
     const handle = new Handle(callback, undefined, laneOf(options?.priority));
     this.#fds.add(fd, event, handle)?.cancel(); // throws, changing nothing, on a bad fd
     if (this.#hostWaiting) this.#wakeHost();
@@ -837,15 +841,18 @@ export class BaseEventLoop implements TimerOwner {
    * `detach()`. While the driver says it is idle, anything scheduled from
    * outside a tick (a DOM event, a settled promise, stop()) calls `wake`
    * once, as it would end runForever's host wait. `takeStop()` reports and
-   * clears a stop() request.
+   * clears a stop() request. `noFdsReason`, when the driver's host cannot
+   * watch file descriptors, is the message addReader / addWriter throw
+   * (after `addReader(fd): `) until `detach()`.
    */
-  attachGuest(wake: () => void): GuestAttachment {
+  attachGuest(wake: () => void, noFdsReason: string | null = null): GuestAttachment {
     this.#checkOpen('attachGuest');
     checkCallback(wake, 'attachGuest: wake');
     if (this.#running) throw new RuntimeError('attachGuest: this event loop is already running');
     this.#running = true;
     markActive(this, true);
     this.#guestWake = wake;
+    this.#guestNoFdsReason = noFdsReason;
     this.instrumentHooks.beforeRun?.(this);
     return {
       idle: (idle: boolean): void => void (this.#hostWaiting = idle),
@@ -858,6 +865,7 @@ export class BaseEventLoop implements TimerOwner {
         if (this.#guestWake !== wake) return;
         this.instrumentHooks.afterRun?.(this);
         this.#guestWake = null;
+        this.#guestNoFdsReason = null;
         this.#hostWaiting = false;
         this.#stopping = false;
         this.#running = false;
