@@ -5,6 +5,7 @@
  *   eventide top|ps|pstree TARGET, eventide where TARGET TASK, eventide cancel TARGET TASK [REASON]
  */
 import { CONSOLE_USAGE, parseConsoleArgs, runConsoleCommand, type ConsoleVerb } from './console-commands.js';
+import { InterruptedError } from './interrupt.js';
 import { parseRunArgs, runCommand } from './run-command.js';
 import { runTop } from './top.js';
 
@@ -24,7 +25,11 @@ run options:
   --inspect [SOCKET]          serve the live console (eventide top PID): on the pid's
                               socket in $TMPDIR/eventide-UID/, on SOCKET, or on
                               127.0.0.1:PORT (a token is printed); never on by default.
-                              EVENTIDE_INSPECT=1 or =SOCKET does the same`;
+                              EVENTIDE_INSPECT=1 or =SOCKET does the same
+
+Ctrl-C (SIGINT) or SIGTERM cancels the main task; the run then ends as usual
+(finally blocks run, the trace and report are written, the inspector's socket
+is removed) and exits with status 130 or 143. A second Ctrl-C kills at once.`;
 
 const CONSOLE_VERBS: readonly string[] = ['top', 'ps', 'pstree', 'where', 'cancel'] satisfies ConsoleVerb[];
 
@@ -57,6 +62,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
+    if (error instanceof InterruptedError) {
+      console.error(error.message);
+      process.exitCode = error.exitCode; // 128 + the signal's number, as a shell expects
+      return;
+    }
     if (error instanceof Error && error.name === 'CancelledError') {
       // `eventide cancel PID main`, or the program cancelled its own main task.
       console.error(`eventide: the main task was cancelled${error.message === '' || error.message === 'cancelled' ? '' : `: ${error.message}`}`);

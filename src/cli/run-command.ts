@@ -1,15 +1,18 @@
 /**
  * `eventide run FILE`: runs a module's coroutine on a fresh loop.
  *
- * The module's default export — or else its export named `main` — must be a
- * generator function (a task body). It runs as the loop's main task, like
- * `asyncio.run(main())`; leftover tasks are cancelled and the loop closed.
+ * The module's default export if it is a generator function (a task body),
+ * else its export named `main` if that is one (main-export.ts), runs as the
+ * loop's main task, like `asyncio.run(main())`; leftover tasks are cancelled
+ * and the loop closed. A module with neither, or a FILE that does not exist,
+ * fails before anything of the module is called.
  *
  * The loop is built here (not inside `run`) so instruments can be attached
  * before the main task's first step: with `--trace` or `--report` a
  * TraceRecorder watches the whole run, shutdown included, and its files are
  * written when the program ends — also when it throws, so a failing
- * program can still be looked at.
+ * program can still be looked at, and on Ctrl-C / SIGTERM, which cancel
+ * the main task and end the run the ordinary way (interrupt.ts).
  *
  * `--inspect [SOCKET]` (or `$EVENTIDE_INSPECT=1|SOCKET`, read here only:
  * the console is never on by default) serves the live console for the
@@ -18,7 +21,7 @@
  * any) with a token printed to stderr. It is closed when the run ends.
  */
 import { register } from 'node:module';
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { basename, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { EventLoopOptions } from '../core/base-event-loop.js';
@@ -26,8 +29,10 @@ import { createNodeLoop } from '../hosts/node.js';
 import { defaultInspectorPath, serveInspector, type InspectorHandle, type InspectorOptions } from '../inspect/endpoint.js';
 import { renderReport } from '../inspect/report.js';
 import { TraceRecorder } from '../inspect/trace.js';
-import type { CoroutineFunction } from '../tasks/operation.js';
 import { runOnLoop } from '../tasks/run.js';
+import { CancelledError } from '../core/errors.js';
+import { InterruptedError, RunInterrupt } from './interrupt.js';
+import { chooseMainExport } from './main-export.js';
 
 export interface RunCommandOptions {
   file: string;
@@ -105,25 +110,34 @@ export function parseRunArgs(args: readonly string[]): RunCommandOptions {
  * await runCommand({ file: 'app.ts', debug: false, virtualTime: true, trace: 'out.json' });
  */
 export async function runCommand(options: RunCommandOptions): Promise<unknown> {
+  const path = resolvePath(options.file);
+  // Checked here, not left to import(): its ERR_MODULE_NOT_FOUND would look
+  // the same as a missing import inside the program, stack and all.
+  if (!statSync(path, { throwIfNoEntry: false })?.isFile()) throw new Error(`eventide run: ${options.file}: no such file`);
   if (/\.m?ts$/.test(options.file)) register(new URL('./ts-hooks.js', import.meta.url));
-  const url = pathToFileURL(resolvePath(options.file)).href;
-  const module = (await import(url)) as { default?: unknown; main?: unknown };
-  const main = typeof module.default === 'function' ? module.default : module.main;
-  if (typeof main !== 'function') {
-    throw new TypeError(`eventide run: ${options.file} must export a generator function as its default export or as \`main\``);
-  }
+  const module = (await import(pathToFileURL(path).href)) as { default?: unknown; main?: unknown };
+  const main = chooseMainExport(module, options.file);
   const loopOptions: EventLoopOptions = { debug: options.debug, clock: options.virtualTime ? 'virtual' : 'real' };
   const loop = createNodeLoop(loopOptions);
   const recorder = options.trace !== undefined || options.report !== undefined ? new TraceRecorder(loop) : null;
   const inspect = options.inspect ?? inspectFromEnv(process.env['EVENTIDE_INSPECT']);
   let inspector: InspectorHandle | null = null;
+  const interrupt = new RunInterrupt();
+  interrupt.install();
+  let result: unknown;
   try {
     if (inspect !== undefined) inspector = await startInspector(loop, inspect);
-    return await runOnLoop(loop, main as CoroutineFunction<unknown>);
+    result = await runOnLoop(loop, main, (task) => interrupt.watch(task));
+  } catch (error) {
+    // The CancelledError of a main task cancelled by the signal says less than the signal.
+    if (interrupt.signal === null || !(error instanceof CancelledError)) throw error;
   } finally {
     if (recorder !== null) writeRecording(recorder, options);
     await inspector?.close();
+    interrupt.uninstall();
   }
+  if (interrupt.signal !== null) throw new InterruptedError(interrupt.signal);
+  return result;
 }
 
 /** `$EVENTIDE_INSPECT`: unset, empty or `0` is off; `1` is the default socket; anything else a SOCKET. */

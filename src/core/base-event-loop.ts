@@ -15,7 +15,7 @@ import { traceCreation } from './creation-trace.js';
 import { MonotonicClock, VirtualClock, type Clock } from './clock.js';
 import { RuntimeError } from './errors.js';
 import { FdWatchers, type FdEvent } from './fd-watchers.js';
-import { Handle, TimerHandle, type HandleCallback } from './handle.js';
+import { beginObservedRun, endObservedRun, Handle, TimerHandle, type HandleCallback } from './handle.js';
 import { InstrumentHooks, type CoreInstrument } from './instruments.js';
 import { GlobalTimersHost, type LoopHost } from './host.js';
 import { laneOfOptions, LANE_COUNT, LANE_CRITICAL, type CallOptions, type ScheduleOptions, type StarvationBound } from './priority.js';
@@ -122,6 +122,8 @@ export class BaseEventLoop {
   #externalWaits = 0;
   /** Set while a guest driver runs the loop (attachGuest): told instead of the host. */
   #guestWake: (() => void) | null = null;
+  /** While a guest driver runs the loop: what it cannot do, given as the reason addReader/addWriter are refused (else null). */
+  #guestNoFdsReason: string | null = null;
   /** The running tick's `shouldYield` (runOnce), and whether it ended the batch early. */
   #tickShouldYield: (() => boolean) | null = null;
   #tickCut = false;
@@ -365,6 +367,8 @@ export class BaseEventLoop {
           `create the loop with an fd selector (EpollSelector from 'eventide/node')`,
       );
     }
+    // An fd the driver's host cannot watch would never wake the loop: refuse it now, not hang later.
+    if (this.#guestNoFdsReason !== null) throw new RuntimeError(`${what}(${fd}): ${this.#guestNoFdsReason}`);
     const handle = new Handle(callback, undefined, laneOfOptions(options, what));
     this.#fds.add(fd, event, handle)?.cancel(); // throws, changing nothing, on a bad fd
     if (this.#hostWaiting) this.#wakeHost();
@@ -648,6 +652,7 @@ export class BaseEventLoop {
     const timer = this.#debug ? (debugTimer ??= new MonotonicClock()) : null;
     const startMs = timer === null ? 0 : timer.now();
     this.#currentHandle = handle;
+    const outerRun = beginObservedRun(handle); // a self-cancel keeps the callback's name (handle.ts)
     try {
       const arg = handle.arg;
       if (arg === undefined) handle.callback();
@@ -655,6 +660,7 @@ export class BaseEventLoop {
     } catch (exception) {
       this.callExceptionHandler({ message: `Exception in callback ${handle}`, exception, handle });
     }
+    endObservedRun(outerRun);
     this.#currentHandle = null;
     const tookMs = timer === null ? undefined : timer.now() - startMs;
     hooks.afterCallback?.(handle, tookMs);
@@ -841,15 +847,18 @@ export class BaseEventLoop {
    * `detach()`. While the driver says it is idle, anything scheduled from
    * outside a tick (a DOM event, a settled promise, stop()) calls `wake`
    * once, as it would end runForever's host wait. `takeStop()` reports and
-   * clears a stop() request.
+   * clears a stop() request. `noFdsReason`, when the driver's host cannot
+   * watch file descriptors, is the message addReader / addWriter throw
+   * (after `addReader(fd): `) until `detach()`.
    */
-  attachGuest(wake: () => void): GuestAttachment {
+  attachGuest(wake: () => void, noFdsReason: string | null = null): GuestAttachment {
     this.#checkOpen('attachGuest');
     checkCallback(wake, 'attachGuest: wake');
     if (this.#running) throw new RuntimeError('attachGuest: this event loop is already running');
     this.#running = true;
     markActive(this, true);
     this.#guestWake = wake;
+    this.#guestNoFdsReason = noFdsReason;
     this.instrumentHooks.beforeRun?.(this);
     return {
       idle: (idle: boolean): void => void (this.#hostWaiting = idle),
@@ -862,6 +871,7 @@ export class BaseEventLoop {
         if (this.#guestWake !== wake) return;
         this.instrumentHooks.afterRun?.(this);
         this.#guestWake = null;
+        this.#guestNoFdsReason = null;
         this.#hostWaiting = false;
         this.#stopping = false;
         this.#running = false;

@@ -16,6 +16,36 @@ export type HandleCallback = (arg?: any) => unknown;
 function cancelledCallback(): void {}
 
 /**
+ * The handle whose callback the loop is running on its observed path (debug
+ * mode or an instrument attached), else null.
+ *
+ * Why: instruments name a callback by its function (`handle.callback.name`)
+ * during and after its run — the slow-callback and long-iteration reports,
+ * the trace's slice names, an `io` wake cause. A callback that cancels its
+ * own handle (a one-shot reader calling `removeReader`, a timer cancelling
+ * itself) would otherwise leave them the no-op that `cancel()` swaps in. So
+ * `cancel()` keeps the callback of the handle running here; its closure is
+ * alive on the stack anyway. The plain path (#runHandle) never sets this,
+ * so there `cancel()` costs one comparison more and the run nothing.
+ */
+let observedRunning: Handle | null = null;
+
+/**
+ * @internal The loop's observed path is about to run `handle`. Returns the
+ * handle it interrupts (a nested loop's), to give back to endObservedRun.
+ */
+export function beginObservedRun(handle: Handle): Handle | null {
+  const outer = observedRunning;
+  observedRunning = handle;
+  return outer;
+}
+
+/** @internal The observed run begun by beginObservedRun has ended. */
+export function endObservedRun(outer: Handle | null): void {
+  observedRunning = outer;
+}
+
+/**
  * A callback waiting in the ready queue, as returned by `loop.callSoon`.
  *
  * A Handle runs at most once. `cancel()` before it runs means it never runs;
@@ -27,7 +57,11 @@ function cancelledCallback(): void {}
  * handle.cancel();
  */
 export class Handle {
-  /** The function to call; replaced by a no-op on cancel to free what it closes over. */
+  /**
+   * The function to call; replaced by a no-op on cancel to free what it
+   * closes over — unless the handle cancels itself while the loop's observed
+   * path runs it (see observedRunning): then it stays, for instruments to name.
+   */
   callback: HandleCallback;
   /** Passed to `callback`. Internal handles use it to avoid allocating closures. */
   arg: unknown;
@@ -60,6 +94,7 @@ export class Handle {
   cancel(): void {
     if (this.isCancelled) return;
     this.isCancelled = true;
+    if (this === observedRunning) return; // still named by instruments; its closure is on the stack anyway
     this.callback = cancelledCallback;
     this.arg = undefined;
   }

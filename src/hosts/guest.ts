@@ -73,9 +73,11 @@ export interface GuestHost {
   /** Calls `callback` after about `delayMs` (> 0); the returned function cancels it. */
   callLater(delayMs: number, callback: () => void): () => void;
   /**
-   * Optional: calls `onReady` whenever `fd` is readable (level-triggered),
-   * until the returned function is called. Used for the selector's epoll fd,
-   * so sockets wake the loop without polling.
+   * Calls `onReady` whenever `fd` is readable (level-triggered), until the
+   * returned function is called. Used for the selector's epoll fd, so
+   * sockets wake the loop without polling. Optional for a loop that watches
+   * no fds: without it, addReader / addWriter on the driven loop throw a
+   * RuntimeError, and start() a TypeError if fds are watched already.
    */
   watchFd?(fd: number, onReady: () => void): () => void;
   /** Optional: true when the host has urgent work (pending input); ends a tick early. Must be cheap. */
@@ -119,6 +121,11 @@ export function guestDriverOf(loop: object): GuestDriver | undefined {
 }
 
 /** The selector's pollable fd, if it has one (EpollSelector's `epollFd`). */
+/** Why a loop driven by a host without watchFd refuses file descriptors. */
+const NO_WATCH_FD =
+  'the GuestDriver host has no watchFd(fd, onReady), so the loop would never wake when the fd is ready; ' +
+  'give the host a watchFd (docs/hosts.md), or drive the loop with a host that watches fds';
+
 function pollableFd(selector: unknown): number | undefined {
   const fd = (selector as { epollFd?: unknown }).epollFd;
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
@@ -228,13 +235,18 @@ export class GuestDriver {
   start(): Promise<void> {
     if (this.#attachment !== null) throw new RuntimeError('GuestDriver.start: already started');
     if (this.loop.isClosed()) throw new RuntimeError('GuestDriver.start: the event loop is closed');
-    this.#attachment = this.loop.attachGuest(this.#onOutsideWork);
+    const fd = pollableFd(this.loop.selector);
+    // Without watchFd nothing would ever tell the driver an fd is ready: refuse fds clearly instead.
+    const noFdsReason = this.#host.watchFd === undefined && this.loop.selector.supportsFds ? NO_WATCH_FD : null;
+    if (noFdsReason !== null && this.loop.selector.fdCount > 0) {
+      throw new TypeError(`GuestDriver.start: the loop watches ${this.loop.selector.fdCount} file descriptor(s), but ${noFdsReason}`);
+    }
+    this.#attachment = this.loop.attachGuest(this.#onOutsideWork, noFdsReason);
     drivers.set(this.loop, this);
     const stopped = new Promise<void>((resolve, reject) => {
       this.#resolveStopped = resolve;
       this.#rejectStopped = reject;
     });
-    const fd = pollableFd(this.loop.selector);
     if (fd !== undefined && this.#host.watchFd !== undefined) this.#cancelFdWatch = this.#host.watchFd(fd, this.#onFdReady);
     this.#plan();
     return stopped;

@@ -7,12 +7,14 @@
  * ("awaited by") are found when someone asks, by one pass over the loop's
  * tasks, so the running program pays nothing for them.
  *
- * A fan-out through a combinator (`gather`, a TaskGroup) waits on a plain
- * Future the combinator settles, not on the child tasks, so there is no
- * awaits edge from the parent to the children. For those, a task that
- * nothing awaits directly hangs under the task that spawned it, while that
- * task is alive — a "spawned" edge (the spawner's id is recorded at
- * creation, again for free). Spawned edges never close a cycle; a cycle in
+ * A fan-out through a combinator waits on a Future the combinator settles,
+ * not on the child tasks. `gather` and `shield` say which futures their
+ * future stands for (tasks/combined.ts), so a task waiting on one awaits
+ * each of those too — an awaits edge, found when asked, like the others.
+ * For the rest (a TaskGroup's children, tasks nothing awaits), a task that
+ * nothing awaits hangs under the task that spawned it, while that task is
+ * alive — a "spawned" edge (the spawner's id is recorded at creation,
+ * again for free). Spawned edges never close a cycle; a cycle in
  * the graph is always a real one: tasks awaiting each other, which can
  * never finish.
  *
@@ -20,6 +22,7 @@
  * task is still suspended on (woken, not yet resumed): that is where a
  * cancelled child shows who cancelled it.
  */
+import { combinedFutures } from '../tasks/combined.js';
 import { currentTask } from '../tasks/current.js';
 import type { EventLoop } from '../tasks/event-loop.js';
 import { Future } from '../tasks/future.js';
@@ -83,6 +86,11 @@ export function buildTaskGraph(loop: TaskSource): TaskGraph {
     if (waiter === null || !isFuture(waiter)) continue;
     push(awaiters, waiter, task);
     if (waiter instanceof Task) link(task, waiter, 'awaits');
+    // Through a combinator (gather, shield): the task awaits what it stands for.
+    for (const child of combinedFutures(waiter)) {
+      if (child instanceof Task && nodes.has(child)) link(task, child, 'awaits');
+      else if (!(child instanceof Task)) push(awaiters, child, task);
+    }
   }
 
   const byIdMap = new Map(tasks.map((task) => [task.id, task] as const));

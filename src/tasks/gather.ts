@@ -23,6 +23,7 @@
 import { describe } from '../core/assert.js';
 import { CancelledError } from '../core/errors.js';
 import { currentLane, ensureFuture, loopOf, toFutureOrCoroutine, type AnyOp, type OpResult } from './ensure-future.js';
+import { COMBINES, type CombinedFuture } from './combined.js';
 import { Future } from './future.js';
 import type { Coroutine } from './operation.js';
 import type { EventLoop } from './event-loop.js';
@@ -46,7 +47,7 @@ export type SettledResults<Ops extends readonly unknown[]> = { -readonly [K in k
  * The Future `gather` returns. `cancel()` cancels the children instead of
  * the future itself (see the module comment).
  */
-class GatheringFuture<T extends unknown[]> extends Future<T> {
+class GatheringFuture<T extends unknown[]> extends Future<T> implements CombinedFuture {
   /** One per op, in op order; the same Future repeats for duplicate ops. */
   readonly #children: readonly Future<unknown>[];
   readonly #returnExceptions: boolean;
@@ -62,9 +63,15 @@ class GatheringFuture<T extends unknown[]> extends Future<T> {
     this.#children = children;
     this.#returnExceptions = returnExceptions;
     this.#distinct = distinct.size;
+    this.label = `gather(${children.length})`;
     const onChildDone = (child: Future<unknown>): void => this.#onChildDone(child);
     const lane = currentLane();
     for (const child of distinct) child.addDoneCallbackInLane(onChildDone, lane);
+  }
+
+  /** The children, for the call graph's awaited-by edges (combined.ts). */
+  [COMBINES](): readonly Future<unknown>[] {
+    return [...new Set(this.#children)];
   }
 
   /**

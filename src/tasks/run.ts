@@ -29,11 +29,14 @@ export async function run<T>(main: CoroutineLike<T>, options: RunOptions = {}): 
 
 /**
  * @internal `run` on a loop built by the caller (a platform's loop
- * factory): runs `main`, cancels leftovers, closes the loop.
+ * factory): runs `main`, cancels leftovers, closes the loop. `onStart`
+ * receives the main task before its first step (`eventide run` cancels it
+ * on Ctrl-C).
  */
-export async function runOnLoop<T>(loop: EventLoop, main: CoroutineLike<T>): Promise<T> {
+export async function runOnLoop<T>(loop: EventLoop, main: CoroutineLike<T>, onStart?: (task: Task<T>) => void): Promise<T> {
   try {
     const task = loop.createTask(main, { name: 'main' });
+    onStart?.(task);
     return await loop.runUntilComplete(task);
   } finally {
     try {

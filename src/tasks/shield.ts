@@ -17,6 +17,7 @@
  * pending task, so the shielded work is not lost if nobody holds it).
  */
 import { currentLane, ensureFuture, loopOf, toFutureOrCoroutine, type Op } from './ensure-future.js';
+import { COMBINES, type CombinedFuture } from './combined.js';
 import type { Future } from './future.js';
 
 /**
@@ -38,6 +39,9 @@ export function shield<T>(op: Op<T>): Future<T> {
   const inner = ensureFuture(item, loop);
   if (inner.done()) return inner;
   const outer = loop.createFuture<T>();
+  outer.label = 'shield';
+  // The call graph's edge from inner to whoever waits on the shield (combined.ts).
+  (outer as Future<T> & CombinedFuture)[COMBINES] = () => [inner];
   const lane = currentLane();
 
   const onInnerDone = (): void => {

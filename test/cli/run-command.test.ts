@@ -218,10 +218,32 @@ test('eventide run uses an export named main when there is no default, and repor
     assert.deepEqual([named.code, named.stdout], [0, 'named main\n']);
     const none = await runCli(['run', join(dir, 'none.mjs')]);
     assert.equal(none.code, 1);
-    assert.match(none.stderr, /must export a generator function as its default export or as `main`/);
+    assert.equal(none.stderr, `eventide run: ${join(dir, 'none.mjs')} must export a generator function as default or as main; default is missing, main is missing\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('eventide run picks a generator main over a default that is not one, and never calls an async default', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eventide-cli-'));
+  try {
+    writeFileSync(join(dir, 'helper.mjs'), 'export default function helper() { console.log("helper called"); }\nexport function* main() { console.log("main ran"); }\n');
+    writeFileSync(join(dir, 'async.mjs'), 'export default async function main() { console.log("async ran"); }\n');
+    const helper = await runCli(['run', join(dir, 'helper.mjs')]);
+    assert.deepEqual([helper.code, helper.stdout, helper.stderr], [0, 'main ran\n', '']);
+    const asyncDefault = await runCli(['run', join(dir, 'async.mjs')]);
+    assert.deepEqual(
+      [asyncDefault.code, asyncDefault.stdout, asyncDefault.stderr],
+      [1, '', `eventide run: ${join(dir, 'async.mjs')} must export a generator function as default or as main; default is an async function main, main is missing\n`],
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('eventide run with a FILE that does not exist says so in one line, without a stack', async () => {
+  const { code, stdout, stderr } = await runCli(['run', '/nonexistent/app.ts']);
+  assert.deepEqual([code, stdout, stderr], [1, '', 'eventide run: /nonexistent/app.ts: no such file\n']);
 });
 
 test('eventide with an unknown command exits 2 with the usage', async () => {

@@ -124,3 +124,23 @@ test('cancelling a timer that is already due but not yet run skips it without to
   assert.equal(loop.statistics().cancelledTimers, 0);
   assertLoopClean(loop);
 });
+
+test('a handle that cancels itself while an instrument watches keeps its callback, so instruments still name it; unwatched, cancel drops it', () => {
+  const loop = new EventLoop({ clock: 'virtual' });
+  const log = new Log();
+  const namer = { afterCallback: (handle: Handle): void => log.push(`${handle.callback.name} cancelled=${handle.cancelled()}`) };
+  loop.addInstrument(namer);
+  const watched: TimerHandle = loop.callLater(0, function oneShotWatched() {
+    watched.cancel();
+    log.push(`during: ${watched.callback.name}`);
+  });
+  loop.runOnce(0);
+  log.assert(['during: oneShotWatched', 'oneShotWatched cancelled=true']);
+  loop.removeInstrument(namer);
+  const plain: TimerHandle = loop.callLater(0, function oneShotPlain() {
+    plain.cancel();
+  });
+  loop.runOnce(0);
+  assert.equal(plain.callback.name, 'cancelledCallback', 'the plain path frees the callback as before');
+  assertLoopClean(loop);
+});

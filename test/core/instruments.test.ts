@@ -289,6 +289,35 @@ test('taskScheduled reports a wake-up by an fd reader as kind "io", and afterIoW
   assertLoopClean(loop);
 });
 
+test('an fd reader that removes itself before settling is still named by its function in the io cause and the callback hooks', () => {
+  const selector = new FakeFdSelector();
+  const loop = newLoop({ selector });
+  const log = new Log();
+  loop.addInstrument({
+    taskScheduled: (_task: Task<unknown>, cause: WakeCause) => {
+      if (cause.kind === 'io') log.push(`io cause ${cause.handle.callback.name}`);
+    },
+    afterCallback: (handle: Handle) => {
+      if (!(handle.arg instanceof Task) && !(handle.arg instanceof Future)) log.push(`after ${handle.callback.name}`);
+    },
+  });
+  const readable = loop.createFuture<void>();
+  loop.addReader(7, function onPipeReadable() {
+    loop.removeReader(7); // a one-shot reader: cancels its own handle
+    readable.setResult();
+  });
+  const task = loop.createTask(function* () {
+    yield* readable;
+  });
+  loop.runOnce(0);
+  selector.fire();
+  loop.runOnce(0);
+  loop.runOnce(0);
+  assert.equal(task.done(), true);
+  log.assert(['io cause onPipeReadable', 'after onPipeReadable']);
+  assertLoopClean(loop);
+});
+
 test('an instrument attached while a task already waits still reports that wake-up', async () => {
   const loop = newLoop();
   const log = new Log();

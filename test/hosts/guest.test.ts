@@ -282,6 +282,33 @@ test('re-entrance: a host timer or fd watch fired by a nested loop mid-tick is r
   assertLoopClean(loop);
 });
 
+test('a host without watchFd: start() refuses a loop already watching an fd, and addReader/addWriter throw while it drives, naming watchFd', async () => {
+  const log = new Log();
+  const fake = new FakeHost(log);
+  const host: GuestHost = { callSoon: (cb) => fake.callSoon(cb), callLater: (ms, cb) => fake.callLater(ms, cb) };
+  const selector = new FakeFdSelector();
+  const loop = new EventLoop({ clock: fake.clock, selector });
+  loop.addReader(3, () => {});
+  assert.throws(
+    () => new GuestDriver(loop, host).start(),
+    (e: Error) => e instanceof TypeError && e.message.startsWith('GuestDriver.start: the loop watches 1 file descriptor(s), but the GuestDriver host has no watchFd(fd, onReady)'),
+  );
+  assert.equal(loop.isRunning(), false, 'nothing was started');
+  loop.removeReader(3);
+  const driver = new GuestDriver(loop, host);
+  const stopped = driver.start();
+  for (const add of [() => loop.addReader(4, () => {}), () => loop.addWriter(4, () => {})]) {
+    assert.throws(add, (e: Error) => e instanceof RuntimeError && /^add(Reader|Writer)\(4\): the GuestDriver host has no watchFd\(fd, onReady\), so the loop would never wake/.test(e.message));
+  }
+  assert.equal(selector.fdCount, 0, 'nothing was registered');
+  driver.stop();
+  await stopped;
+  loop.addReader(4, () => {}); // the driver is gone: fds are the loop's business again
+  loop.removeReader(4);
+  log.assertEmpty(); // an idle loop asked its host for nothing
+  loop.close();
+});
+
 test("the selector's pollable fd is watched through the host: readiness runs a turn whose poll dispatches the reader", async () => {
   const selector = new FakeFdSelector();
   const { log, host, loop, driver } = setup({ selector });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { awaitNeighbourhood, formatAwaitTree } from '../../src/inspect/await-tree.js';
-import { Queue, currentTask, gather, sleep, type Future, type Task } from '../../src/index.js';
+import { Queue, currentTask, gather, sleep, type Task } from '../../src/index.js';
 import { runInVirtualTime } from '../../src/testing.js';
 
 test('formatAwaitTree shows the chain from the root down through the task to the leaf, and nothing beside it', async () => {
@@ -53,13 +53,12 @@ test('formatAwaitTree shows the chain from the root down through the task to the
       function* () {
         yield* sleep(10);
         const worker = w1 as unknown as Task<unknown>;
-        const gathering = pool.waitingOn as Future<unknown>;
         seen.push(awaitNeighbourhood(worker).map((task) => task.name).join(' '));
         seen.push(formatAwaitTree(worker));
         seen.push(
           [
             `main #${main.id} (waiting on task pool)`,
-            `└── pool #${pool.id} (waiting on GatheringFuture #${gathering.id})`,
+            `└── pool #${pool.id} (waiting on gather(2))`,
             `    └── worker-1 #${worker.id} (waiting on task fetch)`,
             `        └── fetch #${(fetch as unknown as Task<unknown>).id} (waiting on sleep, deadline +240 ms)`,
           ].join('\n'),

@@ -1,11 +1,12 @@
 /**
  * The await graph (inspect/call-graph.ts): awaits edges from what each task
- * is suspended on, spawned edges for a combinator's fan-out, and cycles cut
+ * is suspended on (through gather and shield too), spawned edges for other
+ * fan-outs, and cycles cut
  * where they close (Python 3.14 test_graph's shapes).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildTaskGraph, captureCallGraph, currentTask, gather, sleep } from '../../src/index.js';
+import { buildTaskGraph, captureCallGraph, currentTask, formatTaskTree, gather, shield, sleep } from '../../src/index.js';
 import type { CallGraph, Future, Task } from '../../src/index.js';
 import { runInVirtualTime } from '../../src/testing.js';
 
@@ -54,7 +55,7 @@ test('captureCallGraph: with no argument outside any task it returns null; a bad
   assert.throws(() => captureCallGraph(42 as unknown as Future<unknown>), { name: 'TypeError', message: /expected a Future or Task, got 42/ });
 });
 
-test('a gather fan-out: the children hang under the task that spawned them (spawned edges); the gather future is awaited by it', async () => {
+test('a gather fan-out: the children hang under the task that gathers them (awaits edges, through the gather future), which awaits the gather future', async () => {
   await runInVirtualTime(function* (loop) {
     const main = currentTask() as Task<unknown>;
     const graphs: (Shape | null)[] = [];
@@ -71,9 +72,9 @@ test('a gather fan-out: the children hang under the task that spawned them (spaw
       assert.deepEqual(
         graph.childrenOf(main).map((edge) => [edge.task.name, edge.link]),
         [
-          ['w1', 'spawned'],
-          ['w2', 'spawned'],
-          ['w3', 'spawned'],
+          ['w1', 'awaits'],
+          ['w2', 'awaits'],
+          ['w3', 'awaits'],
           ['probe', 'spawned'],
         ],
       );
@@ -83,10 +84,71 @@ test('a gather fan-out: the children hang under the task that spawned them (spaw
     yield* results;
     yield* probe;
     assert.deepEqual(graphs, [
-      ['w1', 'running', null, ['main', 'waiting', 'spawned']],
-      ['w2', 'running', null, ['main', 'waiting', 'spawned']],
-      ['w3', 'running', null, ['main', 'waiting', 'spawned']],
+      ['w1', 'running', null, ['main', 'waiting', 'awaits']],
+      ['w2', 'running', null, ['main', 'waiting', 'awaits']],
+      ['w3', 'running', null, ['main', 'waiting', 'awaits']],
     ]);
+  });
+});
+
+test('tasks made by one task and gathered by another hang under the gatherer, and their call graph lists it (Python 3.14 gather edges)', async () => {
+  await runInVirtualTime(function* (loop) {
+    const fetchers = [10, 20].map((ms, i) =>
+      loop.createTask(
+        function* () {
+          yield* sleep(ms);
+        },
+        { name: `fetch${i + 1}` },
+      ),
+    );
+    const gatherer = loop.createTask(
+      function* () {
+        yield* gather(...fetchers);
+      },
+      { name: 'gatherer' },
+    );
+    yield* sleep(1);
+    const main = currentTask() as Task<unknown>;
+    assert.equal(
+      formatTaskTree(loop),
+      [
+        `main #${main.id} (running)`,
+        `└── gatherer #${gatherer.id} (waiting on gather(2))`,
+        `    ├── fetch1 #${fetchers[0]!.id} (waiting on sleep, deadline +9 ms)`,
+        `    └── fetch2 #${fetchers[1]!.id} (waiting on sleep, deadline +19 ms)`,
+      ].join('\n'),
+    );
+    assert.deepEqual(shape(captureCallGraph(fetchers[0])), ['fetch1', 'waiting', null, ['gatherer', 'waiting', 'awaits', ['main', 'running', 'spawned']]]);
+    yield* gatherer;
+  });
+});
+
+test('a task waiting on shield(task) awaits the shielded task: an edge through the shield future, labelled "shield"', async () => {
+  await runInVirtualTime(function* (loop) {
+    const work = loop.createTask(
+      function* () {
+        yield* sleep(10);
+      },
+      { name: 'work' },
+    );
+    const guard = loop.createTask(
+      function* () {
+        yield* shield(work);
+      },
+      { name: 'guard' },
+    );
+    yield* sleep(1);
+    const main = currentTask() as Task<unknown>;
+    assert.equal(
+      formatTaskTree(loop),
+      [
+        `main #${main.id} (running)`,
+        `└── guard #${guard.id} (waiting on shield)`,
+        `    └── work #${work.id} (waiting on sleep, deadline +9 ms)`,
+      ].join('\n'),
+    );
+    assert.deepEqual(shape(captureCallGraph(work)), ['work', 'waiting', null, ['guard', 'waiting', 'awaits', ['main', 'running', 'spawned']]]);
+    yield* guard;
   });
 });
 

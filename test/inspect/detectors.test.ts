@@ -15,6 +15,7 @@ import {
 } from '../../src/inspect/index.js';
 import type { LostWakerReport } from '../../src/inspect/index.js';
 import { runInVirtualTime } from '../../src/testing.js';
+import { FakeFdSelector } from '../hosts/fake-host.js';
 import { Log } from '../log.js';
 
 /** A clock that only moves when told to. */
@@ -156,6 +157,34 @@ test('LongIterationDetector reports a long iteration with the callbacks that mad
     ],
   );
   assert.equal(report.callbackCount, 3);
+});
+
+test('SlowCallbackDetector and LongIterationDetector name a one-shot reader that removes itself by its function, not the no-op cancel() swaps in', () => {
+  const clock = manualClock();
+  const selector = new FakeFdSelector();
+  const loop = new EventLoop({ clock: 'virtual', selector });
+  const slow = new SlowCallbackDetector({ thresholdMs: 20, clock });
+  const iteration = new LongIterationDetector({ thresholdMs: 20, clock });
+  loop.addInstrument(slow);
+  loop.addInstrument(iteration);
+  loop.addReader(5, function onPipeReadable() {
+    loop.removeReader(5);
+    clock.ms += 30;
+  });
+  selector.makeReady(5);
+  loop.runOnce(0);
+  iteration.flush();
+  assert.deepEqual(
+    slow.reports.map((r) => r.label),
+    ['callback onPipeReadable'],
+  );
+  assert.deepEqual(
+    iteration.reports.map((r) => r.callbacks.map((c) => c.label)),
+    [['callback onPipeReadable']],
+  );
+  loop.removeInstrument(slow);
+  loop.removeInstrument(iteration);
+  loop.close();
 });
 
 test('LongIterationDetector keeps only the maxCallbacks longest callbacks of a report, in run order', async () => {

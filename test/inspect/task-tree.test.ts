@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CancelledError, EventLoop, currentTask, formatTaskTree, gather, sleep } from '../../src/index.js';
-import type { Future, Task } from '../../src/index.js';
+import type { Task } from '../../src/index.js';
 import { assertLoopClean, runInVirtualTime } from '../../src/testing.js';
 
 function me(): Task<unknown> {
@@ -53,14 +53,13 @@ test('the tree of a known program: awaits nested under awaiters, a gather fan-ou
     yield* sleep(0); // the tasks above have run their first step (gatherer made the workers)
     yield* sleep(0); // and the workers theirs
     // `late` has finished; everything else is suspended.
-    const gathering = gatherer.waitingOn as Future<unknown>;
     assert.equal(
       formatTaskTree(loop),
       [
         `main #${me().id} (running)`,
         `├── outer #${outer.id} (waiting on task inner)`,
         `│   └── inner #${inner.id} (waiting on sleep, deadline +20 ms)`,
-        `├── gatherer #${gatherer.id} (waiting on GatheringFuture #${gathering.id})`,
+        `├── gatherer #${gatherer.id} (waiting on gather(3))`,
         `│   └── 3 × worker (waiting on sleep, deadline +5 ms)`,
         `└── listener #${listener.id} (waiting on Event.wait())`,
       ].join('\n'),

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { EventLoop, TraceRecorder, sleep } from '../../src/index.js';
 import type { Task, TraceEvent, TraceFile } from '../../src/index.js';
 import { assertLoopClean } from '../../src/testing.js';
+import { FakeFdSelector } from '../hosts/fake-host.js';
 
 /** A clock that moves 1 ms per reading: every timestamp is distinct and exact. */
 function countingClock(): { now(): number } {
@@ -179,6 +180,26 @@ test('a long trace (many storage chunks) keeps every flow paired with one id, fr
     const start = startById.get(end.id);
     assert.ok(start !== undefined && (start.ts as number) <= (end.ts as number));
   }
+  assertLoopClean(loop);
+});
+
+test('a callback that cancels its own handle (a one-shot reader) gets a slice named after its function', async () => {
+  const selector = new FakeFdSelector();
+  const loop = new EventLoop({ clock: 'virtual', selector });
+  const recorder = new TraceRecorder(loop, { clock: countingClock() });
+  loop.addReader(5, function onPipeReadable() {
+    loop.removeReader(5);
+  });
+  selector.makeReady(5);
+  loop.runOnce(0);
+  loop.callSoon(function after() {});
+  loop.runOnce(0);
+  recorder.stop();
+  const trace = JSON.parse(JSON.stringify(recorder)) as TraceFile;
+  assert.deepEqual(
+    trace.traceEvents.filter((e) => e.ph === 'X' && e.cat === 'callback').map((e) => e.name),
+    ['onPipeReadable', 'after'],
+  );
   assertLoopClean(loop);
 });
 
