@@ -71,6 +71,8 @@ const NOOP_INSTRUMENT: Required<Instrument> = {
   afterCallback() {},
   beforeIoWait() {},
   afterIoWait() {},
+  beforeTimers() {},
+  afterTimers() {},
   cancelRequested() {},
   deadlineMissed() {},
 };

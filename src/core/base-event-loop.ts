@@ -106,6 +106,12 @@ export class BaseEventLoop {
     this.#ready.push(handle);
     if (this.instrumentHooks.taskScheduled !== null) this.instrumentHooks.reportTimerReady(handle);
   };
+  /** Timers #pollObserved moved in this tick's timer phase (for afterTimers). */
+  #timersMoved = 0;
+  readonly #enqueueTimerCounted = (handle: TimerHandle): void => {
+    this.#timersMoved++;
+    this.#enqueueTimer(handle);
+  };
 
   #stopping = false;
   #running = false;
@@ -431,11 +437,14 @@ export class BaseEventLoop {
     this.#tickCut = false;
     const previousLoop = enterTick(this);
     try {
-      if (this.instrumentHooks.active) this.#selectObserved(this.#selectTimeout(timeoutMs));
-      else this.#selector.select(this.#selectTimeout(timeoutMs), this.#onFdReady);
-      // Read the clock once for the whole timer phase, and not at all when
-      // there are no timers (a clock read is a large part of an idle tick).
-      if (this.#timers.size > 0) this.#timers.popExpired(this.#clock.now(), this.#enqueueTimer);
+      if (this.instrumentHooks.active) {
+        this.#pollObserved(this.#selectTimeout(timeoutMs));
+      } else {
+        this.#selector.select(this.#selectTimeout(timeoutMs), this.#onFdReady);
+        // Read the clock once for the whole timer phase, and not at all when
+        // there are no timers (a clock read is a large part of an idle tick).
+        if (this.#timers.size > 0) this.#timers.popExpired(this.#clock.now(), this.#enqueueTimer);
+      }
       this.#runReadyBatch();
     } finally {
       exitTick(previousLoop);
@@ -466,12 +475,21 @@ export class BaseEventLoop {
     return Math.min(waitMs, limitMs, MAX_SELECT_TIMEOUT_MS);
   }
 
-  /** Step 2 with an instrument attached: beforeIoWait / afterIoWait around the poll. */
-  #selectObserved(timeoutMs: number): void {
+  /**
+   * Steps 2-4 with an instrument attached: beforeIoWait / afterIoWait
+   * around the poll, then — under the same condition as the plain path,
+   * a non-empty heap — beforeTimers / afterTimers around moving due timers.
+   */
+  #pollObserved(timeoutMs: number): void {
     const hooks = this.instrumentHooks;
     hooks.beforeIoWait?.(timeoutMs);
     const eventCount = this.#selector.select(timeoutMs, this.#onFdReady);
     hooks.afterIoWait?.(eventCount);
+    if (this.#timers.size === 0) return;
+    hooks.beforeTimers?.(this.#timers.liveCount);
+    this.#timersMoved = 0;
+    this.#timers.popExpired(this.#clock.now(), this.#enqueueTimerCounted);
+    hooks.afterTimers?.(this.#timersMoved);
   }
 
   #canAutojump(): boolean {

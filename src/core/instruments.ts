@@ -55,6 +55,8 @@ export const HOOK_NAMES = Object.freeze([
   'afterCallback',
   'beforeIoWait',
   'afterIoWait',
+  'beforeTimers',
+  'afterTimers',
   'cancelRequested',
   'deadlineMissed',
 ] as const);
@@ -78,6 +80,10 @@ export interface CoreInstrument {
   afterCallback?(handle: Handle, durationMs: number | undefined): void;
   beforeIoWait?(timeoutMs: number): void;
   afterIoWait?(eventCount: number): void;
+  /** The loop, which has timers, is about to move the due ones to the ready queue. */
+  beforeTimers?(pendingTimers: number): void;
+  /** `dueCount` timers were moved to the ready queue (0: none was due). */
+  afterTimers?(dueCount: number): void;
   cancelRequested?(task: any, info: any): void;
   /** A handle scheduled with `{deadlineMs}` is about to run `lateMs` ms after its deadline. */
   deadlineMissed?(handle: Handle, lateMs: number): void;
@@ -140,6 +146,8 @@ export class InstrumentHooks {
   afterCallback: Hook = null;
   beforeIoWait: Hook = null;
   afterIoWait: Hook = null;
+  beforeTimers: Hook = null;
+  afterTimers: Hook = null;
   cancelRequested: Hook = null;
   deadlineMissed: Hook = null;
 

@@ -23,8 +23,20 @@
  *    `durationMs` is given in debug mode (the loop times callbacks then),
  *    else undefined.
  *  - `beforeIoWait(timeoutMs)` / `afterIoWait(eventCount)`: around each
- *    poll of the selector (timeout 0 when work is ready), and around a
+ *    tick's poll of the selector (timeout 0 when work is ready), and around a
  *    wait in the host inside `runForever` (eventCount 0).
+ *  - `beforeTimers(pendingTimers)` / `afterTimers(dueCount)`: right after
+ *    a tick's `afterIoWait`, around moving the timers that have come due
+ *    to the ready queue — only in ticks whose timer heap is not empty
+ *    (the ticks in which the loop reads its clock for timers at all).
+ *    `pendingTimers` counts the live timers (0 when only cancelled ones
+ *    are left to drop); `dueCount` is how many were moved (0 when none was
+ *    due). A sleep's timer reports its task's `taskScheduled(task, {kind:
+ *    'timer'})` in between. Then the ready batch runs (`beforeCallback` ...).
+ *  - Neither pair fires for the preemption check inside a long batch of a
+ *    lower lane (`sliceMs`): that poll of I/O and timers is part of the
+ *    ready batch, not a phase of the tick; the wake-ups it causes still
+ *    report `taskScheduled` with their cause.
  *  - `cancelRequested(task, origin)`: `task.cancel()` was called on a task
  *    not yet done; `origin` says by whom and why (CancelOrigin).
  *  - `deadlineMissed(handle, lateMs)`: a handle scheduled with
@@ -71,6 +83,8 @@ export interface Instrument {
   afterCallback?(handle: Handle, durationMs: number | undefined): void;
   beforeIoWait?(timeoutMs: number): void;
   afterIoWait?(eventCount: number): void;
+  beforeTimers?(pendingTimers: number): void;
+  afterTimers?(dueCount: number): void;
   cancelRequested?(task: Task<unknown>, origin: CancelOrigin): void;
   deadlineMissed?(handle: Handle, lateMs: number): void;
 }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EventLoop, Future, Task, sleep, until, type Handle } from '../../src/index.js';
 import type { ExceptionContext } from '../../src/index.js';
+import type { VirtualClock } from '../../src/core/clock.js';
 import type { Selector, ReadyCallback } from '../../src/core/selector.js';
 import type { CancelOrigin, HookName, Instrument, SpawnInfo, WakeCause } from '../../src/inspect/instrument.js';
 import { HOOK_NAMES } from '../../src/inspect/instrument.js';
@@ -100,6 +101,12 @@ class Recorder implements Instrument {
   afterIoWait(eventCount: number): void {
     this.#push('afterIoWait', `/io wait ${eventCount}`);
   }
+  beforeTimers(pendingTimers: number): void {
+    this.#push('beforeTimers', `timers ${pendingTimers}`);
+  }
+  afterTimers(dueCount: number): void {
+    this.#push('afterTimers', `/timers ${dueCount}`);
+  }
   cancelRequested(task: Task<unknown>, origin: CancelOrigin): void {
     const via = origin.via === null ? '' : ` via ${origin.via.name}`;
     this.#push('cancelRequested', `cancel ${task.name} (${origin.source}: ${String(origin.reason)}) by ${taskName(origin.byTask)}${via}`);
@@ -108,7 +115,7 @@ class Recorder implements Instrument {
 
 // --------------------------------------------------------------- hook order
 
-test('hook order for a known program: spawn, steps, callbacks, I/O waits, and who woke each task (Trio test_instruments)', async () => {
+test('hook order for a known program: spawn, steps, callbacks, I/O waits, timers, and who woke each task (Trio test_instruments)', async () => {
   const loop = newLoop();
   const log = new Log();
   loop.addInstrument(new Recorder(log));
@@ -151,10 +158,13 @@ test('hook order for a known program: spawn, steps, callbacks, I/O waits, and wh
     'step child',
     '/step child',
     '/cb step child',
-    // tick 3: virtual time jumps to 5; the timer wakes child, which settles fut and exits
+    // tick 3: virtual time jumps to 5; the timer phase moves child's sleep
+    // (the only timer) to the ready queue; child settles fut and exits
     'io wait 0',
     '/io wait 0',
+    'timers 1',
     'scheduled child <- timer',
+    '/timers 1',
     'cb step child',
     'step child',
     'scheduled main <- future fut by child in step child',
@@ -173,6 +183,32 @@ test('hook order for a known program: spawn, steps, callbacks, I/O waits, and wh
     'afterRun',
   ]);
   assert.equal(loop.time(), 5);
+  assertLoopClean(loop);
+});
+
+test('beforeTimers / afterTimers wrap the timer phase of ticks that have timers, with the live and the due count; the preemption poll inside a long batch fires neither', () => {
+  const loop = new EventLoop({ clock: 'virtual', sliceMs: 1 });
+  const clock = loop.clock as VirtualClock;
+  const log = new Log();
+  loop.addInstrument(new Recorder(log, ['beforeIoWait', 'beforeTimers', 'afterTimers', 'beforeCallback']));
+  loop.runOnce(0);
+  log.assert(['io wait 0']); // no timers: no timer phase
+  loop.callLater(1, function high() {}, { priority: 'high' });
+  loop.callLater(10, function late() {});
+  loop.callLater(10, function dropped() {}).cancel();
+  loop.callSoon(function slow() {
+    clock.advance(2); // the slice is used up: the batch polls I/O and timers
+  });
+  loop.callSoon(function next() {});
+  loop.runOnce(0);
+  // At 0 nothing is due (2 live timers). `high` comes due in the batch's
+  // preemption poll and runs there, with no timer hooks around it.
+  log.assert(['io wait 0', 'timers 2', '/timers 0', 'cb slow', 'cb high', 'cb next']);
+  clock.advance(8);
+  loop.runOnce(0);
+  log.assert(['io wait 0', 'timers 1', '/timers 1', 'cb late']); // the cancelled one is dropped, not counted
+  loop.runOnce(0);
+  log.assert(['io wait 0']); // the heap is empty again
   assertLoopClean(loop);
 });
 
@@ -517,7 +553,7 @@ test('addInstrument refuses non-objects, objects with no hook, and hook names th
   assert.throws(() => loop.addInstrument({ beforeTaskSteps() {} } as unknown as Instrument), { name: 'TypeError', message: /has none of the hooks .*misspelled/ });
   assert.throws(() => loop.addInstrument({ afterRun: 'yes' } as unknown as Instrument), { name: 'TypeError', message: /instrument\.afterRun must be a function, got "yes"/ });
   assert.equal(loop.instruments().length, 0);
-  assert.equal(HOOK_NAMES.length, 13);
+  assert.equal(HOOK_NAMES.length, 15);
   assertLoopClean(loop);
 });
 
