@@ -4,8 +4,11 @@
  *
  * What the trace shows:
  *  - one track per task (named `name #id`), its steps as slices;
- *  - the loop's own track: I/O waits and ready batches as slices, the
- *    callbacks that are not task steps nested inside the batches;
+ *  - the loop's own track: its phases as slices — I/O waits, timer phases
+ *    that moved at least one timer to the ready queue (`timers`, with the
+ *    count; a tick whose timers were not due leaves no slice, to keep
+ *    traces small), ready batches — and the callbacks that are not task
+ *    steps nested inside the batches;
  *  - flow arrows from whatever woke a task (the step or callback that
  *    settled its future, a timer, a spawn, a cancel) to the step it caused
  *    — the wake edges of `taskScheduled`;
@@ -109,6 +112,10 @@ const IO_END = 5;
 const RUN_END = 6;
 /** [head, ts]; operand: cause index. A wake-up from outside any ready batch: a mark on the loop track. */
 const MARK = 7;
+/** [head, ts]: a timer phase that moves timers begins (written only once one is due); the ready batch waits for its end. */
+const TIMERS_BEGIN = 11;
+/** [head, ts]; operand: timers moved. The timer phase ends; the ready batch begins. */
+const TIMERS_END = 12;
 // Records inside the open slice.
 /** [head, ts]; operand: task id * 4 + outcome index. */
 const EXIT = 8;
@@ -215,6 +222,14 @@ export class TraceRecorder implements Instrument {
   private openHandle: Handle | null = null;
   /** A ready batch is open on the loop track. */
   private inBatch = false;
+  /**
+   * While a timer phase runs (beforeTimers to afterTimers): its start, and
+   * whether TIMERS_BEGIN is written. It is written only once a timer turns
+   * out to be due — at the first wake-up it causes, or at afterTimers — so
+   * a tick with no timer due costs a clock reading and no record.
+   */
+  private timersStartMs = NaN;
+  private timersBegun = false;
   private attached = false;
 
   constructor(loop: BaseEventLoop, options: TraceOptions = {}) {
@@ -299,6 +314,7 @@ export class TraceRecorder implements Instrument {
       // ticks, code outside the loop. Take the time now; outside a ready
       // batch, mark the moment on the loop track so the arrow has a slice
       // to start from.
+      if (!Number.isNaN(this.timersStartMs) && !this.timersBegun) this.#beginTimers();
       const nowMs = this.clock.now();
       if (this.inBatch) this.#boundary(READING, nowMs);
       else this.#boundary(MARK + KINDS * causeIndex(kind), nowMs);
@@ -352,6 +368,19 @@ export class TraceRecorder implements Instrument {
     this.#sampleCounters();
   }
 
+  beforeTimers(): void {
+    this.timersStartMs = this.clock.now();
+    this.timersBegun = false;
+  }
+
+  afterTimers(dueCount: number): void {
+    if (dueCount > 0) {
+      if (!this.timersBegun) this.#beginTimers();
+      this.#boundary(TIMERS_END + KINDS * dueCount, this.clock.now());
+    }
+    this.timersStartMs = NaN;
+  }
+
   cancelRequested(task: Task<unknown>, origin: CancelOrigin): void {
     const inCallback = this.loop.currentHandle !== null;
     const byStep = inCallback && this.openKind === STEP ? 1 : 0;
@@ -393,6 +422,12 @@ export class TraceRecorder implements Instrument {
     this.pos = size;
     this.recorded++;
     return 0;
+  }
+
+  /** The open timer phase moves a timer: write its start, read at beforeTimers. */
+  #beginTimers(): void {
+    this.timersBegun = true;
+    this.#boundary(TIMERS_BEGIN, this.timersStartMs);
   }
 
   /** Writes a record that carries a reading but leaves the open slice open. */
@@ -484,6 +519,7 @@ function exportRecords(chunks: readonly Float64Array[], tables: ExportTables, ev
   let batchUs = NaN;
   let ioUs = NaN;
   let ioTimeoutMs = 0;
+  let timersUs = NaN;
   const steps = new Map(tables.stepsBefore);
   /** Flow starts waiting for their task's next step to begin, by task id (their id is given then). */
   const waiting = new Map<number, TraceEvent[]>();
@@ -575,6 +611,17 @@ function exportRecords(chunks: readonly Float64Array[], tables: ExportTables, ev
           endSlice(us);
           if (!Number.isNaN(ioUs)) events.push({ ph: 'X', name: 'io wait', cat: 'loop', pid: PID, tid: LOOP_TID, ts: ioUs, dur: us - ioUs, args: { timeoutMs: ioTimeoutMs, events: operand } });
           ioUs = NaN;
+          batchUs = us;
+          break;
+        case TIMERS_BEGIN:
+          endSlice(us);
+          batchUs = NaN; // the batch begins when the timer phase ends
+          timersUs = us;
+          break;
+        case TIMERS_END:
+          endSlice(us);
+          if (!Number.isNaN(timersUs)) events.push({ ph: 'X', name: 'timers', cat: 'loop', pid: PID, tid: LOOP_TID, ts: timersUs, dur: us - timersUs, args: { due: operand } });
+          timersUs = NaN;
           batchUs = us;
           break;
         case RUN_END:

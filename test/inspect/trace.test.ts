@@ -82,7 +82,7 @@ test('the trace is Trace Event JSON: a named track for the loop and for every ta
   assertLoopClean(loop);
 });
 
-test("each task's steps are slices on its own track; the loop track has I/O waits, ready batches and plain callbacks", async () => {
+test("each task's steps are slices on its own track; the loop track has I/O waits, timer phases, ready batches and plain callbacks", async () => {
   const { trace, main, child, sleeper, loop } = await recordProgram();
   const events = trace.traceEvents;
   assert.equal(slicesOn(events, main.id, 'step').length, main.steps);
@@ -94,6 +94,7 @@ test("each task's steps are slices on its own track; the loop track has I/O wait
   );
   assert.ok(slicesOn(events, 0, 'io wait').length >= 4);
   assert.ok(slicesOn(events, 0, 'ready batch').length >= 4);
+  assert.equal(slicesOn(events, 0, 'timers').length, 1);
   assert.equal(slicesOn(events, 0, 'plainCallback').length, 1);
   // Task steps are not repeated as callbacks on the loop track.
   assert.equal(slicesOn(events, 0).filter((e) => e.cat === 'callback').length, 1);
@@ -103,6 +104,42 @@ test("each task's steps are slices on its own track; the loop track has I/O wait
     [sleeper.id, 'exit (cancelled)'],
     [main.id, 'exit (finished)'],
   ]);
+  assertLoopClean(loop);
+});
+
+test("the loop track shows each tick's phases in order: io wait, timers (only in the tick where a timer came due), ready batch; the timer's wake-up starts in its timers slice", async () => {
+  const { trace, child, loop } = await recordProgram();
+  const events = trace.traceEvents;
+  const phases = slicesOn(events, 0)
+    .filter((e) => e.cat === 'loop')
+    .sort((a, b) => (a.ts as number) - (b.ts as number))
+    .map((e) => [e.name, e.ts, e.dur]);
+  // The counting clock moves 1 ms (1000 µs) per reading. Tick 3: virtual
+  // time jumps to 5 and child's sleep comes due; in the ticks after it the
+  // sleeper's timer is pending but not due, so they have no timers slice.
+  assert.deepEqual(phases, [
+    ['io wait', 2000, 1000],
+    ['ready batch', 3000, 2000],
+    ['io wait', 5000, 1000],
+    ['ready batch', 6000, 4000],
+    ['io wait', 10000, 1000],
+    ['timers', 12000, 2000],
+    ['ready batch', 14000, 3000],
+    ['io wait', 17000, 1000],
+    ['ready batch', 18000, 4000],
+    ['io wait', 22000, 1000],
+    ['ready batch', 23000, 4000],
+    ['io wait', 27000, 1000],
+    ['ready batch', 28000, 3000],
+  ]);
+  assert.deepEqual(slicesOn(events, 0, 'timers')[0]?.args, { due: 1 });
+  const timerWake = events.filter((e) => e.ph === 's' && e.args?.['cause'] === 'timer');
+  assert.deepEqual(
+    timerWake.map((e) => [e.tid, e.ts]),
+    [[0, 13000]],
+  );
+  const wokenStep = events.find((e) => e.ph === 'f' && e.id === timerWake[0]?.id);
+  assert.deepEqual([wokenStep?.tid, wokenStep?.ts], [child.id, 15000]);
   assertLoopClean(loop);
 });
 
