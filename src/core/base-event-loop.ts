@@ -680,12 +680,16 @@ export class BaseEventLoop {
     }
     endObservedRun(outerRun);
     this.#currentHandle = null;
+    const stepped = hooks.steppedTask;
+    hooks.steppedTask = null;
     const tookMs = timer === null ? undefined : timer.now() - startMs;
     hooks.afterCallback?.(handle, tookMs);
     if (tookMs !== undefined && tookMs >= this.slowCallbackDurationMs) {
-      // A task's step has no creation trace of its own: its task's tells more.
-      const createdAt = handle.sourceStack ?? (hooks.taskOf(handle) as { sourceStack?: string } | null)?.sourceStack;
-      this.#logger.warn(`eventide: executing ${handle} took ${tookMs.toFixed(3)} ms` + (createdAt ? `\ncreated at:\n${createdAt}` : ''));
+      // A handle that ran a task's step (`#runStep`, `#wakeup`) is named
+      // after the task, and has no creation trace of its own: its task's tells more.
+      const what = stepped === null ? String(handle) : stepped.stepLabel();
+      const createdAt = handle.sourceStack ?? stepped?.sourceStack;
+      this.#logger.warn(`eventide: executing ${what} took ${tookMs.toFixed(3)} ms` + (createdAt ? `\ncreated at:\n${createdAt}` : ''));
     }
   }
 

@@ -89,6 +89,18 @@ export interface CoreInstrument {
   deadlineMissed?(handle: Handle, lateMs: number): void;
 }
 
+/**
+ * A task as core's reports name it (tasks/task.ts implements it; core
+ * cannot import Task). Core cannot tell which task a handle serves: a
+ * wake-up handle's arg is the future waited on, not the task.
+ */
+export interface StepOwner {
+  /** What the handle that ran a step of this task did, e.g. `step of task "hog" #2`. */
+  stepLabel(): string;
+  /** Where the task was created (debug mode). */
+  readonly sourceStack: string | undefined;
+}
+
 /** What the loop's exception handler is told when an instrument throws. */
 export interface InstrumentErrorContext {
   message: string;
@@ -157,6 +169,15 @@ export class InstrumentHooks {
   observeSteps = false;
   /** Task run time is accumulated: task timing or debug mode is on. */
   timeSteps = false;
+  /**
+   * The task whose step ran in the handle the loop's observed path is
+   * running (a step handle, or a wake-up that ran the step directly), or
+   * null. Set by an observed step (tasks/task.ts) only while
+   * `loop.currentHandle` is set; taken and cleared by the loop after each
+   * observed handle, so it never keeps a task alive. Debug mode observes
+   * every step, so its slow-callback warning can name the task.
+   */
+  steppedTask: StepOwner | null = null;
 
   readonly #owner: object;
   readonly #report: (context: InstrumentErrorContext) => void;
@@ -236,11 +257,6 @@ export class InstrumentHooks {
       instrument,
       hook,
     });
-  }
-
-  /** The task whose step `handle` runs (a queued step, a sleep's timer), or null. */
-  taskOf(handle: Handle): object | null {
-    return taskBridge === null ? null : taskBridge.taskOfStepHandle(handle);
   }
 
   /** A timer handle reached the ready queue: if it runs a task's step, report that task scheduled. */

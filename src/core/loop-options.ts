@@ -24,7 +24,11 @@ export interface EventLoopOptions {
   host?: LoopHost;
   /** Debug mode: slow-callback warnings, creation stacks, unretrieved-exception reports. */
   debug?: boolean;
-  /** Debug mode reports callbacks that run at least this long (ms). Default 100. */
+  /**
+   * Debug mode reports callbacks that run at least this long (ms), by name:
+   * `<Handle fn>`, or `step of task "NAME" #ID` for one that ran a task's
+   * step. Default 100.
+   */
   slowCallbackDurationMs?: number;
   /**
    * In debug mode, also record where each `callSoon` / `callLater` /

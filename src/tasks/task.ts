@@ -29,7 +29,7 @@ import type { BaseEventLoop } from '../core/base-event-loop.js';
 import { CancelledError, InvalidStateError, RuntimeError } from '../core/errors.js';
 import { MonotonicClock } from '../core/clock.js';
 import { Handle, TimerHandle } from '../core/handle.js';
-import { setTaskBridge } from '../core/instruments.js';
+import { setTaskBridge, type StepOwner } from '../core/instruments.js';
 import { laneOf, laneOfOptions, PRIORITIES, type Priority } from '../core/priority.js';
 import { currentTask, swapCurrentTask } from './current.js';
 import { Future, SETTLE_HOOK } from './future.js';
@@ -130,7 +130,7 @@ class TaskProbe {
   inCancel = false;
 }
 
-export class Task<T = unknown> extends Future<T> {
+export class Task<T = unknown> extends Future<T> implements StepOwner {
   /**
    * The name given, or the task's number when none was (its name is then
    * `Task-<number>`, as asyncio's, built when first read: most names are
@@ -518,6 +518,18 @@ export class Task<T = unknown> extends Future<T> {
     throw new InvalidStateError(`setException: ${this} is a Task; its exception comes from its generator`);
   }
 
+  /**
+   * What a handle that ran this task's step did, for reports that name
+   * handles (the debug slow-callback warning, the flight recorder, the
+   * stall watchdog): the task, not the internal callback.
+   *
+   * @example
+   * loop.createTask(hog, { name: 'hog' }).stepLabel(); // 'step of task "hog" #2'
+   */
+  stepLabel(): string {
+    return `step of task ${JSON.stringify(this.name)} #${this.id}`;
+  }
+
   override toString(): string {
     const state = this.done() ? (this.cancelled() ? 'cancelled' : 'finished') : 'pending';
     return `<Task #${this.id} ${JSON.stringify(this.name)} ${state}>`;
@@ -687,9 +699,14 @@ export class Task<T = unknown> extends Future<T> {
     return (this.#probe ??= new TaskProbe());
   }
 
-  /** A step with its hooks (Trio's order: beforeTaskStep, taskExited, afterTaskStep) and timing. */
+  /**
+   * A step with its hooks (Trio's order: beforeTaskStep, taskExited,
+   * afterTaskStep) and timing. Tells the loop which task the handle it is
+   * running serves (`steppedTask`: the loop cannot tell a wake-up's task).
+   */
   #stepObserved(): void {
     const hooks = this.loop.instrumentHooks;
+    if (this.loop.currentHandle !== null) hooks.steppedTask = this;
     hooks.beforeTaskStep?.(this);
     if (hooks.timeSteps) {
       const clock = (stepClock ??= new MonotonicClock());

@@ -999,6 +999,33 @@ test('debug mode: a slow timer callback is reported as a TimerHandle (asyncio te
   assertLoopClean(loop);
 });
 
+test('debug mode: a slow handle that ran a task step is reported as a step of its task, with where the task was created: its first step, a wake-up, a sleep timer', () => {
+  const logger = recordingLogger();
+  const loop = virtualLoop({ debug: true, slowCallbackDurationMs: 0, logger });
+  const fut = loop.createFuture<number>();
+  const hog = loop.createTask(
+    function* () {
+      yield* fut; // woken by a done-callback handle whose arg is fut, not the task
+      yield* sleep(1); // woken by a timer handle
+    },
+    { name: 'hog' },
+  );
+  loop.callSoon(function settle() {
+    fut.setResult(1);
+  });
+  loop.runOnce(0);
+  loop.runOnce(0);
+  loop.runOnce();
+  assert.equal(hog.done(), true);
+  const step = `step of task "hog" #${hog.id}`;
+  assert.deepEqual(
+    logger.warnings.map((w) => /^eventide: executing (.*) took \d+\.\d{3} ms/.exec(w)?.[1]),
+    [step, '<Handle settle>', step, step],
+  );
+  for (const i of [0, 2, 3]) assert.match(logger.warnings[i] as string, /\ncreated at:\n.*base-event-loop\.test\.js/s, `warning ${i} shows where hog was created`);
+  assertLoopClean(loop);
+});
+
 test('without debug mode nothing is timed or reported, whatever slowCallbackDurationMs says', () => {
   const logger = recordingLogger();
   const loop = virtualLoop({ slowCallbackDurationMs: 0, logger });
