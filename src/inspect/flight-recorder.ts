@@ -6,14 +6,21 @@
  * stall, on SIGUSR2 (see `dumpOnSignal` in 'eventide/node'), in a test
  * that failed — to see what led up to it.
  *
- * The ring is parallel columns (hook index, timestamp, value, name, id),
- * preallocated. Names are kept as the strings the task or callback already
- * has (`task.name`, `callback.name`), not built per event, and the ring
- * holds no task or handle, so it keeps nothing alive. Platform-free.
+ * The ring is parallel columns (hook index, timestamp, value, name, id,
+ * and a wake-up's cause: kind, name, id), preallocated. Names are kept as
+ * the strings the task or callback already has (`task.name`,
+ * `callback.name`), not built per event, and the ring holds no task or
+ * handle, so it keeps nothing alive. Platform-free.
+ *
+ * A handle that runs a task's step (its own `#runStep`, or a wake-up that
+ * runs it directly) is shown as the task's step, `step of task "NAME" #ID`:
+ * which task a wake-up serves is known only once its step begins, so
+ * beforeTaskStep relabels the callback's beforeCallback event (if still in
+ * the ring) and afterCallback uses the label.
  */
 import type { Handle } from '../core/handle.js';
 import { HOOK_NAMES, type HookName } from '../core/instruments.js';
-import type { Task } from '../tasks/task.js';
+import type { Task, WakeCause } from '../tasks/task.js';
 import { checkClock, checkCount, type DetectorClock } from './detector-util.js';
 import type { Instrument } from './instrument.js';
 
@@ -23,8 +30,14 @@ export interface FlightEvent {
   readonly hook: HookName;
   /** When, on the recorder's clock (ms). */
   readonly timeMs: number;
-  /** 'task NAME #ID', 'callback NAME', or '' for loop-wide hooks. */
+  /** 'task NAME #ID', 'callback NAME', 'step of task "NAME" #ID' (a callback that ran a task's step), or '' for loop-wide hooks. */
   readonly label: string;
+  /**
+   * taskScheduled: who woke the task (WakeCause), e.g. 'timer', 'future by
+   * task child #3', 'future by callback poke', 'io fd 7 read', 'spawn by
+   * task main #1'; '' for other hooks.
+   */
+  readonly cause: string;
   /** afterCallback: duration (ms, debug mode, else NaN); beforeIoWait: timeout (ms); afterIoWait: event count; else NaN. */
   readonly value: number;
 }
@@ -39,6 +52,10 @@ export interface FlightRecorderOptions {
 const KIND_NONE = 0;
 const KIND_TASK = 1;
 const KIND_CALLBACK = 2;
+const KIND_STEP = 3;
+
+/** Wake causes by index (stored + 1 in a byte; 0: no cause). */
+const CAUSE_KINDS: readonly WakeCause['kind'][] = ['spawn', 'future', 'timer', 'io', 'promise', 'cancel', 'error'];
 
 /**
  * Keeps the last `capacity` loop events; `dump()` / `format()` show them.
@@ -59,6 +76,15 @@ export class FlightRecorder implements Instrument {
   readonly #values: Float64Array;
   readonly #ids: Float64Array;
   readonly #names: (string | undefined)[];
+  readonly #causeKinds: Uint8Array;
+  /** The waker's name (a task's or callback's), or an fd event ('read' / 'write'). */
+  readonly #causeNames: (string | undefined)[];
+  /** The waking task's id, an fd, or 0 (a callback, or none). */
+  readonly #causeIds: Float64Array;
+  /** The event of the callback now running (its number), or -1 outside callbacks. */
+  #callbackEvent = -1;
+  /** The task whose step the running callback ran, once it began (else null). */
+  #callbackTask: Task<unknown> | null = null;
   /** Events recorded since creation (or clear); the next slot is total % capacity. */
   #total = 0;
 
@@ -72,6 +98,9 @@ export class FlightRecorder implements Instrument {
     this.#values = new Float64Array(n);
     this.#ids = new Float64Array(n);
     this.#names = new Array<string | undefined>(n).fill(undefined);
+    this.#causeKinds = new Uint8Array(n);
+    this.#causeNames = new Array<string | undefined>(n).fill(undefined);
+    this.#causeIds = new Float64Array(n);
   }
 
   /** How many events were recorded in all (including those overwritten). */
@@ -88,6 +117,8 @@ export class FlightRecorder implements Instrument {
     this.#ids[slot] = id;
     this.#values[slot] = value;
     this.#times[slot] = this.#clock.now();
+    this.#causeKinds[slot] = 0;
+    this.#causeNames[slot] = undefined;
   }
 
   #task(hook: number, task: Task<unknown>): void {
@@ -95,7 +126,17 @@ export class FlightRecorder implements Instrument {
   }
 
   #callback(hook: number, handle: Handle, value: number): void {
-    this.#put(hook, KIND_CALLBACK, handle.callback.name, 0, value);
+    const task = this.#callbackTask;
+    if (task === null) this.#put(hook, KIND_CALLBACK, handle.callback.name, 0, value);
+    else this.#put(hook, KIND_STEP, task.name, task.id, value);
+  }
+
+  /** Sets the cause columns of the event just put. */
+  #cause(kind: WakeCause['kind'], name: string | undefined, id: number): void {
+    const slot = (this.#total - 1) % this.capacity;
+    this.#causeKinds[slot] = CAUSE_KINDS.indexOf(kind) + 1;
+    this.#causeNames[slot] = name;
+    this.#causeIds[slot] = id;
   }
 
   beforeRun(): void {
@@ -107,10 +148,32 @@ export class FlightRecorder implements Instrument {
   taskSpawned(task: Task<unknown>): void {
     this.#task(HOOK.taskSpawned, task);
   }
-  taskScheduled(task: Task<unknown>): void {
+  taskScheduled(task: Task<unknown>, cause: WakeCause): void {
     this.#task(HOOK.taskScheduled, task);
+    switch (cause.kind) {
+      case 'spawn':
+      case 'cancel':
+        return this.#cause(cause.kind, cause.byTask?.name, cause.byTask?.id ?? 0);
+      case 'future':
+        if (cause.byTask !== null) return this.#cause('future', cause.byTask.name, cause.byTask.id);
+        return this.#cause('future', cause.byHandle?.callback.name, 0);
+      case 'io':
+        return this.#cause('io', cause.event, cause.fd);
+      default:
+        return this.#cause(cause.kind, undefined, 0);
+    }
   }
   beforeTaskStep(task: Task<unknown>): void {
+    if (this.#callbackEvent >= 0 && this.#callbackTask === null) {
+      // The running callback turns out to run this task's step: say so in its event.
+      this.#callbackTask = task;
+      if (this.#total - this.#callbackEvent <= this.capacity) {
+        const slot = this.#callbackEvent % this.capacity;
+        this.#kinds[slot] = KIND_STEP;
+        this.#names[slot] = task.name;
+        this.#ids[slot] = task.id;
+      }
+    }
     this.#task(HOOK.beforeTaskStep, task);
   }
   afterTaskStep(task: Task<unknown>): void {
@@ -123,10 +186,14 @@ export class FlightRecorder implements Instrument {
     this.#task(HOOK.cancelRequested, task);
   }
   beforeCallback(handle: Handle): void {
+    this.#callbackTask = null;
     this.#callback(HOOK.beforeCallback, handle, NaN);
+    this.#callbackEvent = this.#total - 1;
   }
   afterCallback(handle: Handle, durationMs: number | undefined): void {
     this.#callback(HOOK.afterCallback, handle, durationMs ?? NaN);
+    this.#callbackEvent = -1;
+    this.#callbackTask = null;
   }
   beforeIoWait(timeoutMs: number): void {
     this.#put(HOOK.beforeIoWait, KIND_NONE, undefined, 0, timeoutMs);
@@ -144,11 +211,32 @@ export class FlightRecorder implements Instrument {
       const slot = k % this.capacity;
       const kind = this.#kinds[slot]!;
       const name = this.#names[slot];
+      const id = this.#ids[slot]!;
       const label =
-        kind === KIND_TASK ? `task ${name ?? ''} #${this.#ids[slot]!}` : kind === KIND_CALLBACK ? `callback ${name || 'anonymous'}` : '';
-      out.push(Object.freeze({ hook: HOOK_NAMES[this.#hooks[slot]!] as HookName, timeMs: this.#times[slot]!, label, value: this.#values[slot]! }));
+        kind === KIND_TASK
+          ? `task ${name ?? ''} #${id}`
+          : kind === KIND_STEP
+            ? `step of task ${JSON.stringify(name ?? '')} #${id}`
+            : kind === KIND_CALLBACK
+              ? `callback ${name || 'anonymous'}`
+              : '';
+      const cause = this.#causeText(slot);
+      out.push(Object.freeze({ hook: HOOK_NAMES[this.#hooks[slot]!] as HookName, timeMs: this.#times[slot]!, label, cause, value: this.#values[slot]! }));
     }
     return out;
+  }
+
+  /** The cause of the event in `slot`, as FlightEvent.cause says. */
+  #causeText(slot: number): string {
+    const causeKind = this.#causeKinds[slot]!;
+    if (causeKind === 0) return '';
+    const kind = CAUSE_KINDS[causeKind - 1] as WakeCause['kind'];
+    const name = this.#causeNames[slot];
+    const id = this.#causeIds[slot]!;
+    if (kind === 'io') return `io fd ${id} ${name ?? ''}`;
+    if (kind === 'future' && id === 0) return name === undefined ? 'future' : `future by callback ${name || 'anonymous'}`;
+    if ((kind === 'spawn' || kind === 'future' || kind === 'cancel') && id !== 0) return `${kind} by task ${name ?? ''} #${id}`;
+    return kind;
   }
 
   /** The kept events as text, one a line, times relative to the newest. */
@@ -160,7 +248,8 @@ export class FlightRecorder implements Instrument {
     const lines = events.map((e) => {
       const ago = (last.timeMs - e.timeMs).toFixed(3).padStart(10);
       const value = Number.isNaN(e.value) ? '' : ` ${e.value}`;
-      return `-${ago} ms  ${e.hook.padEnd(15)} ${e.label}${value}`.trimEnd();
+      const cause = e.cause === '' ? '' : ` <- ${e.cause}`;
+      return `-${ago} ms  ${e.hook.padEnd(15)} ${e.label}${cause}${value}`.trimEnd();
     });
     return [header, ...lines].join('\n');
   }
@@ -169,6 +258,8 @@ export class FlightRecorder implements Instrument {
   clear(): void {
     this.#total = 0;
     this.#names.fill(undefined);
+    this.#causeNames.fill(undefined);
+    this.#callbackEvent = -1; // a running callback's event is gone; afterCallback still names its task
   }
 }
 

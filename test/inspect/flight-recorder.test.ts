@@ -38,7 +38,7 @@ test('FlightRecorder keeps only the last `capacity` events, oldest first', async
   // The last four: tidyUp ran, then main's wake-up step began.
   assert.deepEqual(
     events.map((e) => `${e.hook} ${e.label}`.replace(/#\d+/, '#N')),
-    ['beforeCallback callback tidyUp', 'afterCallback callback tidyUp', 'beforeCallback callback #runStep', 'beforeTaskStep task main #N'],
+    ['beforeCallback callback tidyUp', 'afterCallback callback tidyUp', 'beforeCallback step of task "main" #N', 'beforeTaskStep task main #N'],
   );
   // Timestamps increase by one per event (counting clock): nothing reordered.
   assert.deepEqual(
@@ -64,6 +64,48 @@ test('FlightRecorder with room for everything keeps every event in order, and fo
   assert.equal(text.split('\n').length, recorder.dump().length + 1);
   recorder.clear();
   assert.deepEqual(recorder.dump(), []);
+});
+
+test('FlightRecorder shows a callback that ran a task step as that step (its own step, a wake-up, a sleep timer), and who woke each task', async () => {
+  const recorder = new FlightRecorder({ capacity: 1000, clock: countingClock() });
+  const ids = new Map<number, string>();
+  await runInVirtualTime(function* (loop) {
+    loop.addInstrument(recorder);
+    const fut = loop.createFuture<void>();
+    const child = loop.createTask(
+      function* () {
+        yield* sleep(1);
+        yield* fut;
+      },
+      { name: 'child' },
+    );
+    loop.callLater(2, function poke() {
+      fut.setResult();
+    });
+    yield* child;
+    ids.set(child.id, 'C');
+    loop.removeInstrument(recorder);
+  });
+  const lines = recorder
+    .dump()
+    .filter((e) => e.hook === 'taskScheduled' || e.hook === 'beforeCallback' || e.hook === 'afterCallback')
+    .map((e) => `${e.hook} ${e.label}${e.cause === '' ? '' : ` <- ${e.cause}`}`.replace(/#(\d+)/g, (_, id: string) => `#${ids.get(Number(id)) ?? 'M'}`));
+  assert.deepEqual(lines, [
+    'taskScheduled task child #C <- spawn by task main #M',
+    'beforeCallback step of task "child" #C', // its first step (the task's own step handle)
+    'afterCallback step of task "child" #C',
+    'taskScheduled task child #C <- timer',
+    'beforeCallback step of task "child" #C', // after sleep(1): a timer handle
+    'afterCallback step of task "child" #C',
+    'beforeCallback callback poke',
+    'taskScheduled task child #C <- future by callback poke',
+    'afterCallback callback poke',
+    'beforeCallback step of task "child" #C', // a wake-up: its handle's arg is fut
+    'taskScheduled task main #M <- future by task child #C',
+    'afterCallback step of task "child" #C',
+    'beforeCallback step of task "main" #M',
+  ]);
+  assert.match(recorder.format(), /taskScheduled +task child #\d+ <- future by callback poke\n/);
 });
 
 test('FlightRecorder rejects a bad capacity with a RangeError naming it', () => {
