@@ -7,8 +7,9 @@
  * afterCallback), and a worker thread, which keeps running while the main
  * thread is stuck, polls that buffer every `pollMs`. When one callback has
  * run `thresholdMs` or more, the worker reports the stall in progress:
- * which callback (its sequence number and function name), which task's
- * step (id and name) and since when — by writing a line to stderr with a
+ * which callback (its sequence number and function name — or, for one
+ * that runs a task's step, `step of task "NAME" #ID`), which task's step
+ * (id and name) and since when — by writing a line to stderr with a
  * synchronous write on fd 2 (a worker's `process.stderr` goes through the
  * blocked main thread, so it is not used), and by posting a message that
  * `onStall` receives on the loop's thread once it is free again.
@@ -38,7 +39,11 @@ import type { Instrument } from './instrument.js';
 export interface StallReport {
   /** Sequence number of the stalled callback (counts callbacks since the watchdog started). */
   readonly callbackSeq: number;
-  /** The callback's function name ('' if anonymous). */
+  /**
+   * The callback's function name ('' if anonymous); for one that runs a
+   * task's step (its step handle, a sleep's timer, a wake-up), the task's
+   * step: `step of task "NAME" #ID`, as Task.stepLabel() says.
+   */
   readonly callbackName: string;
   /** The task whose step it runs; 0 / null for a plain callback. */
   readonly taskId: number;
@@ -139,8 +144,10 @@ function check() {
   if (seq === reportedSeq) return;
   const sinceMs = f64[0];
   const taskId = Atomics.load(i32, 2);
-  const callbackName = name(${CALLBACK_NAME_AT}, Atomics.load(i32, 3));
   const taskName = taskId === 0 ? null : name(${TASK_NAME_AT}, Atomics.load(i32, 4));
+  // A callback that runs a task's step is named after the task: its own
+  // function is eventide's (#runStep, #wakeup), which tells the reader nothing.
+  const callbackName = taskId === 0 ? name(${CALLBACK_NAME_AT}, Atomics.load(i32, 3)) : 'step of task ' + JSON.stringify(taskName) + ' #' + taskId;
   if (Atomics.load(i32, 1) !== seq || Atomics.load(i32, 0) !== 1) return; // torn: it moved on
   const now = Date.now();
   const stalledMs = now - sinceMs;
@@ -148,7 +155,7 @@ function check() {
   reportedSeq = seq;
   const report = { callbackSeq: seq, callbackName, taskId, taskName, sinceMs, stalledMs, reportedAtMs: now };
   if (writeStderr) {
-    const what = taskId === 0 ? 'callback ' + (callbackName || 'anonymous') : 'step of task ' + taskName + ' #' + taskId + ' (callback ' + (callbackName || 'anonymous') + ')';
+    const what = taskId === 0 ? 'callback ' + (callbackName || 'anonymous') : callbackName;
     try { writeSync(2, 'eventide watchdog: loop stalled for ' + stalledMs + ' ms in ' + what + ' (callback #' + seq + ', since ' + new Date(sinceMs).toISOString() + ')\\n'); } catch {}
   }
   parentPort.postMessage(report);

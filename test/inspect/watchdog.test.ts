@@ -45,6 +45,7 @@ test('the watchdog reports a stall in progress: which task, which callback, sinc
   const stall = stalls[0]!;
   assert.equal(stall.taskName, 'blocker');
   assert.equal(stall.taskId, task.id);
+  assert.equal(stall.callbackName, `step of task "blocker" #${task.id}`, "named after the task, not eventide's #runStep");
   assert.ok(stall.reportedAtMs >= startMs + 100, `reported at +${stall.reportedAtMs - startMs} ms, before the threshold`);
   assert.ok(stall.reportedAtMs <= endMs, `reported ${stall.reportedAtMs - endMs} ms after the callback ended: not during the stall`);
   assert.ok(stall.sinceMs <= startMs && stall.sinceMs >= startMs - 50, 'since: when the callback began');
