@@ -41,7 +41,7 @@ import { RuntimeError } from '../core/errors.js';
 import type { ScheduleOptions } from '../core/priority.js';
 import type { Future } from '../tasks/future.js';
 import { BrokenPipeError, EAGAIN, ENOTCONN, EPIPE, isPeerGone, osError, toError } from './errors.js';
-import { localAddress, peerAddress, socketFamily, TransportSocket } from './sockets.js';
+import { socketNames, TransportSocket } from './sockets.js';
 import { syscalls as sys } from './syscalls.js';
 import { COPY_BELOW_BYTES, recvData } from './receive-slab.js';
 import { WriteQueue } from './write-queue.js';
@@ -81,7 +81,7 @@ export interface SocketTransportOptions {
   waiter?: Future<void> | null;
   /** Told on creation and after connectionLost. */
   server?: ConnectionTracker | null;
-  /** AF_INET / AF_INET6 / AF_UNIX, for getExtraInfo('socket'); looked up if omitted. */
+  /** AF_INET / AF_INET6 / AF_UNIX, for getExtraInfo('socket'); from getsockname if omitted. */
   family?: number;
   /** Extra values for getExtraInfo, checked before the built-in names. */
   extra?: Record<string, unknown>;
@@ -137,9 +137,10 @@ export class SocketTransport implements Transport {
   readonly #server: ConnectionTracker | null;
   readonly #scheduleOptions: ScheduleOptions | undefined;
   readonly #extra: Record<string, unknown> | undefined;
-  #family: number;
-  #peername: SocketAddress | undefined = undefined;
-  #sockname: SocketAddress | undefined = undefined;
+  readonly #family: number;
+  /** Read once at creation (asyncio's too): still known after a reset (ENOTCONN) or the close. */
+  readonly #peername: SocketAddress | undefined;
+  readonly #sockname: SocketAddress | undefined;
   #socketInfo: TransportSocket | null = null;
 
   /** close() or abort() was called, or the connection was lost: no more reading. */
@@ -184,7 +185,10 @@ export class SocketTransport implements Transport {
     this.#server = options.server ?? null;
     this.#scheduleOptions = options.priority === undefined ? undefined : { priority: options.priority };
     this.#extra = options.extra;
-    this.#family = options.family ?? 0;
+    const names = socketNames(fd);
+    this.#family = options.family ?? names.family;
+    this.#peername = names.peername;
+    this.#sockname = names.sockname;
     this.#server?.attach(this);
     const waiter = options.waiter ?? null;
     loop.callSoon(() => this.#start(waiter), this.#scheduleOptions);
@@ -213,8 +217,11 @@ export class SocketTransport implements Transport {
   // ------------------------------------------------------------- info
 
   /**
-   * 'peername' and 'sockname' (asyncio tuples or a Unix path), 'socket'
-   * (the fd and its options), or any name given in `options.extra`.
+   * 'peername' and 'sockname' (asyncio tuples or a Unix path, read when
+   * the transport was created, so still there in connectionLost and after
+   * the close; no 'peername' if the socket was not connected by then),
+   * 'socket' (the fd and its options; not once closed), or any name given
+   * in `options.extra`.
    */
   getExtraInfo<K extends keyof ExtraInfo>(name: K): ExtraInfo[K] | undefined;
   getExtraInfo<K extends keyof ExtraInfo, D>(name: K, defaultValue: D): ExtraInfo[K] | D;
@@ -223,18 +230,13 @@ export class SocketTransport implements Transport {
     if (this.#extra !== undefined && Object.hasOwn(this.#extra, name)) return this.#extra[name];
     switch (name) {
       case 'peername':
-        if (this.#peername === undefined && !this.#fdClosed) this.#peername = peerAddress(this.#fd);
         return this.#peername ?? defaultValue;
       case 'sockname':
-        if (this.#sockname === undefined && !this.#fdClosed) this.#sockname = localAddress(this.#fd);
         return this.#sockname ?? defaultValue;
       case 'socket':
         if (this.#fdClosed) return defaultValue; // the fd number may belong to someone else now
-        if (this.#socketInfo === null) {
-          if (this.#family === 0) this.#family = socketFamily(this.#fd);
-          this.#socketInfo = new TransportSocket(this.#fd, this.#family, sys.constants.SOCK_STREAM, () => !this.#fdClosed);
-        }
-        return this.#socketInfo ?? defaultValue;
+        this.#socketInfo ??= new TransportSocket(this.#fd, this.#family, sys.constants.SOCK_STREAM, () => !this.#fdClosed);
+        return this.#socketInfo;
       default:
         return defaultValue;
     }

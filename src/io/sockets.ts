@@ -69,6 +69,26 @@ export function peerAddress(fd: number): SocketAddress | undefined {
   return typeof address === 'number' ? undefined : address;
 }
 
+/** What a socket transport records about its fd when it is created. */
+export interface SocketNames {
+  /** The address family (from getsockname), 0 if the call failed. */
+  family: number;
+  sockname: SocketAddress | undefined;
+  /** undefined when the socket is not connected (yet, or any more: reset by the peer). */
+  peername: SocketAddress | undefined;
+}
+
+/**
+ * getsockname and getpeername of `fd`, once: two system calls, paid per
+ * connection (asyncio's transports pay the same in their constructors) so
+ * the answers outlive a reset (ENOTCONN) and the close of the fd.
+ */
+export function socketNames(fd: number): SocketNames {
+  const local = newSockAddress();
+  const named = sys.getsockname(fd, local) === 0;
+  return { family: named ? local.family : 0, sockname: named ? toSocketAddress(local) : undefined, peername: peerAddress(fd) };
+}
+
 /** The family of a bound or connected socket (getsockname), 0 if unknown. */
 export function socketFamily(fd: number): number {
   const out = newSockAddress();

@@ -81,9 +81,13 @@ test('a connected endpoint (remoteAddr): sendto without an address; another addr
     assert.throws(() => client.sendto('text' as unknown as Buffer), TypeError);
     yield* eventually(() => collector.received.length === 2, 'two echoes');
     assert.deepEqual(collector.received.map(([text]) => text), ['echo:hello', 'echo:again']);
+    const clientAddress = client.getExtraInfo('sockname');
     client.close();
     server.close();
     yield* eventually(() => collector.lost !== undefined && echo.lost !== undefined, 'close');
+    // Read at creation, as asyncio: still known once the fd is closed.
+    assert.deepEqual([client.getExtraInfo('peername'), client.getExtraInfo('sockname')], [serverAddress, clientAddress]);
+    assert.equal(client.getExtraInfo('socket', null), null, 'no socket once closed');
   });
 });
 

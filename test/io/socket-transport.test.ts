@@ -313,6 +313,34 @@ test('getExtraInfo: peername, sockname and socket; unknown names give the defaul
   });
 });
 
+test('peername and sockname are read at creation: connectionLost after a reset still has them, and so does a closed transport', T, async () => {
+  await runIo(function* (loop) {
+    const seenAtLost: unknown[] = [];
+    class PeerLogger extends Collector {
+      override connectionLost(exc: Error | null): void {
+        super.connectionLost(exc);
+        seenAtLost.push(exc?.name ?? null, this.transport?.getExtraInfo('peername'), this.transport?.getExtraInfo('sockname'));
+      }
+    }
+    let serverSide: PeerLogger | null = null;
+    const [server, port] = yield* listen(loop, () => (serverSide = new PeerLogger()));
+    const socket = netConnect(port, '127.0.0.1');
+    yield* until(new Promise((resolve) => socket.once('connect', resolve)));
+    const clientPort = socket.localPort as number;
+    yield* eventually(() => serverSide?.transport != null, 'the accept');
+    socket.resetAndDestroy(); // the server side's getpeername now fails with ENOTCONN
+    yield* eventually(() => seenAtLost.length > 0, 'connectionLost');
+    assert.deepEqual(seenAtLost, ['ConnectionResetError', ['127.0.0.1', clientPort], ['127.0.0.1', port]]);
+
+    const [transport, client] = yield* createConnection(loop, () => new Collector(), '127.0.0.1', port);
+    const sockname = transport.getExtraInfo('sockname');
+    transport.close();
+    yield* eventually(() => client.lost !== undefined, 'close');
+    assert.deepEqual([transport.getExtraInfo('peername'), transport.getExtraInfo('sockname')], [['127.0.0.1', port], sockname]);
+    yield* closeServer(server);
+  });
+});
+
 test('an exception in dataReceived is reported and closes the connection with connectionLost(that error)', T, async () => {
   const exceptions: { message: string }[] = [];
   await runIo(function* (loop) {
