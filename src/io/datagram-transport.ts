@@ -97,6 +97,7 @@ export class UdpTransport implements DatagramTransport {
     this.#protocol = protocol;
     this.#family = options.family;
     this.#remote = options.remote ?? null;
+    loop.claimFd(fd, this); // until the fd is closed: addReader & co. refuse it
     const names = socketNames(fd);
     this.#sockname = names.sockname;
     this.#peername = names.peername;
@@ -227,6 +228,7 @@ export class UdpTransport implements DatagramTransport {
       this.#stopReading();
       this.#stopWriting();
       this.#fdClosed = true;
+      this.#loop.releaseFd(this.#fd, this);
       sys.close(this.#fd);
     }
   }
@@ -300,26 +302,26 @@ export class UdpTransport implements DatagramTransport {
 
   #startReading(): void {
     if (this.#readerActive) return;
-    this.#loop.addReader(this.#fd, this.#onReadable);
+    this.#loop.watchOwnedFd(this.#fd, 'read', this.#onReadable);
     this.#readerActive = true;
   }
 
   #stopReading(): void {
     if (!this.#readerActive) return;
     this.#readerActive = false;
-    if (!this.#loop.isClosed()) this.#loop.removeReader(this.#fd);
+    if (!this.#loop.isClosed()) this.#loop.unwatchOwnedFd(this.#fd, 'read');
   }
 
   #startWriting(): void {
     if (this.#writerActive) return;
-    this.#loop.addWriter(this.#fd, this.#onWritable);
+    this.#loop.watchOwnedFd(this.#fd, 'write', this.#onWritable);
     this.#writerActive = true;
   }
 
   #stopWriting(): void {
     if (!this.#writerActive) return;
     this.#writerActive = false;
-    if (!this.#loop.isClosed()) this.#loop.removeWriter(this.#fd);
+    if (!this.#loop.isClosed()) this.#loop.unwatchOwnedFd(this.#fd, 'write');
   }
 
   #detail(to: NativeAddress | null): string {

@@ -138,6 +138,7 @@ abstract class PipeTransport<P extends BaseProtocol<never>> {
     this.fd = fd;
     this.protocol = protocol;
     this.scheduleOptions = options.priority === undefined ? undefined : { priority: options.priority };
+    loop.claimFd(fd, this); // until callConnectionLost closes it: addReader & co. refuse it
     const waiter = options.waiter ?? null;
     loop.callSoon(() => this.#start(waiter, startReading), this.scheduleOptions);
   }
@@ -204,32 +205,33 @@ abstract class PipeTransport<P extends BaseProtocol<never>> {
       this.stopReading();
       this.stopWriting();
       this.#fdClosed = true;
+      this.loop.releaseFd(this.fd, this);
       sys.close(this.fd);
     }
   }
 
   protected startReading(): void {
     if (this.#readerActive) return;
-    this.loop.addReader(this.fd, this.#onReadable, this.scheduleOptions);
+    this.loop.watchOwnedFd(this.fd, 'read', this.#onReadable, this.scheduleOptions);
     this.#readerActive = true;
   }
 
   protected stopReading(): void {
     if (!this.#readerActive) return;
     this.#readerActive = false;
-    if (!this.loop.isClosed()) this.loop.removeReader(this.fd);
+    if (!this.loop.isClosed()) this.loop.unwatchOwnedFd(this.fd, 'read');
   }
 
   protected startWriting(onWritable: () => void): void {
     if (this.#writerActive) return;
-    this.loop.addWriter(this.fd, onWritable, this.scheduleOptions);
+    this.loop.watchOwnedFd(this.fd, 'write', onWritable, this.scheduleOptions);
     this.#writerActive = true;
   }
 
   protected stopWriting(): void {
     if (!this.#writerActive) return;
     this.#writerActive = false;
-    if (!this.loop.isClosed()) this.loop.removeWriter(this.fd);
+    if (!this.loop.isClosed()) this.loop.unwatchOwnedFd(this.fd, 'write');
   }
 
   readonly #onReadable = (): void => this.readReady();

@@ -18,7 +18,8 @@
  * One operation per fd and direction at a time: the loop keeps one reader
  * and one writer per fd, so a second pending `sockRecv` on the same fd
  * would silently replace the first. It is refused with a RuntimeError,
- * before it touches the socket.
+ * before it touches the socket. So is an fd a transport owns (asyncio's
+ * "File descriptor N is used by transport"): its data is the transport's.
  */
 import { describe } from '../core/assert.js';
 import type { BaseEventLoop } from '../core/base-event-loop.js';
@@ -46,6 +47,7 @@ const claims = new WeakMap<BaseEventLoop, Set<number>>();
  * `fd` is ready in `direction`. `attempt` settles `future` when it returns true.
  */
 function retryWhenReady<T>(loop: EventLoop, fd: number, direction: number, future: Future<T>, attempt: () => boolean, who: string): Future<T> {
+  loop.checkFdNotOwned(fd, who);
   const key = fd * 2 + direction;
   let claimed = claims.get(loop);
   // Refused before the first attempt: a send that went out now would land
@@ -59,16 +61,14 @@ function retryWhenReady<T>(loop: EventLoop, fd: number, direction: number, futur
   const onReady = (): void => {
     if (!future.done()) attempt();
   };
-  if (direction === READ) loop.addReader(fd, onReady);
-  else loop.addWriter(fd, onReady);
+  loop.watchOwnedFd(fd, direction === READ ? 'read' : 'write', onReady); // checked above
   claimed.add(key);
   const set = claimed;
   // Done (a result, an error, or cancelled by the waiting task): stop watching now.
   future.addDoneCallbackInLane(() => {
     set.delete(key);
     if (loop.isClosed()) return;
-    if (direction === READ) loop.removeReader(fd);
-    else loop.removeWriter(fd);
+    loop.unwatchOwnedFd(fd, direction === READ ? 'read' : 'write');
   }, SETTLE_HOOK);
   return future;
 }
@@ -159,6 +159,7 @@ export function sockSendAll(loop: EventLoop, fd: number, data: BytesLike): Futur
  */
 export function sockConnect(loop: EventLoop, fd: number, address: AddressInput): Future<void> {
   checkFd(fd, 'sockConnect');
+  loop.checkFdNotOwned(fd, 'sockConnect');
   const target = toNativeAddress(address, 'sockConnect');
   const detail = `fd ${fd}, ${formatAddress(address)}`;
   const future = loop.createFuture<void>();
@@ -313,6 +314,7 @@ export function checkSendfileArguments(file: unknown, offset: unknown, count: un
  */
 export function sockSendfile(loop: EventLoop, sock: number, file: number, offset = 0, count: number | null = null, options: SendfileOptions = {}): Task<number> {
   checkFd(sock, 'sockSendfile');
+  loop.checkFdNotOwned(sock, 'sockSendfile'); // loop.sendfile's hold lets go of its transport's fd first
   checkSendfileArguments(file, offset, count, 'sockSendfile');
   // As asyncio: stream sockets only (a datagram socket would fail with EMSGSIZE, or send the file as datagrams).
   const type = sys.getsockoptInt(sock, sys.constants.SOL_SOCKET, sys.constants.SO_TYPE);

@@ -189,6 +189,7 @@ export class SocketTransport implements Transport {
     this.#family = options.family ?? names.family;
     this.#peername = names.peername;
     this.#sockname = names.sockname;
+    loop.claimFd(fd, this); // until #callConnectionLost closes it: addReader & co. refuse it
     this.#server?.attach(this);
     const waiter = options.waiter ?? null;
     loop.callSoon(() => this.#start(waiter), this.#scheduleOptions);
@@ -393,6 +394,7 @@ export class SocketTransport implements Transport {
       this.#stopWriting();
       this.#endHold(exc);
       this.#fdClosed = true;
+      this.#loop.releaseFd(this.#fd, this);
       sys.close(this.#fd);
       this.#server?.detach(this);
     }
@@ -527,26 +529,26 @@ export class SocketTransport implements Transport {
 
   #startReading(): void {
     if (this.#readerActive) return;
-    this.#loop.addReader(this.#fd, this.#onReadable, this.#scheduleOptions);
+    this.#loop.watchOwnedFd(this.#fd, 'read', this.#onReadable, this.#scheduleOptions);
     this.#readerActive = true;
   }
 
   #stopReading(): void {
     if (!this.#readerActive) return;
     this.#readerActive = false;
-    if (!this.#loop.isClosed()) this.#loop.removeReader(this.#fd);
+    if (!this.#loop.isClosed()) this.#loop.unwatchOwnedFd(this.#fd, 'read');
   }
 
   #startWriting(): void {
     if (this.#writerActive) return;
-    this.#loop.addWriter(this.#fd, this.#onWritable, this.#scheduleOptions);
+    this.#loop.watchOwnedFd(this.#fd, 'write', this.#onWritable, this.#scheduleOptions);
     this.#writerActive = true;
   }
 
   #stopWriting(): void {
     if (!this.#writerActive) return;
     this.#writerActive = false;
-    if (!this.#loop.isClosed()) this.#loop.removeWriter(this.#fd);
+    if (!this.#loop.isClosed()) this.#loop.unwatchOwnedFd(this.#fd, 'write');
   }
 
   #dropLostWrite(): void {
@@ -562,12 +564,16 @@ export class SocketTransport implements Transport {
     const wasReading = this.isReading();
     this.pauseReading();
     if (this.#queue.size === 0) flushed.setResult();
+    // The holder sends with sockSendfile on our fd (as asyncio's
+    // _sendfile_native takes the transport out of loop._transports).
+    this.#loop.releaseFd(this.#fd, this);
     const hold: SendfileHold = {
       flushed,
       onClose: null,
       release: () => {
         if (this.#hold !== hold) return;
         this.#hold = null;
+        this.#loop.claimFd(this.#fd, this);
         if (wasReading) this.resumeReading();
       },
     };

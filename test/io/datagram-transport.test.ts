@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { RuntimeError } from '../../src/core/errors.js';
 import { createDatagramEndpoint } from '../../src/io/connect.js';
+import type { UdpTransport } from '../../src/io/datagram-transport.js';
 import type { DatagramProtocol, DatagramTransport, SocketAddress } from '../../src/io/transport.js';
 import { sleep } from '../../src/tasks/operation.js';
 import { eventually, runIo } from './net-helpers.js';
@@ -75,6 +76,8 @@ test('a connected endpoint (remoteAddr): sendto without an address; another addr
     const serverAddress = server.getExtraInfo('sockname') as [string, number];
     const [client, collector] = yield* createDatagramEndpoint(loop, () => new UdpCollector(), { remoteAddr: serverAddress });
     assert.deepEqual(client.getExtraInfo('peername'), serverAddress);
+    const fd = (client as UdpTransport).fd;
+    assert.throws(() => loop.sockRecvfrom(fd, 16), (e: unknown) => e instanceof RuntimeError && e.message === `sockRecvfrom: file descriptor ${fd} is used by transport ${String(client)}`);
     client.sendto(Buffer.from('hello'));
     client.sendto(Buffer.from('again'), serverAddress);
     assert.throws(() => client.sendto(Buffer.from('x'), ['127.0.0.1', 9]), TypeError);

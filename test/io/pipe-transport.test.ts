@@ -212,6 +212,22 @@ test("a child process's stdout through connectReadPipe: its output, then end of 
   });
 });
 
+test("a pipe transport's fd is its own: addReader & co. refuse it with a RuntimeError naming the transport until it is closed", T, async () => {
+  await runIo(function* (loop) {
+    const [r, w] = pipe();
+    const [reader, readerProtocol] = yield* connectReadPipe(loop, () => new Reader(), r);
+    const [writer, writerProtocol] = yield* connectWritePipe(loop, () => new Writer(), w);
+    const noop = (): void => {};
+    assert.throws(() => loop.addReader(r, noop), (e: unknown) => e instanceof RuntimeError && e.message === `addReader: file descriptor ${r} is used by transport <ReadPipeTransport fd=${r} open>`);
+    assert.throws(() => loop.removeWriter(w), (e: unknown) => e instanceof RuntimeError && e.message === `removeWriter: file descriptor ${w} is used by transport <WritePipeTransport fd=${w} open>`);
+    writer.write(Buffer.from('ok'));
+    writer.close();
+    yield* eventually(() => readerProtocol.lost !== undefined && writerProtocol.lost !== undefined, 'both ends to be lost');
+    assert.equal(readerProtocol.data.toString(), 'ok');
+    assert.deepEqual([loop.removeReader(r), loop.removeWriter(w), reader.isClosing()], [false, false, true]);
+  });
+});
+
 test('a socketpair works as a pipe both ways (read end and write end)', T, async () => {
   await runIo(function* (loop) {
     const [a, b] = socketpair();

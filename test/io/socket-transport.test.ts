@@ -341,6 +341,37 @@ test('peername and sockname are read at creation: connectionLost after a reset s
   });
 });
 
+test("a transport's fd is its own: addReader & co. and the sock* functions refuse it with a RuntimeError naming the transport; the connection carries on", T, async () => {
+  await runIo(function* (loop) {
+    const [server, port] = yield* listen(loop, () => new EchoProtocol());
+    const [transport, client] = yield* createConnection(loop, () => new Collector(), '127.0.0.1', port);
+    const fd = transport.fd;
+    const refused = (who: string) => (e: unknown) => e instanceof RuntimeError && e.message === `${who}: file descriptor ${fd} is used by transport ${String(transport)}`;
+    const noop = (): void => {};
+    assert.throws(() => loop.addReader(fd, noop), refused('addReader'));
+    assert.throws(() => loop.addWriter(fd, noop), refused('addWriter'));
+    assert.throws(() => loop.removeReader(fd), refused('removeReader'));
+    assert.throws(() => loop.removeWriter(fd), refused('removeWriter'));
+    const buffer = Buffer.alloc(4);
+    assert.throws(() => loop.sockRecv(fd, 4), refused('sockRecv'));
+    assert.throws(() => loop.sockRecvInto(fd, buffer), refused('sockRecvInto'));
+    assert.throws(() => loop.sockSendAll(fd, buffer), refused('sockSendAll'));
+    assert.throws(() => loop.sockAccept(fd), refused('sockAccept'));
+    assert.throws(() => loop.sockConnect(fd, ['127.0.0.1', port]), refused('sockConnect'));
+    assert.throws(() => loop.sockRecvfrom(fd, 4), refused('sockRecvfrom'));
+    assert.throws(() => loop.sockRecvfromInto(fd, buffer), refused('sockRecvfromInto'));
+    assert.throws(() => loop.sockSendto(fd, buffer, ['127.0.0.1', port]), refused('sockSendto'));
+    assert.throws(() => loop.sockSendfile(fd, 0), refused('sockSendfile'));
+    transport.write(Buffer.from('still mine'));
+    yield* eventually(() => client.data.length === 10, 'the echo');
+    assert.equal(client.data.toString(), 'still mine', 'the reader was not replaced');
+    transport.close();
+    yield* eventually(() => client.lost !== undefined, 'close');
+    assert.equal(loop.removeReader(fd), false, 'closed: the fd is no longer the transport\'s');
+    yield* closeServer(server);
+  });
+});
+
 test('an exception in dataReceived is reported and closes the connection with connectionLost(that error)', T, async () => {
   const exceptions: { message: string }[] = [];
   await runIo(function* (loop) {
