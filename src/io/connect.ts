@@ -32,7 +32,7 @@ import { sockConnect } from './sock.js';
 import { SocketTransport } from './socket-transport.js';
 import { checkPort, closeQuietly, formatAddress, isInetFamily, openSocket, setNoDelay, socketFamily, toNativeAddress } from './sockets.js';
 import { syscalls as sys } from './syscalls.js';
-import type { AddressInput, DatagramProtocol, StreamProtocol } from './transport.js';
+import { makeProtocol, type AddressInput, type DatagramProtocol, type StreamProtocol } from './transport.js';
 
 const C = sys.constants;
 
@@ -118,12 +118,12 @@ function* resolve(loop: EventLoop, host: string, port: number, family: number, t
   return infos;
 }
 
-/** Wraps a connected fd in a transport and waits for connectionMade. */
-function* wrapConnected<P extends StreamProtocol>(loop: EventLoop, fd: number, factory: () => P, family: number, priority: Priority | undefined): Coroutine<[SocketTransport, P]> {
+/** Wraps a connected fd in a transport and waits for connectionMade; closes the fd if no protocol comes of the factory. */
+function* wrapConnected<P extends StreamProtocol>(loop: EventLoop, fd: number, factory: () => P, family: number, priority: Priority | undefined, who: string): Coroutine<[SocketTransport, P]> {
   let protocol: P;
   try {
     if (isInetFamily(family)) setNoDelay(fd);
-    protocol = factory();
+    protocol = makeProtocol(factory, who);
   } catch (error) {
     closeQuietly(fd);
     throw error;
@@ -158,7 +158,7 @@ export function createConnection<P extends StreamProtocol>(
   checkHostPort(host, port, options.sock, 'createConnection');
   const localAddr = options.localAddr == null ? null : toNativeAddress(options.localAddr, 'createConnection: options.localAddr');
   return loop.createTask(function* (): Coroutine<[SocketTransport, P]> {
-    if (options.sock != null) return yield* wrapConnected(loop, options.sock, protocolFactory, socketFamily(options.sock), options.priority);
+    if (options.sock != null) return yield* wrapConnected(loop, options.sock, protocolFactory, socketFamily(options.sock), options.priority, 'createConnection');
     const infos = yield* resolve(loop, host as string, port as number, options.family ?? 0, C.SOCK_STREAM);
     const errors: unknown[] = [];
     for (const [family, , , , address] of infos) {
@@ -173,7 +173,7 @@ export function createConnection<P extends StreamProtocol>(
         errors.push(error);
         continue;
       }
-      return yield* wrapConnected(loop, fd, protocolFactory, family, options.priority);
+      return yield* wrapConnected(loop, fd, protocolFactory, family, options.priority, 'createConnection');
     }
     if (errors.length === 0) throw new TypeError(`createConnection: no address of ${host} matches the family of localAddr`);
     throw combinedError(errors, `createConnection(${host}, ${port})`);
@@ -197,7 +197,7 @@ export function createUnixConnection<P extends StreamProtocol>(
   if (options.sock != null) checkFd(options.sock, 'createUnixConnection: options.sock');
   else if (typeof path !== 'string' || path.length === 0) throw new TypeError(`createUnixConnection: path must be a non-empty string, got ${describe(path)}`);
   return loop.createTask(function* (): Coroutine<[SocketTransport, P]> {
-    if (options.sock != null) return yield* wrapConnected(loop, options.sock, protocolFactory, C.AF_UNIX, options.priority);
+    if (options.sock != null) return yield* wrapConnected(loop, options.sock, protocolFactory, C.AF_UNIX, options.priority, 'createUnixConnection');
     const fd = openSocket(C.AF_UNIX, C.SOCK_STREAM, 'createUnixConnection');
     try {
       yield* sockConnect(loop, fd, path as string);
@@ -205,7 +205,7 @@ export function createUnixConnection<P extends StreamProtocol>(
       closeQuietly(fd);
       throw error;
     }
-    return yield* wrapConnected(loop, fd, protocolFactory, C.AF_UNIX, options.priority);
+    return yield* wrapConnected(loop, fd, protocolFactory, C.AF_UNIX, options.priority, 'createUnixConnection');
   }, { name: `createUnixConnection ${path ?? `fd ${options.sock}`}` });
 }
 
@@ -219,7 +219,7 @@ export function createUnixConnection<P extends StreamProtocol>(
 export function connectAcceptedSocket<P extends StreamProtocol>(loop: EventLoop, protocolFactory: () => P, sock: number, options: { priority?: Priority } = {}): Task<[SocketTransport, P]> {
   checkFactory(protocolFactory, 'connectAcceptedSocket');
   checkFd(sock, 'connectAcceptedSocket: sock');
-  return loop.createTask(() => wrapConnected(loop, sock, protocolFactory, socketFamily(sock), options.priority), { name: `connectAcceptedSocket fd ${sock}` });
+  return loop.createTask(() => wrapConnected(loop, sock, protocolFactory, socketFamily(sock), options.priority, 'connectAcceptedSocket'), { name: `connectAcceptedSocket fd ${sock}` });
 }
 
 /** Binds a listening-to-be socket for one address; closes it on failure. */
@@ -407,7 +407,7 @@ export function createDatagramEndpoint<P extends DatagramProtocol>(loop: EventLo
     }
     let protocol: P;
     try {
-      protocol = protocolFactory();
+      protocol = makeProtocol(protocolFactory, 'createDatagramEndpoint');
     } catch (error) {
       closeQuietly(fd);
       throw error;

@@ -34,7 +34,7 @@ import { EAGAIN, ECONNABORTED, EMFILE, ENFILE, ENOBUFS, ENOMEM, checkErrno, osEr
 import { SocketTransport, type ConnectionTracker } from './socket-transport.js';
 import { closeQuietly, isInetFamily, localAddress, setNoDelay, TransportSocket } from './sockets.js';
 import { syscalls as sys } from './syscalls.js';
-import type { SocketAddress, StreamProtocol } from './transport.js';
+import { makeProtocol, type SocketAddress, type StreamProtocol } from './transport.js';
 
 /** asyncio's default listen() backlog. */
 export const DEFAULT_BACKLOG = 100;
@@ -319,8 +319,9 @@ export class Server implements ConnectionTracker {
     let protocol: StreamProtocol;
     try {
       if (isInetFamily(listener.family)) setNoDelay(conn);
-      protocol = this.#factory();
+      protocol = makeProtocol(this.#factory, 'Server');
     } catch (exception) {
+      // The client sees its connection closed, and the server goes on accepting.
       closeQuietly(conn);
       this.#loop.callExceptionHandler({ message: 'Server: the protocol factory failed; connection closed', exception, server: this });
       return;

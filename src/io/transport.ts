@@ -212,6 +212,22 @@ export function isBufferedProtocol(protocol: StreamProtocol): protocol is Buffer
 }
 
 /**
+ * Calls a protocol factory and checks that it made a protocol: an object
+ * (a class instance or a literal). Anything else (null, undefined, a
+ * number, a class not called with `new`) is a TypeError naming `who` and
+ * what came back, thrown before any transport is made, so the caller can
+ * close the fd it was about to hand over. What the factory throws
+ * passes through.
+ */
+export function makeProtocol<P>(protocolFactory: () => P, who: string): P {
+  const protocol = protocolFactory();
+  if (protocol === null || typeof protocol !== 'object') {
+    throw new TypeError(`${who}: protocolFactory must return a protocol object, got ${describe(protocol)}`);
+  }
+  return protocol;
+}
+
+/**
  * A datagram protocol (asyncio.DatagramProtocol).
  *
  * @example

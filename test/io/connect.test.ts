@@ -197,6 +197,30 @@ test('cancelling createConnection while it connects closes its socket', T, async
   }
 });
 
+test('a protocol factory that returns no protocol (null, undefined, a number): a TypeError naming it and what it returned, and the socket is closed', T, async () => {
+  await runIo(function* (loop) {
+    const server = yield* createServer(loop, () => new EchoProtocol(), '127.0.0.1', 0);
+    const port = (server.addresses()[0] as [string, number])[1];
+    yield* sleep(1); // the host's own fds exist from the first wait on
+    const before = openFdCount();
+    const messages: string[] = [];
+    for (const bad of [null, undefined, 42]) {
+      const error = yield* failure(createConnection(loop, () => bad as unknown as Protocol, '127.0.0.1', port));
+      assert.ok(error instanceof TypeError, String(error));
+      messages.push(error.message);
+    }
+    assert.deepEqual(messages, [
+      'createConnection: protocolFactory must return a protocol object, got null',
+      'createConnection: protocolFactory must return a protocol object, got undefined',
+      'createConnection: protocolFactory must return a protocol object, got 42',
+    ]);
+    yield* eventually(() => server.statistics().accepted === 3 && server.statistics().activeConnections === 0, 'the server to see the clients come and go');
+    assert.equal(openFdCount(), before, 'each socket was closed');
+    server.close();
+    yield* server.waitClosed();
+  });
+});
+
 test('bad input throws at the call: a bad port, host, factory, or sock with a host', T, async () => {
   await runIo(function* (loop) {
     const factory = (): Protocol => new Collector();

@@ -9,7 +9,7 @@ import { createDatagramEndpoint } from '../../src/io/connect.js';
 import type { UdpTransport } from '../../src/io/datagram-transport.js';
 import type { DatagramProtocol, DatagramTransport, SocketAddress } from '../../src/io/transport.js';
 import { sleep } from '../../src/tasks/operation.js';
-import { eventually, runIo } from './net-helpers.js';
+import { eventually, failure, runIo } from './net-helpers.js';
 
 const T = { timeout: 30_000 };
 
@@ -67,6 +67,13 @@ test('UDP echo: datagrams keep their boundaries and carry the sender address', T
     server.close();
     assert.throws(() => client.sendto(Buffer.from('x'), serverAddress), RuntimeError);
     yield* eventually(() => collector.lost === null && echo.lost === null, 'connectionLost(null) on both');
+  });
+});
+
+test('a protocol factory that returns no protocol: a TypeError naming it, and the socket is closed', T, async () => {
+  await runIo(function* (loop) {
+    const error = yield* failure(createDatagramEndpoint(loop, () => null as unknown as UdpCollector, { localAddr: ['127.0.0.1', 0] }));
+    assert.ok(error instanceof TypeError && error.message === 'createDatagramEndpoint: protocolFactory must return a protocol object, got null', String(error));
   });
 });
 

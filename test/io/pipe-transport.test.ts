@@ -228,6 +228,18 @@ test("a pipe transport's fd is its own: addReader & co. refuse it with a Runtime
   });
 });
 
+test('a protocol factory that returns no protocol: a TypeError naming it; the pipe stays open and the caller\'s, as when the factory throws', T, async () => {
+  await runIo(function* (loop) {
+    const [r, w] = pipe();
+    const error = yield* failure(connectReadPipe(loop, () => undefined as unknown as Reader, r));
+    assert.ok(error instanceof TypeError && error.message === 'connectReadPipe: protocolFactory must return a protocol object, got undefined', String(error));
+    const thrown = yield* failure(connectWritePipe(loop, () => { throw new RangeError('no'); }, w));
+    assert.ok(thrown instanceof RangeError);
+    assert.deepEqual([isOpen(r), isOpen(w)], [true, true]);
+    closeAll(r, w);
+  });
+});
+
 test('a socketpair works as a pipe both ways (read end and write end)', T, async () => {
   await runIo(function* (loop) {
     const [a, b] = socketpair();
