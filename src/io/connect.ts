@@ -30,7 +30,7 @@ import { checkFd } from './selector-support.js';
 import { checkServerOptions, Server, type Listener } from './server.js';
 import { sockConnect } from './sock.js';
 import { SocketTransport } from './socket-transport.js';
-import { checkPort, closeQuietly, formatAddress, isInetFamily, openSocket, setNoDelay, socketFamily, toNativeAddress } from './sockets.js';
+import { checkPort, checkUnixPath, closeQuietly, formatAddress, isInetFamily, openSocket, setNoDelay, socketFamily, toNativeAddress } from './sockets.js';
 import { syscalls as sys } from './syscalls.js';
 import { makeProtocol, type AddressInput, type DatagramProtocol, type StreamProtocol } from './transport.js';
 
@@ -180,9 +180,16 @@ export function createConnection<P extends StreamProtocol>(
   }, { name: `createConnection ${host ?? `fd ${options.sock}`}:${port ?? ''}` });
 }
 
+/** Throws at the call, before any socket is opened, unless `path` is a usable Unix socket path (checkUnixPath). */
+function checkPathArgument(path: unknown, who: string): void {
+  if (typeof path !== 'string' || path.length === 0) throw new TypeError(`${who}: path must be a non-empty string, got ${describe(path)}`);
+  checkUnixPath(path, who, 'path');
+}
+
 /**
  * Connects to the Unix socket at `path` (a leading '\0' selects the
- * abstract namespace).
+ * abstract namespace). A path with a NUL byte inside or longer than 107
+ * bytes is refused at the call (TypeError, RangeError).
  *
  * @example
  * const [transport] = yield* createUnixConnection(loop, () => new Client(), '/tmp/app.sock');
@@ -195,7 +202,7 @@ export function createUnixConnection<P extends StreamProtocol>(
 ): Task<[SocketTransport, P]> {
   checkFactory(protocolFactory, 'createUnixConnection');
   if (options.sock != null) checkFd(options.sock, 'createUnixConnection: options.sock');
-  else if (typeof path !== 'string' || path.length === 0) throw new TypeError(`createUnixConnection: path must be a non-empty string, got ${describe(path)}`);
+  else checkPathArgument(path, 'createUnixConnection');
   return loop.createTask(function* (): Coroutine<[SocketTransport, P]> {
     if (options.sock != null) return yield* wrapConnected(loop, options.sock, protocolFactory, C.AF_UNIX, options.priority, 'createUnixConnection');
     const fd = openSocket(C.AF_UNIX, C.SOCK_STREAM, 'createUnixConnection');
@@ -331,7 +338,9 @@ function startOrClose(server: Server): void {
 /**
  * Listens on the Unix socket `path`. A stale socket file left by an
  * earlier server is removed first; the file is removed again on close
- * (unless `cleanupSocket: false`).
+ * (unless `cleanupSocket: false`). A path with a NUL byte inside (a
+ * leading one selects the abstract namespace) or longer than 107 bytes is
+ * refused at the call (TypeError, RangeError), before any socket is opened.
  *
  * @example
  * const server = yield* createUnixServer(loop, () => new Echo(), '/tmp/echo.sock');
@@ -339,7 +348,7 @@ function startOrClose(server: Server): void {
 export function createUnixServer(loop: EventLoop, protocolFactory: () => StreamProtocol, path: string | null, options: CreateUnixServerOptions = {}): Task<Server> {
   checkFactory(protocolFactory, 'createUnixServer');
   if (options.sock != null) checkFd(options.sock, 'createUnixServer: options.sock');
-  else if (typeof path !== 'string' || path.length === 0) throw new TypeError(`createUnixServer: path must be a non-empty string, got ${describe(path)}`);
+  else checkPathArgument(path, 'createUnixServer');
   checkServerOptions(options, 'createUnixServer');
   return loop.createTask(function* (): Coroutine<Server> {
     let fd: number;
@@ -434,7 +443,10 @@ interface ResolvedAddress {
 
 /** A Unix path, a numeric tuple, or `[name, port]` resolved to its first address. */
 function* resolveOne(loop: EventLoop, address: AddressInput, family: number, what: string): Coroutine<ResolvedAddress> {
-  if (typeof address === 'string') return { family: C.AF_UNIX, host: address, port: 0, input: address };
+  if (typeof address === 'string') {
+    checkUnixPath(address, `createDatagramEndpoint: ${what}`, what);
+    return { family: C.AF_UNIX, host: address, port: 0, input: address };
+  }
   if (!Array.isArray(address) || typeof address[0] !== 'string') {
     throw new TypeError(`createDatagramEndpoint: ${what} must be [host, port] or a Unix path, got ${describe(address)}`);
   }

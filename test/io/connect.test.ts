@@ -167,6 +167,45 @@ test('Unix sockets in the abstract namespace (a leading NUL)', T, async () => {
   });
 });
 
+test('Unix socket paths are checked at the call, before a socket is opened: up to 107 bytes (108 abstract), no NUL inside', T, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eventide-'));
+  const longest = join(dir, 'x'.repeat(107 - dir.length - 1)); // 107 bytes: sun_path and its NUL
+  const abstract = `\0${'a'.repeat(107)}`;
+  try {
+    await runIo(function* (loop) {
+      yield* sleep(1); // the host's own fds exist from the first wait on
+      const before = openFdCount();
+      const factory = (): Protocol => new EchoProtocol();
+      const tooLong = `${longest}y`;
+      assert.throws(() => createUnixServer(loop, factory, tooLong), { name: 'RangeError', message: `createUnixServer: a Unix socket path must be at most 107 bytes, got 108: '${tooLong}'` });
+      assert.throws(() => createUnixConnection(loop, factory, tooLong), { name: 'RangeError', message: `createUnixConnection: a Unix socket path must be at most 107 bytes, got 108: '${tooLong}'` });
+      assert.throws(() => createUnixServer(loop, factory, `${abstract}b`), { name: 'RangeError', message: /createUnixServer: a Unix socket path must be at most 108 bytes, got 109: / });
+      const truncated = join(dir, 'a\0b');
+      assert.throws(() => createUnixServer(loop, factory, truncated), {
+        name: 'TypeError',
+        code: 'ERR_INVALID_ARG_VALUE',
+        message: `createUnixServer: The argument 'path' must be a string without null bytes (a leading one selects the abstract namespace). Received '${dir}/a\\x00b'`,
+      });
+      assert.throws(() => createUnixConnection(loop, factory, truncated), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: /^createUnixConnection: The argument 'path'/ });
+      assert.equal(openFdCount(), before, 'no socket was opened');
+      assert.equal(existsSync(join(dir, 'a')), false, 'nothing bound at the truncated path');
+
+      for (const path of [longest, abstract]) {
+        const server = yield* createUnixServer(loop, factory, path);
+        const [transport, client] = yield* createUnixConnection(loop, () => new Collector(), path);
+        transport.write(Buffer.from('fits'));
+        yield* eventually(() => client.data.length === 4, 'echo');
+        transport.close();
+        yield* eventually(() => client.lost !== undefined, 'close');
+        server.close();
+        yield* server.waitClosed();
+      }
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('cancelling createConnection while it connects closes its socket', T, async () => {
   // A listener that never accepts, its queue filled by raw clients: the
   // kernel drops further SYNs, so the next connect stays in progress.

@@ -125,6 +125,8 @@ test('a closed fd: the Future fails with OSError EBADF; bad arguments throw at t
     assert.throws(() => sockSendAll(loop, 0, 'text' as unknown as Buffer), TypeError);
     assert.throws(() => sockConnect(loop, 0, ['localhost', 80]), TypeError, 'names must be resolved first');
     assert.throws(() => sockConnect(loop, 0, ['127.0.0.1', 99999]), RangeError);
+    assert.throws(() => sockConnect(loop, 0, '/tmp/a\0b'), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: /^sockConnect: The argument 'address' must be a string without null bytes/ });
+    assert.throws(() => sockConnect(loop, 0, `/tmp/${'x'.repeat(103)}`), { name: 'RangeError', message: /^sockConnect: a Unix socket path must be at most 107 bytes, got 108/ });
     assert.equal(loop.removeReader(a), false, 'removeReader of an fd nobody watches: false');
     assert.equal(loop.removeWriter(12345), false);
   });
