@@ -47,7 +47,7 @@ import { WriteFlowControl } from './flow-control.js';
 import { COPY_BELOW_BYTES, readData } from './receive-slab.js';
 import { checkFd } from './selector-support.js';
 import { syscalls as sys } from './syscalls.js';
-import { byteLengthOf, checkBytes, LOST_WRITES_WARN_THRESHOLD, type BaseProtocol, type BytesLike, type ReadTransport, type WriteBufferLimits, type WriteTransport } from './transport.js';
+import { byteLengthOf, checkByteList, checkBytes, LOST_WRITES_WARN_THRESHOLD, type BaseProtocol, type BytesLike, type ReadTransport, type WriteBufferLimits, type WriteTransport } from './transport.js';
 import { WriteQueue } from './write-queue.js';
 
 /** The protocol of a read pipe: asyncio.Protocol's reading half. */
@@ -394,9 +394,9 @@ export class WritePipeTransport extends PipeTransport<WritePipeProtocol> impleme
     this.#flow.maybePause(this.#queue.size);
   }
 
-  /** Writes each buffer in turn. */
+  /** Writes each buffer in turn; if any is not bytes, a TypeError and none is written (all or nothing, as asyncio). */
   writelines(list: Iterable<BytesLike>): void {
-    for (const data of list) this.write(data);
+    for (const data of checkByteList(list, 'WritePipeTransport.writelines')) this.write(data);
   }
 
   /** Closes the write end once the queue is flushed: the reader sees end of file. No-op if already closing. */

@@ -47,6 +47,7 @@ import { COPY_BELOW_BYTES, recvData } from './receive-slab.js';
 import { WriteQueue } from './write-queue.js';
 import {
   byteLengthOf,
+  checkByteList,
   checkBytes,
   LOST_WRITES_WARN_THRESHOLD,
   type BytesLike,
@@ -297,9 +298,9 @@ export class SocketTransport implements Transport {
     this.#flow.maybePause(this.#queue.size);
   }
 
-  /** Writes each buffer in turn. */
+  /** Writes each buffer in turn; if any is not bytes, a TypeError and none is written (all or nothing, as asyncio). */
   writelines(list: Iterable<BytesLike>): void {
-    for (const data of list) this.write(data);
+    for (const data of checkByteList(list, 'SocketTransport.writelines')) this.write(data);
   }
 
   /**

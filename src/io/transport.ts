@@ -310,6 +310,23 @@ export function byteLengthOf(data: BytesLike): number {
   return data instanceof Uint8Array ? data.length : data.byteLength;
 }
 
+/**
+ * The buffers of `list`, every one checked before any is written (as
+ * asyncio's writelines joins them first): an item that is not bytes is a
+ * TypeError naming its index, and nothing is written.
+ *
+ * @example
+ * for (const data of checkByteList(list, 'SocketTransport.writelines')) this.write(data);
+ */
+export function checkByteList(list: unknown, who: string): BytesLike[] {
+  if (list === null || typeof list !== 'object' || typeof (list as Partial<Iterable<unknown>>)[Symbol.iterator] !== 'function') {
+    throw new TypeError(`${who}: list must be an iterable of buffers, got ${describe(list)}`);
+  }
+  const items = Array.from(list as Iterable<unknown>);
+  items.forEach((data, i) => checkBytes(data, `${who}: list[${i}]`));
+  return items as BytesLike[];
+}
+
 /** Throws a TypeError unless `data` is a Buffer, TypedArray or DataView. */
 export function checkBytes(data: unknown, who: string): asserts data is BytesLike {
   if (!ArrayBuffer.isView(data)) {

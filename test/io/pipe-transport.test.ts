@@ -109,6 +109,7 @@ test('write pipe to read pipe: the bytes in order; close() flushes, then the rea
     assert.equal(reader.isReading(), true);
     writer.write(Buffer.from('hello '));
     writer.write(new Uint8Array(Buffer.from('pipe')));
+    assert.throws(() => writer.writelines([Buffer.from('lost'), 42 as unknown as Buffer]), { name: 'TypeError', message: /^WritePipeTransport\.writelines: list\[1\]: data must be a Buffer/ });
     writer.writelines([Buffer.from(' and'), Buffer.from(' more')]);
     yield* eventually(() => readerProtocol.data.length === 19, 'the bytes');
     assert.equal(readerProtocol.data.toString(), 'hello pipe and more');

@@ -38,6 +38,9 @@ test('streams echo: startServer with a generator callback, openConnection, readL
       yield* writer.drain();
       assert.equal((yield* reader.readLine()).toString(), text);
     }
+    assert.throws(() => writer.writelines([Buffer.from('never\n'), 'sent\n' as unknown as Buffer]), { name: 'TypeError', message: /^SocketTransport\.writelines: list\[1\]/ });
+    writer.writelines([Buffer.from('fo'), Buffer.from('ur\n')]);
+    assert.equal((yield* reader.readLine()).toString(), 'four\n', 'the failed writelines sent nothing');
     writer.writeEof();
     assert.equal((yield* reader.read()).length, 0, 'the server closed after our EOF');
     assert.equal(reader.atEof(), true);
