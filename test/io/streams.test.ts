@@ -10,7 +10,7 @@ import { RuntimeError } from '../../src/core/errors.js';
 import { ConnectionResetError } from '../../src/io/errors.js';
 import { IncompleteReadError, LimitOverrunError, StreamReader } from '../../src/io/stream-reader.js';
 import type { StreamWriter } from '../../src/io/stream-writer.js';
-import { openConnection, openUnixConnection, startServer, startUnixServer } from '../../src/io/streams.js';
+import { openConnection, openUnixConnection, startServer, startUnixServer, type ClientConnectedCallback } from '../../src/io/streams.js';
 import type { ReadTransport } from '../../src/io/transport.js';
 import { sleep, type Coroutine } from '../../src/tasks/operation.js';
 import { eventually, failure, pattern, runIo } from './net-helpers.js';
@@ -176,6 +176,50 @@ test('a client callback that throws is reported and its connection closed', T, a
     yield* server.waitClosed();
   }, { exceptions: exceptions as never });
   assert.deepEqual(exceptions.map((c) => [c.message, String(c.exception)]), [['Unhandled exception in client_connected_cb', 'Error: handler bug']]);
+});
+
+test('an async client callback runs as a task: its rejection is reported and the connection closed, never an unhandledRejection; a plain callback that throws is reported alike', T, async () => {
+  const exceptions: { message: string; exception?: unknown; transport?: unknown }[] = [];
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    await runIo(function* () {
+      const callbacks: ClientConnectedCallback[] = [
+        async () => {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          throw new Error('async handler bug');
+        },
+        () => {
+          throw new Error('sync handler bug');
+        },
+        async (_reader, writer) => {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          writer.write(Buffer.from('served\n'));
+          writer.close();
+        },
+      ];
+      const server = yield* startServer((reader, writer) => (callbacks.shift() as ClientConnectedCallback)(reader, writer), '127.0.0.1', 0);
+      const [, port] = server.addresses()[0] as [string, number];
+      for (const expected of ['', '', 'served\n']) {
+        const [reader, writer] = yield* openConnection('127.0.0.1', port);
+        assert.equal((yield* reader.read()).toString(), expected);
+        assert.equal((yield* reader.read()).length, 0, 'the server closed the connection');
+        writer.close();
+        yield* writer.waitClosed();
+      }
+      yield* sleep(1); // a rejection not handled would be reported by now
+      server.close();
+      yield* server.waitClosed();
+    }, { exceptions: exceptions as never });
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+  assert.deepEqual(exceptions.map((c) => [c.message, String(c.exception), String(c.transport).startsWith('<SocketTransport')]), [
+    ['Unhandled exception in client_connected_cb', 'Error: async handler bug', true],
+    ['Unhandled exception in client_connected_cb', 'Error: sync handler bug', true],
+  ]);
+  assert.deepEqual(unhandled, []);
 });
 
 test('streams over Unix sockets', T, async () => {
