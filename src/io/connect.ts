@@ -247,9 +247,9 @@ function bindListener(family: number, host: string, port: number, options: Creat
 
 /**
  * Listens on `host:port` (TCP) and serves each connection with a new
- * protocol from `protocolFactory`. `host` null listens on all interfaces
- * (IPv4 and, where available, IPv6); a list listens on each; port 0 picks
- * a free port (see `server.addresses()`).
+ * protocol from `protocolFactory`. `host` null (or '' or undefined, as
+ * asyncio) listens on all interfaces (IPv4 and, where available, IPv6); a
+ * list listens on each; port 0 picks a free port (see `server.addresses()`).
  *
  * @example
  * const server = yield* createServer(loop, () => new Echo(), '127.0.0.1', 0, { backlog: 512 });
@@ -258,11 +258,12 @@ function bindListener(family: number, host: string, port: number, options: Creat
 export function createServer(
   loop: EventLoop,
   protocolFactory: () => StreamProtocol,
-  host: string | readonly string[] | null,
+  host: string | readonly string[] | null | undefined,
   port: number | null,
   options: CreateServerOptions = {},
 ): Task<Server> {
   checkFactory(protocolFactory, 'createServer');
+  if (host === '' || host === undefined) host = null; // all interfaces, as asyncio's `host == '' or host is None`
   if (options.sock != null) checkFd(options.sock, 'createServer: options.sock');
   else {
     if (host !== null && typeof host !== 'string' && !(Array.isArray(host) && host.every((h) => typeof h === 'string'))) {

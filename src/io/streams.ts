@@ -218,7 +218,7 @@ function streamFactory(clientConnected: ClientConnectedCallback, options: Stream
  */
 export function startServer(
   clientConnected: ClientConnectedCallback,
-  host: string | readonly string[] | null,
+  host: string | readonly string[] | null | undefined,
   port: number | null,
   options: CreateServerOptions & StreamOptions = {},
 ): Task<Server> {

@@ -89,20 +89,21 @@ test('IPv6 on ::1: server and client, peername is the 4-tuple', { ...T, skip: ip
   });
 });
 
-test('host null listens on every interface (IPv4, and IPv6 where present)', T, async () => {
+test("host null, '' or undefined listens on every interface (IPv4, and IPv6 where present), as asyncio", T, async () => {
   await runIo(function* (loop) {
-    const server = yield* createServer(loop, () => new EchoProtocol(), null, 0);
-    const addresses = server.addresses() as [string, number][];
-    assert.ok(addresses.some(([host]) => host === '0.0.0.0'));
-    if (ipv6Loopback()) assert.ok(addresses.some(([host]) => host === '::'));
-    const [, port] = addresses[0] as [string, number];
-    const [transport, client] = yield* createConnection(loop, () => new Collector(), '127.0.0.1', port);
-    transport.write(Buffer.from('any'));
-    yield* eventually(() => client.data.length === 3, 'echo');
-    transport.close();
-    yield* eventually(() => client.lost !== undefined, 'close');
-    server.close();
-    yield* server.waitClosed();
+    for (const wildcard of [null, '', undefined]) {
+      const server = yield* createServer(loop, () => new EchoProtocol(), wildcard, 0);
+      const addresses = server.addresses() as [string, number][];
+      const [, port] = addresses[0] as [string, number];
+      assert.deepEqual(addresses.map(([host]) => host), ipv6Loopback() ? ['0.0.0.0', '::'] : ['0.0.0.0'], `host ${String(wildcard)}`);
+      const [transport, client] = yield* createConnection(loop, () => new Collector(), '127.0.0.1', port);
+      transport.write(Buffer.from('any'));
+      yield* eventually(() => client.data.length === 3, 'echo');
+      transport.close();
+      yield* eventually(() => client.lost !== undefined, 'close');
+      server.close();
+      yield* server.waitClosed();
+    }
   });
 });
 
