@@ -129,6 +129,7 @@ function* wrapConnected<P extends StreamProtocol>(loop: EventLoop, fd: number, f
     throw error;
   }
   const waiter = loop.createFuture<void>();
+  waiter.label = `connectionMade fd ${fd}`;
   const transport = new SocketTransport(loop, fd, protocol, { waiter, family, ...(priority ? { priority } : {}) });
   try {
     yield* waiter;

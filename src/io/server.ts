@@ -190,6 +190,7 @@ export class Server implements ConnectionTracker {
     if (this.#listeners === null) throw new RuntimeError('Server.serveForever: the server is closed');
     this.startServing();
     const forever = this.#loop.createFuture<void>();
+    forever.label = `Server.serveForever ${this.#where()}`;
     this.#servingForever = forever;
     try {
       yield* forever;
@@ -237,6 +238,7 @@ export class Server implements ConnectionTracker {
    */
   waitClosed(): Future<void> {
     const future = this.#loop.createFuture<void>();
+    future.label = `Server.waitClosed ${this.#where()}`;
     if (this.#waiters === null) future.setResult();
     else this.#waiters.push(future);
     return future;
@@ -266,8 +268,13 @@ export class Server implements ConnectionTracker {
   }
 
   toString(): string {
-    const where = this.addresses().map((a) => (typeof a === 'string' ? a : `${a[0]}:${a[1]}`));
-    return `<Server ${this.#listeners === null ? 'closed' : where.join(', ')} connections=${this.#transports.size}>`;
+    return `<Server ${this.#where()} connections=${this.#transports.size}>`;
+  }
+
+  /** Where it listens ('127.0.0.1:8080, /tmp/app.sock'), or 'closed'. */
+  #where(): string {
+    if (this.#listeners === null) return 'closed';
+    return this.addresses().map((a) => (typeof a === 'string' ? a : `${a[0]}:${a[1]}`)).join(', ');
   }
 
   // ---------------------------------------------------------------- accept

@@ -46,7 +46,7 @@ const claims = new WeakMap<BaseEventLoop, Set<number>>();
  * Runs `attempt` now and, while it returns false (EAGAIN), again each time
  * `fd` is ready in `direction`. `attempt` settles `future` when it returns true.
  */
-function retryWhenReady<T>(loop: EventLoop, fd: number, direction: number, future: Future<T>, attempt: () => boolean, who: string): Future<T> {
+function retryWhenReady<T>(loop: EventLoop, fd: number, direction: number, future: Future<T>, attempt: () => boolean, who: string, label?: string): Future<T> {
   loop.checkFdNotOwned(fd, who);
   const key = fd * 2 + direction;
   let claimed = claims.get(loop);
@@ -57,6 +57,8 @@ function retryWhenReady<T>(loop: EventLoop, fd: number, direction: number, futur
     throw new RuntimeError(`${who}: another ${direction === READ ? 'read' : 'write'} operation is already waiting on fd ${fd}`);
   }
   if (attempt()) return future;
+  // Named only once it must wait (no string on the fast path): "waiting on sockRecv fd 7".
+  future.label = label ?? `${who} fd ${fd}`;
   if (claimed === undefined) claims.set(loop, (claimed = new Set()));
   const onReady = (): void => {
     if (!future.done()) attempt();
@@ -182,7 +184,7 @@ export function sockConnect(loop: EventLoop, fd: number, address: AddressInput):
     if (error === 0) future.setResult();
     else future.setException(osError(error < 0 ? error : -error, 'connect', detail));
     return true;
-  }, 'sockConnect');
+  }, 'sockConnect', `connect ${formatAddress(address)} (fd ${fd})`);
 }
 
 /**

@@ -86,6 +86,8 @@ export class StreamReaderProtocol implements Protocol, DrainableProtocol {
     const reader = this.#reader;
     if (reader === null) return;
     reader.setTransport(transport);
+    const fd = (transport as { fd?: unknown }).fd;
+    if (typeof fd === 'number') this.#drain.label = `drain fd ${fd}`;
     if (this.#clientConnected === null) return;
     // A client callback comes with startServer, whose transports are sockets: they write too.
     const writer = new StreamWriter(transport as Transport, this, reader, this.#loop);

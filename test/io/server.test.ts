@@ -18,6 +18,7 @@ import { CancelledError } from '../../src/core/errors.js';
 import type { EventLoop } from '../../src/tasks/event-loop.js';
 import { sleep, type Coroutine } from '../../src/tasks/operation.js';
 import type { Task } from '../../src/tasks/task.js';
+import { describeTask } from '../../src/inspect/task-info.js';
 import { openFdCount } from './fds.js';
 import { Collector, EchoProtocol, eventually, failure, pattern, runIo } from './net-helpers.js';
 
@@ -88,6 +89,8 @@ test('serveForever() returns when the server is closed, and closes it when its t
     const serving = loop.createTask(() => first.serveForever());
     yield* sleep(1);
     assert.equal(first.isServing(), true);
+    assert.equal(describeTask(serving).waitingOn?.label, `Server.serveForever 127.0.0.1:${portOf(first)}`, 'named for task introspection');
+    assert.equal(first.waitClosed().label, `Server.waitClosed 127.0.0.1:${portOf(first)}`);
     const [t] = yield* createConnection(loop, () => new Collector(), '127.0.0.1', portOf(first));
     t.close();
     first.close();

@@ -11,7 +11,10 @@ import { ConnectionResetError } from '../../src/io/errors.js';
 import { IncompleteReadError, LimitOverrunError, StreamReader } from '../../src/io/stream-reader.js';
 import type { StreamWriter } from '../../src/io/stream-writer.js';
 import { openConnection, openUnixConnection, startServer, startUnixServer, type ClientConnectedCallback } from '../../src/io/streams.js';
+import type { SocketTransport } from '../../src/io/socket-transport.js';
 import type { ReadTransport } from '../../src/io/transport.js';
+import { describeTask } from '../../src/inspect/task-info.js';
+import { formatTaskTree } from '../../src/inspect/task-tree.js';
 import { sleep, type Coroutine } from '../../src/tasks/operation.js';
 import { eventually, failure, pattern, runIo } from './net-helpers.js';
 
@@ -220,6 +223,44 @@ test('an async client callback runs as a task: its rejection is reported and the
     ['Unhandled exception in client_connected_cb', 'Error: sync handler bug', true],
   ]);
   assert.deepEqual(unhandled, []);
+});
+
+test('task introspection names I/O waits: StreamReader.read / readExactly / readLine / readUntil on fd N, drain fd N', T, async () => {
+  await runIo(function* (loop) {
+    const server = yield* startServer(() => {}, '127.0.0.1', 0); // never reads, never writes
+    const [, port] = server.addresses()[0] as [string, number];
+    const [reader, writer] = yield* openConnection('127.0.0.1', port);
+    const fd = (writer.transport as SocketTransport).fd;
+    const reads: [string, () => Coroutine<unknown>][] = [
+      ['read', () => reader.read(10)],
+      ['readExactly', () => reader.readExactly(4)],
+      ['readLine', () => reader.readLine()],
+      ['readUntil', () => reader.readUntil('\r\n')],
+    ];
+    for (const [name, read] of reads) {
+      const task = loop.createTask(read, { name: `reading-${name}` });
+      yield* sleep(1);
+      assert.equal(describeTask(task).waitingOn?.label, `StreamReader.${name} on fd ${fd}`);
+      assert.match(formatTaskTree(loop), new RegExp(`reading-${name} #${task.id} \\(waiting on StreamReader\\.${name} on fd ${fd}\\)`));
+      task.cancel();
+      yield* sleep(0);
+    }
+    // The server does not read: fill the kernel's buffers until ours keeps some (writing stays paused).
+    const block = pattern(1024 * 1024);
+    while (writer.transport.getWriteBufferSize() === 0) {
+      writer.write(block);
+      yield* sleep(2);
+    }
+    const draining = loop.createTask(() => writer.drain(), { name: 'draining' });
+    yield* sleep(1);
+    assert.equal(describeTask(draining).waitingOn?.label, `drain fd ${fd}`);
+    draining.cancel();
+    writer.transport.abort();
+    yield* writer.waitClosed();
+    server.close();
+    server.abortClients();
+    yield* server.waitClosed();
+  });
 });
 
 test('streams over Unix sockets', T, async () => {
