@@ -14,6 +14,7 @@ import { checkCallback, checkMilliseconds, describe } from './assert.js';
 import { traceCreation } from './creation-trace.js';
 import { MonotonicClock, VirtualClock, type Clock } from './clock.js';
 import { RuntimeError } from './errors.js';
+import { FdOwners } from './fd-owners.js';
 import { FdWatchers, type FdEvent } from './fd-watchers.js';
 import { beginObservedRun, endObservedRun, Handle, TimerHandle, type HandleCallback } from './handle.js';
 import { InstrumentHooks, type CoreInstrument } from './instruments.js';
@@ -87,6 +88,8 @@ export class BaseEventLoop {
   #timerSeq = 0;
   /** Readers and writers by fd, in step with the selector (fd-watchers.ts). */
   readonly #fds: FdWatchers;
+  /** The fds transports own: the public add/remove calls refuse them (fd-owners.ts). */
+  readonly #fdOwners = new FdOwners();
   /** The bound dispatcher given to the selector (allocated once). */
   readonly #pushReady = (handle: Handle): void => this.#ready.push(handle);
   /** Step 3: a ready fd's reader and/or writer handle go onto the ready queue. */
@@ -333,13 +336,15 @@ export class BaseEventLoop {
 
   /**
    * Calls `callback` on every tick in which `fd` is readable, until
-   * `removeReader(fd)`. Replaces an earlier reader of the same fd.
+   * `removeReader(fd)`. Replaces an earlier reader of the same fd. An fd a
+   * transport owns is refused with a RuntimeError (as asyncio), and so is
+   * it in removeReader, addWriter and removeWriter.
    *
    * @example
    * loop.addReader(socketFd, () => onReadable(), { priority: 'critical' });
    */
   addReader(fd: number, callback: () => unknown, options?: ScheduleOptions): Handle {
-    return this.#addFdHandle(fd, callback, options, 'read', 'addReader');
+    return this.#addFdHandle(fd, callback, options, 'read', 'addReader', true);
   }
 
   /**
@@ -350,22 +355,55 @@ export class BaseEventLoop {
    * loop.addWriter(socketFd, () => flush());
    */
   addWriter(fd: number, callback: () => unknown, options?: ScheduleOptions): Handle {
-    return this.#addFdHandle(fd, callback, options, 'write', 'addWriter');
+    return this.#addFdHandle(fd, callback, options, 'write', 'addWriter', true);
   }
 
   /** Stops watching `fd` for reading; `false` if it had no reader (as asyncio). */
   removeReader(fd: number): boolean {
+    this.#fdOwners.check(fd, 'removeReader');
     return this.#removeFdHandle(fd, 'read');
   }
 
   /** Stops watching `fd` for writing; `false` if it had no writer (as asyncio). */
   removeWriter(fd: number): boolean {
+    this.#fdOwners.check(fd, 'removeWriter');
     return this.#removeFdHandle(fd, 'write');
   }
 
-  #addFdHandle(fd: number, callback: () => unknown, options: ScheduleOptions | undefined, event: FdEvent, what: string): Handle {
+  /**
+   * @internal `owner` (a transport) takes `fd`: from now on the public
+   * addReader, addWriter, removeReader and removeWriter (and the sock*
+   * functions, through checkFdNotOwned) refuse it, naming `owner`. The
+   * owner watches it with watchOwnedFd. Released with releaseFd.
+   */
+  claimFd(fd: number, owner: object): void {
+    this.#fdOwners.claim(fd, owner);
+  }
+
+  /** @internal `owner` lets go of `fd` (just before closing it); no-op if it is not the owner. */
+  releaseFd(fd: number, owner: object): void {
+    this.#fdOwners.release(fd, owner);
+  }
+
+  /** @internal Throws a RuntimeError naming `who`, `fd` and the transport if a transport owns `fd`. */
+  checkFdNotOwned(fd: number, who: string): void {
+    this.#fdOwners.check(fd, who);
+  }
+
+  /** @internal addReader / addWriter for the fd's owner (or a caller that checked): no ownership check. */
+  watchOwnedFd(fd: number, event: FdEvent, callback: () => unknown, options?: ScheduleOptions): Handle {
+    return this.#addFdHandle(fd, callback, options, event, event === 'read' ? 'addReader' : 'addWriter', false);
+  }
+
+  /** @internal removeReader / removeWriter for the fd's owner: no ownership check. */
+  unwatchOwnedFd(fd: number, event: FdEvent): boolean {
+    return this.#removeFdHandle(fd, event);
+  }
+
+  #addFdHandle(fd: number, callback: () => unknown, options: ScheduleOptions | undefined, event: FdEvent, what: string, checkOwner: boolean): Handle {
     this.#checkOpen(what);
     if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`${what}: fd must be a non-negative integer, got ${describe(fd)}`);
+    if (checkOwner) this.#fdOwners.check(fd, what);
     checkCallback(callback, `${what}: callback`);
     if (!this.#selector.supportsFds) {
       throw new TypeError(
@@ -936,6 +974,7 @@ export class BaseEventLoop {
     for (const handle of this.#ready.drain()) handle.cancel();
     for (const handle of this.#timers.clear()) handle.cancel();
     this.#fds.clear();
+    this.#fdOwners.clear();
     this.#selector.close();
     this.#host.close();
   }

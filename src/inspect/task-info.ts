@@ -16,8 +16,11 @@
  *
  * What a task waits on is labelled by the thing itself: a task by its name,
  * a sleep by its deadline, a future by `future.label` — which whoever
- * creates the future sets ('Lock.acquire()', 'Queue.get()', 'fd 7
- * readable', 'promise') — or else by its class and id ('GatheringFuture #12').
+ * creates the future sets ('Lock.acquire()', 'Queue.get()', 'promise',
+ * and for I/O 'StreamReader.read on fd 7', 'sockRecv fd 7', 'drain fd 7',
+ * 'connect 127.0.0.1:8080 (fd 7)', 'getaddrinfo example.com:80',
+ * 'Process.wait pid 123', 'Server.serveForever 127.0.0.1:8080') — or else
+ * by its class and id ('GatheringFuture #12').
  */
 import { TimerHandle } from '../core/handle.js';
 import type { Priority } from '../core/priority.js';

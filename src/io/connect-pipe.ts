@@ -24,6 +24,7 @@ import type { Task } from '../tasks/task.js';
 import { syscalls as sys } from './syscalls.js';
 import { checkErrno } from './errors.js';
 import { checkFd } from './selector-support.js';
+import { makeProtocol } from './transport.js';
 import { checkPipeFd, ReadPipeTransport, WritePipeTransport, type PipeTransportOptions, type ReadPipeProtocol, type WritePipeProtocol } from './pipe-transport.js';
 
 export interface ConnectPipeOptions {
@@ -41,7 +42,7 @@ export interface ConnectPipeOptions {
  */
 export function connectReadPipe<P extends ReadPipeProtocol>(loop: EventLoop, protocolFactory: () => P, pipe: number, options: ConnectPipeOptions = {}): Task<[ReadPipeTransport, P]> {
   checkArguments(protocolFactory, pipe, 'connectReadPipe');
-  return loop.createTask(() => wrapPipe(loop, protocolFactory, (protocol, transportOptions) => new ReadPipeTransport(loop, pipe, protocol, transportOptions), options), {
+  return loop.createTask(() => wrapPipe(loop, protocolFactory, (protocol, transportOptions) => new ReadPipeTransport(loop, pipe, protocol, transportOptions), options, 'connectReadPipe'), {
     name: `connectReadPipe fd ${pipe}`,
   });
 }
@@ -58,7 +59,7 @@ export function connectReadPipe<P extends ReadPipeProtocol>(loop: EventLoop, pro
  */
 export function connectWritePipe<P extends WritePipeProtocol>(loop: EventLoop, protocolFactory: () => P, pipe: number, options: ConnectPipeOptions = {}): Task<[WritePipeTransport, P]> {
   checkArguments(protocolFactory, pipe, 'connectWritePipe');
-  return loop.createTask(() => wrapPipe(loop, protocolFactory, (protocol, transportOptions) => new WritePipeTransport(loop, pipe, protocol, transportOptions), options), {
+  return loop.createTask(() => wrapPipe(loop, protocolFactory, (protocol, transportOptions) => new WritePipeTransport(loop, pipe, protocol, transportOptions), options, 'connectWritePipe'), {
     name: `connectWritePipe fd ${pipe}`,
   });
 }
@@ -99,8 +100,10 @@ function* wrapPipe<P, T extends { close(): void }>(
   protocolFactory: () => P,
   makeTransport: (protocol: P, options: PipeTransportOptions) => T,
   options: ConnectPipeOptions,
+  who: string,
 ): Coroutine<[T, P]> {
-  const protocol = protocolFactory();
+  // A factory that throws or makes no protocol leaves the pipe open and the caller's (as asyncio's connect_read_pipe).
+  const protocol = makeProtocol(protocolFactory, who);
   const waiter = loop.createFuture<void>();
   const transport = makeTransport(protocol, { waiter, ...(options.priority === undefined ? {} : { priority: options.priority }) });
   try {

@@ -30,9 +30,9 @@ import { checkFd } from './selector-support.js';
 import { checkServerOptions, Server, type Listener } from './server.js';
 import { sockConnect } from './sock.js';
 import { SocketTransport } from './socket-transport.js';
-import { checkPort, closeQuietly, formatAddress, isInetFamily, openSocket, setNoDelay, socketFamily, toNativeAddress } from './sockets.js';
+import { checkPort, checkUnixPath, closeQuietly, formatAddress, isInetFamily, openSocket, setNoDelay, socketFamily, toNativeAddress } from './sockets.js';
 import { syscalls as sys } from './syscalls.js';
-import type { AddressInput, DatagramProtocol, StreamProtocol } from './transport.js';
+import { makeProtocol, type AddressInput, type DatagramProtocol, type StreamProtocol } from './transport.js';
 
 const C = sys.constants;
 
@@ -118,17 +118,18 @@ function* resolve(loop: EventLoop, host: string, port: number, family: number, t
   return infos;
 }
 
-/** Wraps a connected fd in a transport and waits for connectionMade. */
-function* wrapConnected<P extends StreamProtocol>(loop: EventLoop, fd: number, factory: () => P, family: number, priority: Priority | undefined): Coroutine<[SocketTransport, P]> {
+/** Wraps a connected fd in a transport and waits for connectionMade; closes the fd if no protocol comes of the factory. */
+function* wrapConnected<P extends StreamProtocol>(loop: EventLoop, fd: number, factory: () => P, family: number, priority: Priority | undefined, who: string): Coroutine<[SocketTransport, P]> {
   let protocol: P;
   try {
     if (isInetFamily(family)) setNoDelay(fd);
-    protocol = factory();
+    protocol = makeProtocol(factory, who);
   } catch (error) {
     closeQuietly(fd);
     throw error;
   }
   const waiter = loop.createFuture<void>();
+  waiter.label = `connectionMade fd ${fd}`;
   const transport = new SocketTransport(loop, fd, protocol, { waiter, family, ...(priority ? { priority } : {}) });
   try {
     yield* waiter;
@@ -158,7 +159,7 @@ export function createConnection<P extends StreamProtocol>(
   checkHostPort(host, port, options.sock, 'createConnection');
   const localAddr = options.localAddr == null ? null : toNativeAddress(options.localAddr, 'createConnection: options.localAddr');
   return loop.createTask(function* (): Coroutine<[SocketTransport, P]> {
-    if (options.sock != null) return yield* wrapConnected(loop, options.sock, protocolFactory, socketFamily(options.sock), options.priority);
+    if (options.sock != null) return yield* wrapConnected(loop, options.sock, protocolFactory, socketFamily(options.sock), options.priority, 'createConnection');
     const infos = yield* resolve(loop, host as string, port as number, options.family ?? 0, C.SOCK_STREAM);
     const errors: unknown[] = [];
     for (const [family, , , , address] of infos) {
@@ -173,16 +174,23 @@ export function createConnection<P extends StreamProtocol>(
         errors.push(error);
         continue;
       }
-      return yield* wrapConnected(loop, fd, protocolFactory, family, options.priority);
+      return yield* wrapConnected(loop, fd, protocolFactory, family, options.priority, 'createConnection');
     }
     if (errors.length === 0) throw new TypeError(`createConnection: no address of ${host} matches the family of localAddr`);
     throw combinedError(errors, `createConnection(${host}, ${port})`);
   }, { name: `createConnection ${host ?? `fd ${options.sock}`}:${port ?? ''}` });
 }
 
+/** Throws at the call, before any socket is opened, unless `path` is a usable Unix socket path (checkUnixPath). */
+function checkPathArgument(path: unknown, who: string): void {
+  if (typeof path !== 'string' || path.length === 0) throw new TypeError(`${who}: path must be a non-empty string, got ${describe(path)}`);
+  checkUnixPath(path, who, 'path');
+}
+
 /**
  * Connects to the Unix socket at `path` (a leading '\0' selects the
- * abstract namespace).
+ * abstract namespace). A path with a NUL byte inside or longer than 107
+ * bytes is refused at the call (TypeError, RangeError).
  *
  * @example
  * const [transport] = yield* createUnixConnection(loop, () => new Client(), '/tmp/app.sock');
@@ -195,9 +203,9 @@ export function createUnixConnection<P extends StreamProtocol>(
 ): Task<[SocketTransport, P]> {
   checkFactory(protocolFactory, 'createUnixConnection');
   if (options.sock != null) checkFd(options.sock, 'createUnixConnection: options.sock');
-  else if (typeof path !== 'string' || path.length === 0) throw new TypeError(`createUnixConnection: path must be a non-empty string, got ${describe(path)}`);
+  else checkPathArgument(path, 'createUnixConnection');
   return loop.createTask(function* (): Coroutine<[SocketTransport, P]> {
-    if (options.sock != null) return yield* wrapConnected(loop, options.sock, protocolFactory, C.AF_UNIX, options.priority);
+    if (options.sock != null) return yield* wrapConnected(loop, options.sock, protocolFactory, C.AF_UNIX, options.priority, 'createUnixConnection');
     const fd = openSocket(C.AF_UNIX, C.SOCK_STREAM, 'createUnixConnection');
     try {
       yield* sockConnect(loop, fd, path as string);
@@ -205,7 +213,7 @@ export function createUnixConnection<P extends StreamProtocol>(
       closeQuietly(fd);
       throw error;
     }
-    return yield* wrapConnected(loop, fd, protocolFactory, C.AF_UNIX, options.priority);
+    return yield* wrapConnected(loop, fd, protocolFactory, C.AF_UNIX, options.priority, 'createUnixConnection');
   }, { name: `createUnixConnection ${path ?? `fd ${options.sock}`}` });
 }
 
@@ -219,7 +227,7 @@ export function createUnixConnection<P extends StreamProtocol>(
 export function connectAcceptedSocket<P extends StreamProtocol>(loop: EventLoop, protocolFactory: () => P, sock: number, options: { priority?: Priority } = {}): Task<[SocketTransport, P]> {
   checkFactory(protocolFactory, 'connectAcceptedSocket');
   checkFd(sock, 'connectAcceptedSocket: sock');
-  return loop.createTask(() => wrapConnected(loop, sock, protocolFactory, socketFamily(sock), options.priority), { name: `connectAcceptedSocket fd ${sock}` });
+  return loop.createTask(() => wrapConnected(loop, sock, protocolFactory, socketFamily(sock), options.priority, 'connectAcceptedSocket'), { name: `connectAcceptedSocket fd ${sock}` });
 }
 
 /** Binds a listening-to-be socket for one address; closes it on failure. */
@@ -240,9 +248,9 @@ function bindListener(family: number, host: string, port: number, options: Creat
 
 /**
  * Listens on `host:port` (TCP) and serves each connection with a new
- * protocol from `protocolFactory`. `host` null listens on all interfaces
- * (IPv4 and, where available, IPv6); a list listens on each; port 0 picks
- * a free port (see `server.addresses()`).
+ * protocol from `protocolFactory`. `host` null (or '' or undefined, as
+ * asyncio) listens on all interfaces (IPv4 and, where available, IPv6); a
+ * list listens on each; port 0 picks a free port (see `server.addresses()`).
  *
  * @example
  * const server = yield* createServer(loop, () => new Echo(), '127.0.0.1', 0, { backlog: 512 });
@@ -251,11 +259,12 @@ function bindListener(family: number, host: string, port: number, options: Creat
 export function createServer(
   loop: EventLoop,
   protocolFactory: () => StreamProtocol,
-  host: string | readonly string[] | null,
+  host: string | readonly string[] | null | undefined,
   port: number | null,
   options: CreateServerOptions = {},
 ): Task<Server> {
   checkFactory(protocolFactory, 'createServer');
+  if (host === '' || host === undefined) host = null; // all interfaces, as asyncio's `host == '' or host is None`
   if (options.sock != null) checkFd(options.sock, 'createServer: options.sock');
   else {
     if (host !== null && typeof host !== 'string' && !(Array.isArray(host) && host.every((h) => typeof h === 'string'))) {
@@ -331,7 +340,9 @@ function startOrClose(server: Server): void {
 /**
  * Listens on the Unix socket `path`. A stale socket file left by an
  * earlier server is removed first; the file is removed again on close
- * (unless `cleanupSocket: false`).
+ * (unless `cleanupSocket: false`). A path with a NUL byte inside (a
+ * leading one selects the abstract namespace) or longer than 107 bytes is
+ * refused at the call (TypeError, RangeError), before any socket is opened.
  *
  * @example
  * const server = yield* createUnixServer(loop, () => new Echo(), '/tmp/echo.sock');
@@ -339,7 +350,7 @@ function startOrClose(server: Server): void {
 export function createUnixServer(loop: EventLoop, protocolFactory: () => StreamProtocol, path: string | null, options: CreateUnixServerOptions = {}): Task<Server> {
   checkFactory(protocolFactory, 'createUnixServer');
   if (options.sock != null) checkFd(options.sock, 'createUnixServer: options.sock');
-  else if (typeof path !== 'string' || path.length === 0) throw new TypeError(`createUnixServer: path must be a non-empty string, got ${describe(path)}`);
+  else checkPathArgument(path, 'createUnixServer');
   checkServerOptions(options, 'createUnixServer');
   return loop.createTask(function* (): Coroutine<Server> {
     let fd: number;
@@ -407,7 +418,7 @@ export function createDatagramEndpoint<P extends DatagramProtocol>(loop: EventLo
     }
     let protocol: P;
     try {
-      protocol = protocolFactory();
+      protocol = makeProtocol(protocolFactory, 'createDatagramEndpoint');
     } catch (error) {
       closeQuietly(fd);
       throw error;
@@ -434,7 +445,10 @@ interface ResolvedAddress {
 
 /** A Unix path, a numeric tuple, or `[name, port]` resolved to its first address. */
 function* resolveOne(loop: EventLoop, address: AddressInput, family: number, what: string): Coroutine<ResolvedAddress> {
-  if (typeof address === 'string') return { family: C.AF_UNIX, host: address, port: 0, input: address };
+  if (typeof address === 'string') {
+    checkUnixPath(address, `createDatagramEndpoint: ${what}`, what);
+    return { family: C.AF_UNIX, host: address, port: 0, input: address };
+  }
   if (!Array.isArray(address) || typeof address[0] !== 'string') {
     throw new TypeError(`createDatagramEndpoint: ${what} must be [host, port] or a Unix path, got ${describe(address)}`);
   }

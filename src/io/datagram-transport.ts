@@ -21,7 +21,7 @@ import { RuntimeError } from '../core/errors.js';
 import type { Future } from '../tasks/future.js';
 import { EAGAIN, osError, toError } from './errors.js';
 import { READ_CHUNK_BYTES, sharedReceiveBuffer } from './socket-transport.js';
-import { formatAddress, localAddress, peerAddress, toNativeAddress, toSocketAddress, TransportSocket, type NativeAddress } from './sockets.js';
+import { formatAddress, socketNames, toNativeAddress, toSocketAddress, TransportSocket, type NativeAddress } from './sockets.js';
 import { newSockAddress, syscalls as sys } from './syscalls.js';
 import {
   checkBytes,
@@ -30,6 +30,7 @@ import {
   type DatagramProtocol,
   type DatagramTransport,
   type ExtraInfo,
+  type SocketAddress,
   type WriteBufferLimits,
 } from './transport.js';
 
@@ -73,6 +74,9 @@ export class UdpTransport implements DatagramTransport {
   );
   readonly #family: number;
   readonly #remote: AddressInput | null;
+  /** Read once at creation, as asyncio does: still known after the close. */
+  readonly #sockname: SocketAddress | undefined;
+  readonly #peername: SocketAddress | undefined;
   /** Reused out-parameter for recvfrom's sender. */
   readonly #from = newSockAddress();
   readonly #queue: Pending[] = [];
@@ -93,6 +97,10 @@ export class UdpTransport implements DatagramTransport {
     this.#protocol = protocol;
     this.#family = options.family;
     this.#remote = options.remote ?? null;
+    loop.claimFd(fd, this); // until the fd is closed: addReader & co. refuse it
+    const names = socketNames(fd);
+    this.#sockname = names.sockname;
+    this.#peername = names.peername;
     const waiter = options.waiter ?? null;
     loop.callSoon(() => this.#start(waiter));
   }
@@ -113,9 +121,9 @@ export class UdpTransport implements DatagramTransport {
   getExtraInfo<K extends keyof ExtraInfo, D>(name: K, defaultValue: D): ExtraInfo[K] | D;
   getExtraInfo(name: string, defaultValue?: unknown): unknown;
   getExtraInfo(name: string, defaultValue?: unknown): unknown {
-    if (this.#fdClosed) return defaultValue;
-    if (name === 'sockname') return localAddress(this.#fd) ?? defaultValue;
-    if (name === 'peername') return (this.#remote === null ? undefined : peerAddress(this.#fd)) ?? defaultValue;
+    if (name === 'sockname') return this.#sockname ?? defaultValue;
+    if (name === 'peername') return this.#peername ?? defaultValue;
+    if (this.#fdClosed) return defaultValue; // the fd number may belong to someone else now
     if (name === 'socket') return new TransportSocket(this.#fd, this.#family, sys.constants.SOCK_DGRAM, () => !this.#fdClosed);
     return defaultValue;
   }
@@ -220,6 +228,7 @@ export class UdpTransport implements DatagramTransport {
       this.#stopReading();
       this.#stopWriting();
       this.#fdClosed = true;
+      this.#loop.releaseFd(this.#fd, this);
       sys.close(this.#fd);
     }
   }
@@ -293,26 +302,26 @@ export class UdpTransport implements DatagramTransport {
 
   #startReading(): void {
     if (this.#readerActive) return;
-    this.#loop.addReader(this.#fd, this.#onReadable);
+    this.#loop.watchOwnedFd(this.#fd, 'read', this.#onReadable);
     this.#readerActive = true;
   }
 
   #stopReading(): void {
     if (!this.#readerActive) return;
     this.#readerActive = false;
-    if (!this.#loop.isClosed()) this.#loop.removeReader(this.#fd);
+    if (!this.#loop.isClosed()) this.#loop.unwatchOwnedFd(this.#fd, 'read');
   }
 
   #startWriting(): void {
     if (this.#writerActive) return;
-    this.#loop.addWriter(this.#fd, this.#onWritable);
+    this.#loop.watchOwnedFd(this.#fd, 'write', this.#onWritable);
     this.#writerActive = true;
   }
 
   #stopWriting(): void {
     if (!this.#writerActive) return;
     this.#writerActive = false;
-    if (!this.#loop.isClosed()) this.#loop.removeWriter(this.#fd);
+    if (!this.#loop.isClosed()) this.#loop.unwatchOwnedFd(this.#fd, 'write');
   }
 
   #detail(to: NativeAddress | null): string {

@@ -20,7 +20,7 @@ import { describe } from '../core/assert.js';
 import type { EventLoop } from '../tasks/event-loop.js';
 import type { Future } from '../tasks/future.js';
 import { promiseToFuture } from '../tasks/task.js';
-import { numericFamily } from './sockets.js';
+import { formatAddress, numericFamily } from './sockets.js';
 import { syscalls as sys } from './syscalls.js';
 import type { Inet6Address, InetAddress } from './transport.js';
 
@@ -89,7 +89,9 @@ export function getaddrinfo(loop: EventLoop, host: string, port: number | string
   }
   const family = options.family === C.AF_INET ? 4 : options.family === C.AF_INET6 ? 6 : 0;
   const promise = lookup(host, { all: true, family, verbatim: true }).then((found) => entries(found, portNumber, options));
-  return promiseToFuture(loop, promise);
+  const future = promiseToFuture(loop, promise);
+  future.label = `getaddrinfo ${host}:${port ?? ''}`;
+  return future;
 }
 
 /** getnameinfo flags (glibc's values, as Python's socket.NI_*). */
@@ -140,7 +142,9 @@ export function getnameinfo(loop: EventLoop, sockaddr: InetAddress | Inet6Addres
       throw error;
     },
   );
-  return promiseToFuture(loop, answer);
+  const future = promiseToFuture(loop, answer);
+  future.label = `getnameinfo ${formatAddress([host, port])}`;
+  return future;
 }
 
 /** The address as the system's getnameinfo prints it: IPv6 compressed and lower case ('0:0::1' is '::1'), a zone kept. */

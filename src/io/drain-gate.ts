@@ -19,6 +19,8 @@ export class DrainGate {
   #paused = false;
   #lost = false;
   readonly #waiters: Future<void>[] = [];
+  /** What a drain wait is called in task introspection ('drain fd 7'); set by the owner once it knows. */
+  label = 'drain';
 
   constructor(loop: EventLoop) {
     this.#loop = loop;
@@ -50,6 +52,7 @@ export class DrainGate {
     if (this.#lost) throw new ConnectionResetError(ECONNRESET, 'drain', 'connection lost');
     if (!this.#paused) return;
     const waiter = this.#loop.createFuture<void>();
+    waiter.label = this.label;
     this.#waiters.push(waiter);
     try {
       yield* waiter;

@@ -26,7 +26,10 @@
  *   function keeps its imports and module-level state (per thread). The
  *   form for anything that needs more than its arguments.
  *
- * Arguments and result are copied between threads (structured clone).
+ * Arguments and result are copied between threads (structured clone). An
+ * argument that cannot be (a function, a symbol) is a TypeError at the
+ * call naming it (`args[1]`), its DataCloneError as the cause; nothing is
+ * submitted and the pool carries on.
  *
  * The default executor of each loop is a `WorkerPool` of
  * min(4, CPUs) threads, started on first use. `shutdownDefaultExecutor`
@@ -173,7 +176,7 @@ export function runInExecutor(loop: EventLoop, executor: Executor | null, work: 
       settled = true;
       loop.endExternalWait();
     }
-    throw error;
+    throw isDataCloneError(error) ? uncloneableArgumentError(job.args, error, who) : error;
   }
   // Cancelled (or settled) first: withdraw the job and stop holding back a virtual clock.
   future.addDoneCallbackInLane(() => {
@@ -183,6 +186,29 @@ export function runInExecutor(loop: EventLoop, executor: Executor | null, work: 
     withdraw();
   }, SETTLE_HOOK);
   return future;
+}
+
+function isDataCloneError(error: unknown): error is DOMException {
+  return error instanceof DOMException && error.name === 'DataCloneError';
+}
+
+/**
+ * What submit's DataCloneError means, as a TypeError naming the argument
+ * that cannot be copied to a worker thread (a function, a symbol, an
+ * object holding one), with the DataCloneError as its cause. Only on this
+ * failure path is each argument cloned again, to find which one.
+ */
+function uncloneableArgumentError(args: readonly unknown[], cause: DOMException, who: string): TypeError {
+  const index = args.findIndex((arg) => {
+    try {
+      structuredClone(arg);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  const which = index < 0 ? 'the arguments' : `args[${index}] (${describe(args[index])})`;
+  return new TypeError(`${who}: ${which} cannot be copied to a worker thread (structured clone): ${cause.message}`, { cause });
 }
 
 /** The loop's default executor, started on first use. */

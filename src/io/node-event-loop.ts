@@ -110,7 +110,7 @@ export class NodeEventLoop extends EventLoop {
   }
 
   /** See `createServer` (connect.ts). */
-  createServer(protocolFactory: () => StreamProtocol, host: string | readonly string[] | null, port: number | null, options?: CreateServerOptions): Task<Server> {
+  createServer(protocolFactory: () => StreamProtocol, host: string | readonly string[] | null | undefined, port: number | null, options?: CreateServerOptions): Task<Server> {
     return createServer(this, protocolFactory, host, port, options);
   }
 

@@ -47,7 +47,7 @@ import { WriteFlowControl } from './flow-control.js';
 import { COPY_BELOW_BYTES, readData } from './receive-slab.js';
 import { checkFd } from './selector-support.js';
 import { syscalls as sys } from './syscalls.js';
-import { byteLengthOf, checkBytes, LOST_WRITES_WARN_THRESHOLD, type BaseProtocol, type BytesLike, type ReadTransport, type WriteBufferLimits, type WriteTransport } from './transport.js';
+import { byteLengthOf, checkByteList, checkBytes, LOST_WRITES_WARN_THRESHOLD, type BaseProtocol, type BytesLike, type ReadTransport, type WriteBufferLimits, type WriteTransport } from './transport.js';
 import { WriteQueue } from './write-queue.js';
 
 /** The protocol of a read pipe: asyncio.Protocol's reading half. */
@@ -138,6 +138,7 @@ abstract class PipeTransport<P extends BaseProtocol<never>> {
     this.fd = fd;
     this.protocol = protocol;
     this.scheduleOptions = options.priority === undefined ? undefined : { priority: options.priority };
+    loop.claimFd(fd, this); // until callConnectionLost closes it: addReader & co. refuse it
     const waiter = options.waiter ?? null;
     loop.callSoon(() => this.#start(waiter, startReading), this.scheduleOptions);
   }
@@ -204,32 +205,33 @@ abstract class PipeTransport<P extends BaseProtocol<never>> {
       this.stopReading();
       this.stopWriting();
       this.#fdClosed = true;
+      this.loop.releaseFd(this.fd, this);
       sys.close(this.fd);
     }
   }
 
   protected startReading(): void {
     if (this.#readerActive) return;
-    this.loop.addReader(this.fd, this.#onReadable, this.scheduleOptions);
+    this.loop.watchOwnedFd(this.fd, 'read', this.#onReadable, this.scheduleOptions);
     this.#readerActive = true;
   }
 
   protected stopReading(): void {
     if (!this.#readerActive) return;
     this.#readerActive = false;
-    if (!this.loop.isClosed()) this.loop.removeReader(this.fd);
+    if (!this.loop.isClosed()) this.loop.unwatchOwnedFd(this.fd, 'read');
   }
 
   protected startWriting(onWritable: () => void): void {
     if (this.#writerActive) return;
-    this.loop.addWriter(this.fd, onWritable, this.scheduleOptions);
+    this.loop.watchOwnedFd(this.fd, 'write', onWritable, this.scheduleOptions);
     this.#writerActive = true;
   }
 
   protected stopWriting(): void {
     if (!this.#writerActive) return;
     this.#writerActive = false;
-    if (!this.loop.isClosed()) this.loop.removeWriter(this.fd);
+    if (!this.loop.isClosed()) this.loop.unwatchOwnedFd(this.fd, 'write');
   }
 
   readonly #onReadable = (): void => this.readReady();
@@ -392,9 +394,9 @@ export class WritePipeTransport extends PipeTransport<WritePipeProtocol> impleme
     this.#flow.maybePause(this.#queue.size);
   }
 
-  /** Writes each buffer in turn. */
+  /** Writes each buffer in turn; if any is not bytes, a TypeError and none is written (all or nothing, as asyncio). */
   writelines(list: Iterable<BytesLike>): void {
-    for (const data of list) this.write(data);
+    for (const data of checkByteList(list, 'WritePipeTransport.writelines')) this.write(data);
   }
 
   /** Closes the write end once the queue is flushed: the reader sees end of file. No-op if already closing. */

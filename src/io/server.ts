@@ -34,7 +34,7 @@ import { EAGAIN, ECONNABORTED, EMFILE, ENFILE, ENOBUFS, ENOMEM, checkErrno, osEr
 import { SocketTransport } from './socket-transport.js';
 import { closeQuietly, isInetFamily, localAddress, setNoDelay, TransportSocket } from './sockets.js';
 import { syscalls as sys } from './syscalls.js';
-import type { SocketAddress, StreamProtocol } from './transport.js';
+import { makeProtocol, type SocketAddress, type StreamProtocol } from './transport.js';
 
 /** asyncio's default listen() backlog. */
 export const DEFAULT_BACKLOG = 100;
@@ -193,6 +193,7 @@ export class Server {
     if (this.#listeners === null) throw new RuntimeError('Server.serveForever: the server is closed');
     this.startServing();
     const forever = this.#loop.createFuture<void>();
+    forever.label = `Server.serveForever ${this.#where()}`;
     this.#servingForever = forever;
     try {
       yield* forever;
@@ -240,6 +241,7 @@ export class Server {
    */
   waitClosed(): Future<void> {
     const future = this.#loop.createFuture<void>();
+    future.label = `Server.waitClosed ${this.#where()}`;
     if (this.#waiters === null) future.setResult();
     else this.#waiters.push(future);
     return future;
@@ -269,8 +271,13 @@ export class Server {
   }
 
   toString(): string {
-    const where = this.addresses().map((a) => (typeof a === 'string' ? a : `${a[0]}:${a[1]}`));
-    return `<Server ${this.#listeners === null ? 'closed' : where.join(', ')} connections=${this.#transports.size}>`;
+    return `<Server ${this.#where()} connections=${this.#transports.size}>`;
+  }
+
+  /** Where it listens ('127.0.0.1:8080, /tmp/app.sock'), or 'closed'. */
+  #where(): string {
+    if (this.#listeners === null) return 'closed';
+    return this.addresses().map((a) => (typeof a === 'string' ? a : `${a[0]}:${a[1]}`)).join(', ');
   }
 
   // ---------------------------------------------------------------- accept
@@ -322,8 +329,9 @@ export class Server {
     let protocol: StreamProtocol;
     try {
       if (isInetFamily(listener.family)) setNoDelay(conn);
-      protocol = this.#factory();
+      protocol = makeProtocol(this.#factory, 'Server');
     } catch (exception) {
+      // The client sees its connection closed, and the server goes on accepting.
       closeQuietly(conn);
       this.#loop.callExceptionHandler({ message: 'Server: the protocol factory failed; connection closed', exception, server: this });
       return;

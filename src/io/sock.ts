@@ -18,7 +18,8 @@
  * One operation per fd and direction at a time: the loop keeps one reader
  * and one writer per fd, so a second pending `sockRecv` on the same fd
  * would silently replace the first. It is refused with a RuntimeError,
- * before it touches the socket.
+ * before it touches the socket. So is an fd a transport owns (asyncio's
+ * "File descriptor N is used by transport"): its data is the transport's.
  */
 import { describe } from '../core/assert.js';
 import type { BaseEventLoop } from '../core/base-event-loop.js';
@@ -45,7 +46,8 @@ const claims = new WeakMap<BaseEventLoop, Set<number>>();
  * Runs `attempt` now and, while it returns false (EAGAIN), again each time
  * `fd` is ready in `direction`. `attempt` settles `future` when it returns true.
  */
-function retryWhenReady<T>(loop: EventLoop, fd: number, direction: number, future: Future<T>, attempt: () => boolean, who: string): Future<T> {
+function retryWhenReady<T>(loop: EventLoop, fd: number, direction: number, future: Future<T>, attempt: () => boolean, who: string, label?: string): Future<T> {
+  loop.checkFdNotOwned(fd, who);
   const key = fd * 2 + direction;
   let claimed = claims.get(loop);
   // Refused before the first attempt: a send that went out now would land
@@ -55,20 +57,20 @@ function retryWhenReady<T>(loop: EventLoop, fd: number, direction: number, futur
     throw new RuntimeError(`${who}: another ${direction === READ ? 'read' : 'write'} operation is already waiting on fd ${fd}`);
   }
   if (attempt()) return future;
+  // Named only once it must wait (no string on the fast path): "waiting on sockRecv fd 7".
+  future.label = label ?? `${who} fd ${fd}`;
   if (claimed === undefined) claims.set(loop, (claimed = new Set()));
   const onReady = (): void => {
     if (!future.done()) attempt();
   };
-  if (direction === READ) loop.addReader(fd, onReady);
-  else loop.addWriter(fd, onReady);
+  loop.watchOwnedFd(fd, direction === READ ? 'read' : 'write', onReady); // checked above
   claimed.add(key);
   const set = claimed;
   // Done (a result, an error, or cancelled by the waiting task): stop watching now.
   future.addDoneCallbackInLane(() => {
     set.delete(key);
     if (loop.isClosed()) return;
-    if (direction === READ) loop.removeReader(fd);
-    else loop.removeWriter(fd);
+    loop.unwatchOwnedFd(fd, direction === READ ? 'read' : 'write');
   }, SETTLE_HOOK);
   return future;
 }
@@ -159,6 +161,7 @@ export function sockSendAll(loop: EventLoop, fd: number, data: BytesLike): Futur
  */
 export function sockConnect(loop: EventLoop, fd: number, address: AddressInput): Future<void> {
   checkFd(fd, 'sockConnect');
+  loop.checkFdNotOwned(fd, 'sockConnect');
   const target = toNativeAddress(address, 'sockConnect');
   const detail = `fd ${fd}, ${formatAddress(address)}`;
   const future = loop.createFuture<void>();
@@ -181,7 +184,7 @@ export function sockConnect(loop: EventLoop, fd: number, address: AddressInput):
     if (error === 0) future.setResult();
     else future.setException(osError(error < 0 ? error : -error, 'connect', detail));
     return true;
-  }, 'sockConnect');
+  }, 'sockConnect', `connect ${formatAddress(address)} (fd ${fd})`);
 }
 
 /**
@@ -313,6 +316,7 @@ export function checkSendfileArguments(file: unknown, offset: unknown, count: un
  */
 export function sockSendfile(loop: EventLoop, sock: number, file: number, offset = 0, count: number | null = null, options: SendfileOptions = {}): Task<number> {
   checkFd(sock, 'sockSendfile');
+  loop.checkFdNotOwned(sock, 'sockSendfile'); // loop.sendfile's hold lets go of its transport's fd first
   checkSendfileArguments(file, offset, count, 'sockSendfile');
   // As asyncio: stream sockets only (a datagram socket would fail with EMSGSIZE, or send the file as datagrams).
   const type = sys.getsockoptInt(sock, sys.constants.SOL_SOCKET, sys.constants.SO_TYPE);

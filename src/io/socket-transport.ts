@@ -41,12 +41,13 @@ import { RuntimeError } from '../core/errors.js';
 import type { ScheduleOptions } from '../core/priority.js';
 import type { Future } from '../tasks/future.js';
 import { BrokenPipeError, EAGAIN, ENOTCONN, EPIPE, isPeerGone, osError, toError } from './errors.js';
-import { localAddress, peerAddress, socketFamily, TransportSocket } from './sockets.js';
+import { socketNames, TransportSocket } from './sockets.js';
 import { syscalls as sys } from './syscalls.js';
 import { COPY_BELOW_BYTES, recvData } from './receive-slab.js';
 import { WriteQueue } from './write-queue.js';
 import {
   byteLengthOf,
+  checkByteList,
   checkBytes,
   LOST_WRITES_WARN_THRESHOLD,
   type BytesLike,
@@ -81,7 +82,7 @@ export interface SocketTransportOptions {
   waiter?: Future<void> | null;
   /** Told on creation and after connectionLost. */
   server?: ConnectionTracker | null;
-  /** AF_INET / AF_INET6 / AF_UNIX, for getExtraInfo('socket'); looked up if omitted. */
+  /** AF_INET / AF_INET6 / AF_UNIX, for getExtraInfo('socket'); from getsockname if omitted. */
   family?: number;
   /** Extra values for getExtraInfo, checked before the built-in names. */
   extra?: Record<string, unknown>;
@@ -137,9 +138,10 @@ export class SocketTransport implements Transport {
   readonly #server: ConnectionTracker | null;
   readonly #scheduleOptions: ScheduleOptions | undefined;
   readonly #extra: Record<string, unknown> | undefined;
-  #family: number;
-  #peername: SocketAddress | undefined = undefined;
-  #sockname: SocketAddress | undefined = undefined;
+  readonly #family: number;
+  /** Read once at creation (asyncio's too): still known after a reset (ENOTCONN) or the close. */
+  readonly #peername: SocketAddress | undefined;
+  readonly #sockname: SocketAddress | undefined;
   #socketInfo: TransportSocket | null = null;
 
   /** close() or abort() was called, or the connection was lost: no more reading. */
@@ -184,7 +186,11 @@ export class SocketTransport implements Transport {
     this.#server = options.server ?? null;
     this.#scheduleOptions = options.priority === undefined ? undefined : { priority: options.priority };
     this.#extra = options.extra;
-    this.#family = options.family ?? 0;
+    const names = socketNames(fd);
+    this.#family = options.family ?? names.family;
+    this.#peername = names.peername;
+    this.#sockname = names.sockname;
+    loop.claimFd(fd, this); // until #callConnectionLost closes it: addReader & co. refuse it
     this.#server?.attach(this);
     const waiter = options.waiter ?? null;
     loop.callSoon(() => this.#start(waiter), this.#scheduleOptions);
@@ -213,8 +219,11 @@ export class SocketTransport implements Transport {
   // ------------------------------------------------------------- info
 
   /**
-   * 'peername' and 'sockname' (asyncio tuples or a Unix path), 'socket'
-   * (the fd and its options), or any name given in `options.extra`.
+   * 'peername' and 'sockname' (asyncio tuples or a Unix path, read when
+   * the transport was created, so still there in connectionLost and after
+   * the close; no 'peername' if the socket was not connected by then),
+   * 'socket' (the fd and its options; not once closed), or any name given
+   * in `options.extra`.
    */
   getExtraInfo<K extends keyof ExtraInfo>(name: K): ExtraInfo[K] | undefined;
   getExtraInfo<K extends keyof ExtraInfo, D>(name: K, defaultValue: D): ExtraInfo[K] | D;
@@ -223,18 +232,13 @@ export class SocketTransport implements Transport {
     if (this.#extra !== undefined && Object.hasOwn(this.#extra, name)) return this.#extra[name];
     switch (name) {
       case 'peername':
-        if (this.#peername === undefined && !this.#fdClosed) this.#peername = peerAddress(this.#fd);
         return this.#peername ?? defaultValue;
       case 'sockname':
-        if (this.#sockname === undefined && !this.#fdClosed) this.#sockname = localAddress(this.#fd);
         return this.#sockname ?? defaultValue;
       case 'socket':
         if (this.#fdClosed) return defaultValue; // the fd number may belong to someone else now
-        if (this.#socketInfo === null) {
-          if (this.#family === 0) this.#family = socketFamily(this.#fd);
-          this.#socketInfo = new TransportSocket(this.#fd, this.#family, sys.constants.SOCK_STREAM, () => !this.#fdClosed);
-        }
-        return this.#socketInfo ?? defaultValue;
+        this.#socketInfo ??= new TransportSocket(this.#fd, this.#family, sys.constants.SOCK_STREAM, () => !this.#fdClosed);
+        return this.#socketInfo;
       default:
         return defaultValue;
     }
@@ -294,9 +298,9 @@ export class SocketTransport implements Transport {
     this.#flow.maybePause(this.#queue.size);
   }
 
-  /** Writes each buffer in turn. */
+  /** Writes each buffer in turn; if any is not bytes, a TypeError and none is written (all or nothing, as asyncio). */
   writelines(list: Iterable<BytesLike>): void {
-    for (const data of list) this.write(data);
+    for (const data of checkByteList(list, 'SocketTransport.writelines')) this.write(data);
   }
 
   /**
@@ -391,6 +395,7 @@ export class SocketTransport implements Transport {
       this.#stopWriting();
       this.#endHold(exc);
       this.#fdClosed = true;
+      this.#loop.releaseFd(this.#fd, this);
       sys.close(this.#fd);
       this.#server?.detach(this);
     }
@@ -525,26 +530,26 @@ export class SocketTransport implements Transport {
 
   #startReading(): void {
     if (this.#readerActive) return;
-    this.#loop.addReader(this.#fd, this.#onReadable, this.#scheduleOptions);
+    this.#loop.watchOwnedFd(this.#fd, 'read', this.#onReadable, this.#scheduleOptions);
     this.#readerActive = true;
   }
 
   #stopReading(): void {
     if (!this.#readerActive) return;
     this.#readerActive = false;
-    if (!this.#loop.isClosed()) this.#loop.removeReader(this.#fd);
+    if (!this.#loop.isClosed()) this.#loop.unwatchOwnedFd(this.#fd, 'read');
   }
 
   #startWriting(): void {
     if (this.#writerActive) return;
-    this.#loop.addWriter(this.#fd, this.#onWritable, this.#scheduleOptions);
+    this.#loop.watchOwnedFd(this.#fd, 'write', this.#onWritable, this.#scheduleOptions);
     this.#writerActive = true;
   }
 
   #stopWriting(): void {
     if (!this.#writerActive) return;
     this.#writerActive = false;
-    if (!this.#loop.isClosed()) this.#loop.removeWriter(this.#fd);
+    if (!this.#loop.isClosed()) this.#loop.unwatchOwnedFd(this.#fd, 'write');
   }
 
   #dropLostWrite(): void {
@@ -560,12 +565,16 @@ export class SocketTransport implements Transport {
     const wasReading = this.isReading();
     this.pauseReading();
     if (this.#queue.size === 0) flushed.setResult();
+    // The holder sends with sockSendfile on our fd (as asyncio's
+    // _sendfile_native takes the transport out of loop._transports).
+    this.#loop.releaseFd(this.#fd, this);
     const hold: SendfileHold = {
       flushed,
       onClose: null,
       release: () => {
         if (this.#hold !== hold) return;
         this.#hold = null;
+        this.#loop.claimFd(this.#fd, this);
         if (wasReading) this.resumeReading();
       },
     };

@@ -8,6 +8,7 @@
  * child process could inherit it or a read could block the loop.
  */
 import { isIP } from 'node:net';
+import { inspect } from 'node:util';
 import { describe } from '../core/assert.js';
 import { checkErrno, EBADF, osError } from './errors.js';
 import { newSockAddress, syscalls as sys, type SockAddress } from './syscalls.js';
@@ -69,6 +70,26 @@ export function peerAddress(fd: number): SocketAddress | undefined {
   return typeof address === 'number' ? undefined : address;
 }
 
+/** What a socket transport records about its fd when it is created. */
+export interface SocketNames {
+  /** The address family (from getsockname), 0 if the call failed. */
+  family: number;
+  sockname: SocketAddress | undefined;
+  /** undefined when the socket is not connected (yet, or any more: reset by the peer). */
+  peername: SocketAddress | undefined;
+}
+
+/**
+ * getsockname and getpeername of `fd`, once: two system calls, paid per
+ * connection (asyncio's transports pay the same in their constructors) so
+ * the answers outlive a reset (ENOTCONN) and the close of the fd.
+ */
+export function socketNames(fd: number): SocketNames {
+  const local = newSockAddress();
+  const named = sys.getsockname(fd, local) === 0;
+  return { family: named ? local.family : 0, sockname: named ? toSocketAddress(local) : undefined, peername: peerAddress(fd) };
+}
+
 /** The family of a bound or connected socket (getsockname), 0 if unknown. */
 export function socketFamily(fd: number): number {
   const out = newSockAddress();
@@ -80,6 +101,28 @@ export function formatAddress(address: SocketAddress | AddressInput): string {
   if (typeof address === 'string') return address.startsWith('\0') ? `@${address.slice(1)}` : address;
   const [host, port] = address;
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Linux's sun_path: a path and its terminating NUL, or an abstract name and its leading NUL. */
+const SUN_PATH_BYTES = 108;
+
+/**
+ * Throws unless `path` names one Unix socket exactly as given, before any
+ * socket is opened: a TypeError (code ERR_INVALID_ARG_VALUE, as Node's
+ * fs) for an empty path or a NUL byte inside it, where the kernel would
+ * stop and use a shorter path; a RangeError for one longer than sun_path
+ * holds (107 bytes; 108 for an abstract name with its leading NUL). A
+ * leading NUL selects Linux's abstract namespace.
+ */
+export function checkUnixPath(path: string, who: string, argument: string): void {
+  if (path.length === 0) throw new TypeError(`${who}: a Unix socket path must not be empty`);
+  if (path.indexOf('\0', 1) !== -1) {
+    const error = new TypeError(`${who}: The argument '${argument}' must be a string without null bytes (a leading one selects the abstract namespace). Received ${inspect(path)}`);
+    throw Object.assign(error, { code: 'ERR_INVALID_ARG_VALUE' });
+  }
+  const bytes = Buffer.byteLength(path);
+  const limit = path.startsWith('\0') ? SUN_PATH_BYTES : SUN_PATH_BYTES - 1;
+  if (bytes > limit) throw new RangeError(`${who}: a Unix socket path must be at most ${limit} bytes, got ${bytes}: ${inspect(path)}`);
 }
 
 /** A checked, numeric address for the native calls. */
@@ -102,7 +145,7 @@ export function checkPort(port: unknown, who: string): asserts port is number {
  */
 export function toNativeAddress(address: AddressInput, who: string): NativeAddress {
   if (typeof address === 'string') {
-    if (address.length === 0) throw new TypeError(`${who}: a Unix socket path must not be empty`);
+    checkUnixPath(address, who, 'address');
     return { family: C.AF_UNIX, host: address, port: 0 };
   }
   if (!Array.isArray(address) || typeof address[0] !== 'string') {

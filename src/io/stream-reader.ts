@@ -105,6 +105,8 @@ export class StreamReader {
   #exception: unknown = null;
   #waiter: Future<void> | null = null;
   #transport: ReadTransport | null = null;
+  /** ' on fd 7' once the transport is set: ends the label of each wait (task introspection). */
+  #waitSuffix = '';
   #paused = false;
 
   constructor(options: StreamReaderOptions = {}) {
@@ -140,6 +142,9 @@ export class StreamReader {
   setTransport(transport: ReadTransport): void {
     if (this.#transport !== null) throw new RuntimeError('StreamReader.setTransport: the transport is already set');
     this.#transport = transport;
+    // A socket transport has `fd`, a pipe's says it as 'pipe'; anything else (a test's stand-in) goes unnamed.
+    const fd = (transport as { fd?: unknown }).fd ?? (transport as Partial<ReadTransport>).getExtraInfo?.('pipe');
+    if (typeof fd === 'number') this.#waitSuffix = ` on fd ${fd}`;
   }
 
   /** Appends received bytes and wakes a waiting read. */
@@ -232,7 +237,7 @@ export class StreamReader {
   *readLine(): Coroutine<Buffer> {
     const sep = Buffer.from('\n');
     try {
-      return yield* this.readUntil(sep);
+      return yield* this.#readUntil(sep, 'readLine');
     } catch (error) {
       if (error instanceof IncompleteReadError) return error.partial;
       if (error instanceof LimitOverrunError) {
@@ -254,24 +259,7 @@ export class StreamReader {
    * const header = yield* reader.readUntil('\r\n\r\n');
    */
   *readUntil(separator: string | ArrayBufferView = '\n'): Coroutine<Buffer> {
-    const sep = toSeparator(separator);
-    if (this.#exception !== null) throw this.#exception;
-    let offset = 0; // everything before this was searched already
-    let found = -1;
-    for (;;) {
-      if (this.#size - offset >= sep.length) {
-        found = this.#join().indexOf(sep, offset);
-        if (found !== -1) break;
-        offset = this.#size + 1 - sep.length;
-        if (offset > this.#limit) throw new LimitOverrunError('Separator is not found, and chunk exceed the limit', offset);
-      }
-      if (this.#eof) throw new IncompleteReadError(this.#take(this.#size), null);
-      yield* this.#waitForData('readUntil');
-    }
-    if (found > this.#limit) throw new LimitOverrunError('Separator is found, but chunk is longer than limit', found);
-    const data = this.#take(found + sep.length);
-    this.#maybeResumeTransport();
-    return data;
+    return yield* this.#readUntil(toSeparator(separator), 'readUntil');
   }
 
   toString(): string {
@@ -285,6 +273,27 @@ export class StreamReader {
 
   // -------------------------------------------------------- internals
 
+  /** readUntil, for readLine too: `who` names the wait in task introspection. */
+  *#readUntil(sep: Buffer, who: string): Coroutine<Buffer> {
+    if (this.#exception !== null) throw this.#exception;
+    let offset = 0; // everything before this was searched already
+    let found = -1;
+    for (;;) {
+      if (this.#size - offset >= sep.length) {
+        found = this.#join().indexOf(sep, offset);
+        if (found !== -1) break;
+        offset = this.#size + 1 - sep.length;
+        if (offset > this.#limit) throw new LimitOverrunError('Separator is not found, and chunk exceed the limit', offset);
+      }
+      if (this.#eof) throw new IncompleteReadError(this.#take(this.#size), null);
+      yield* this.#waitForData(who);
+    }
+    if (found > this.#limit) throw new LimitOverrunError('Separator is found, but chunk is longer than limit', found);
+    const data = this.#take(found + sep.length);
+    this.#maybeResumeTransport();
+    return data;
+  }
+
   *#waitForData(who: string): Coroutine<void> {
     if (this.#waiter !== null) throw new RuntimeError(`StreamReader.${who}: another task is already waiting for incoming data`);
     // A read that needs more than is buffered must not wait on a paused transport.
@@ -294,6 +303,8 @@ export class StreamReader {
     }
     const loop = (this.#loop ??= getRunningLoop());
     const waiter = loop.createFuture<void>();
+    // One string per wait, and only when a read must wait: shown as "waiting on StreamReader.read on fd 7".
+    waiter.label = `StreamReader.${who}${this.#waitSuffix}`;
     this.#waiter = waiter;
     try {
       yield* waiter;

@@ -62,6 +62,7 @@ export class StreamWriter<T extends WriteTransport = Transport> {
     this.#transport.write(data);
   }
 
+  /** The transport's writelines: all or nothing (an item that is not bytes is a TypeError, and none is written). */
   writelines(list: Iterable<BytesLike>): void {
     this.#transport.writelines(list);
   }

@@ -9,14 +9,17 @@
  * on top of the protocol path; a read with data buffered costs none.
  *
  * `startServer(cb, ...)` calls `cb(reader, writer)` per connection; if `cb`
- * is a generator function, its coroutine becomes a task, and if that task
- * fails the connection is closed and the error reported to the loop's
- * exception handler (asyncio 3.12).
+ * is a generator function, its coroutine becomes a task, and so does a
+ * thenable it returns (an `async` function's Promise: the task waits for
+ * it). If that task fails, or `cb` throws, the connection is closed and
+ * the error reported to the loop's exception handler as "Unhandled
+ * exception in client_connected_cb" (asyncio 3.12); a rejected Promise
+ * never becomes an unhandledRejection.
  */
 import type { Priority } from '../core/priority.js';
 import { getRunningLoop, type EventLoop } from '../tasks/event-loop.js';
 import type { Future } from '../tasks/future.js';
-import { isCoroutine, type Coroutine } from '../tasks/operation.js';
+import { isCoroutine, isThenable, until, type Coroutine } from '../tasks/operation.js';
 import type { Task } from '../tasks/task.js';
 import {
   createConnection,
@@ -34,8 +37,13 @@ import { StreamWriter, type DrainableProtocol } from './stream-writer.js';
 import type { Protocol, ReadTransport, Transport } from './transport.js';
 import { SETTLE_HOOK } from '../tasks/future.js';
 
-/** Called per connection by `startServer`; may be a generator function (run as a task). */
-export type ClientConnectedCallback = (reader: StreamReader, writer: StreamWriter) => void | Coroutine<unknown>;
+/** Called per connection by `startServer`; may be a generator function or an `async` function (either is run as a task). */
+export type ClientConnectedCallback = (reader: StreamReader, writer: StreamWriter) => void | Coroutine<unknown> | PromiseLike<unknown>;
+
+/** A coroutine that waits for `thenable` and fails with its rejection (an async client callback's Promise, run as a task). */
+function* settled(thenable: PromiseLike<unknown>): Coroutine<unknown> {
+  return yield* until(thenable);
+}
 
 export interface StreamOptions {
   /** The StreamReader's buffer limit. Default 64 KiB. */
@@ -78,23 +86,34 @@ export class StreamReaderProtocol implements Protocol, DrainableProtocol {
     const reader = this.#reader;
     if (reader === null) return;
     reader.setTransport(transport);
+    const fd = (transport as { fd?: unknown }).fd;
+    if (typeof fd === 'number') this.#drain.label = `drain fd ${fd}`;
     if (this.#clientConnected === null) return;
     // A client callback comes with startServer, whose transports are sockets: they write too.
     const writer = new StreamWriter(transport as Transport, this, reader, this.#loop);
-    const result = this.#clientConnected(reader, writer);
-    if (isCoroutine(result)) {
-      const task = this.#loop.createTask(result, { name: `client ${String(transport.getExtraInfo('peername', 'connection'))}` });
-      this.#task = task;
-      task.addDoneCallback((done) => {
-        this.#task = null;
-        if (done.cancelled()) return transport.close();
-        const exception = done.exception();
-        if (exception !== null) {
-          this.#loop.callExceptionHandler({ message: 'Unhandled exception in client_connected_cb', exception, transport });
-          transport.close();
-        }
-      });
+    let result: unknown;
+    try {
+      result = this.#clientConnected(reader, writer);
+    } catch (exception) {
+      this.#clientFailed(exception, transport);
+      return;
     }
+    const body = isCoroutine(result) ? result : isThenable(result) ? settled(result) : null;
+    if (body === null) return;
+    const task = this.#loop.createTask(body, { name: `client ${String(transport.getExtraInfo('peername', 'connection'))}` });
+    this.#task = task;
+    task.addDoneCallback((done) => {
+      this.#task = null;
+      if (done.cancelled()) return transport.close();
+      const exception = done.exception();
+      if (exception !== null) this.#clientFailed(exception, transport);
+    });
+  }
+
+  /** The client callback (or its task) failed: report it and close the connection, as asyncio 3.12. */
+  #clientFailed(exception: unknown, transport: ReadTransport): void {
+    this.#loop.callExceptionHandler({ message: 'Unhandled exception in client_connected_cb', exception, transport });
+    transport.close();
   }
 
   connectionLost(exc: Error | null): void {
@@ -186,7 +205,10 @@ function streamFactory(clientConnected: ClientConnectedCallback, options: Stream
 
 /**
  * Listens on `host:port`; each connection calls `clientConnected(reader,
- * writer)` (a generator function runs as a task). Resolves to the Server.
+ * writer)` (a generator function, or an `async` function's Promise, runs
+ * as a task; if it fails, or the callback throws, the error goes to the
+ * loop's exception handler and the connection is closed). Resolves to the
+ * Server.
  *
  * @example
  * const server = yield* startServer(function* (reader, writer) {
@@ -198,7 +220,7 @@ function streamFactory(clientConnected: ClientConnectedCallback, options: Stream
  */
 export function startServer(
   clientConnected: ClientConnectedCallback,
-  host: string | readonly string[] | null,
+  host: string | readonly string[] | null | undefined,
   port: number | null,
   options: CreateServerOptions & StreamOptions = {},
 ): Task<Server> {

@@ -46,7 +46,7 @@ import type { Task } from '../tasks/task.js';
 import { checkCommand, checkProgram, checkSpawnOptions, closeAllQuietly, PIPE, planPipes, returnCode, type SpawnOptions } from './child-stdio.js';
 import { ESRCH, osError, ProcessLookupError } from './errors.js';
 import { ReadPipeTransport, WritePipeTransport, type ReadPipeProtocol, type WritePipeProtocol } from './pipe-transport.js';
-import type { BaseTransport } from './transport.js';
+import { makeProtocol, type BaseTransport } from './transport.js';
 
 export { PIPE, STDOUT, DEVNULL, type StdioOption, type SpawnOptions } from './child-stdio.js';
 
@@ -387,10 +387,7 @@ function withoutUndefined<T extends object>(options: T): Partial<T> {
  * (FileNotFoundError, PermissionError) with every fd opened for it closed.
  */
 export function* spawnSubprocess<P extends SubprocessProtocol>(loop: EventLoop, protocolFactory: () => P, file: string, args: string[], options: SpawnOptions): Coroutine<[SubprocessTransport, P]> {
-  const protocol = protocolFactory();
-  if (protocol === null || typeof protocol !== 'object') {
-    throw new TypeError(`${file}: protocolFactory must return a protocol object, got ${describe(protocol)}`);
-  }
+  const protocol = makeProtocol(protocolFactory, file);
   const plan = planPipes(options);
   let child: ChildProcess;
   try {

@@ -90,6 +90,8 @@ class SubprocessStreamProtocol implements SubprocessProtocol, DrainableProtocol 
   /** A future of its own for one caller: the return code once the child has exited and every pipe has closed. */
   exitWaiter(): Future<number> {
     const waiter = this.#loop.createFuture<number>();
+    const pid = this.#transport?.getPid();
+    waiter.label = pid === undefined ? 'Process.wait' : `Process.wait pid ${pid}`;
     if (this.#finalReturncode !== null) {
       waiter.setResult(this.#finalReturncode);
       return waiter;
@@ -116,6 +118,7 @@ class SubprocessStreamProtocol implements SubprocessProtocol, DrainableProtocol 
     }
     const stdin = transport.getPipeTransport(0);
     if (stdin !== null) this.stdin = new StreamWriter(stdin, this, null, this.#loop);
+    this.#drain.label = `drain stdin of process ${transport.getPid()}`;
   }
 
   pipeDataReceived(fd: number, data: Buffer): void {

@@ -212,6 +212,22 @@ export function isBufferedProtocol(protocol: StreamProtocol): protocol is Buffer
 }
 
 /**
+ * Calls a protocol factory and checks that it made a protocol: an object
+ * (a class instance or a literal). Anything else (null, undefined, a
+ * number, a class not called with `new`) is a TypeError naming `who` and
+ * what came back, thrown before any transport is made, so the caller can
+ * close the fd it was about to hand over. What the factory throws
+ * passes through.
+ */
+export function makeProtocol<P>(protocolFactory: () => P, who: string): P {
+  const protocol = protocolFactory();
+  if (protocol === null || typeof protocol !== 'object') {
+    throw new TypeError(`${who}: protocolFactory must return a protocol object, got ${describe(protocol)}`);
+  }
+  return protocol;
+}
+
+/**
  * A datagram protocol (asyncio.DatagramProtocol).
  *
  * @example
@@ -292,6 +308,23 @@ function checkWaterMark(value: unknown, name: string, who: string): number | und
  */
 export function byteLengthOf(data: BytesLike): number {
   return data instanceof Uint8Array ? data.length : data.byteLength;
+}
+
+/**
+ * The buffers of `list`, every one checked before any is written (as
+ * asyncio's writelines joins them first): an item that is not bytes is a
+ * TypeError naming its index, and nothing is written.
+ *
+ * @example
+ * for (const data of checkByteList(list, 'SocketTransport.writelines')) this.write(data);
+ */
+export function checkByteList(list: unknown, who: string): BytesLike[] {
+  if (list === null || typeof list !== 'object' || typeof (list as Partial<Iterable<unknown>>)[Symbol.iterator] !== 'function') {
+    throw new TypeError(`${who}: list must be an iterable of buffers, got ${describe(list)}`);
+  }
+  const items = Array.from(list as Iterable<unknown>);
+  items.forEach((data, i) => checkBytes(data, `${who}: list[${i}]`));
+  return items as BytesLike[];
 }
 
 /** Throws a TypeError unless `data` is a Buffer, TypedArray or DataView. */

@@ -87,8 +87,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /**
    * What this future stands for, shown by task introspection as "waiting
    * on <label>" (inspect/). Whoever creates a future that tasks wait on may
-   * set it: a Lock's waiter `'Lock.acquire'`, a Queue's `'Queue.get'`, an
-   * fd wait `'fd 7 readable'`. Undefined: shown as `future #<id>`.
+   * set it: a Lock's waiter `'Lock.acquire'`, a Queue's `'Queue.get'`, a
+   * stream read `'StreamReader.read on fd 7'`. Set it once per wait, where
+   * the future is made (a string built only when something must wait).
+   * Undefined: shown as `future #<id>`.
    */
   label: string | undefined = undefined;
   /** A small unique number, for labels. */

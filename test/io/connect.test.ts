@@ -89,20 +89,21 @@ test('IPv6 on ::1: server and client, peername is the 4-tuple', { ...T, skip: ip
   });
 });
 
-test('host null listens on every interface (IPv4, and IPv6 where present)', T, async () => {
+test("host null, '' or undefined listens on every interface (IPv4, and IPv6 where present), as asyncio", T, async () => {
   await runIo(function* (loop) {
-    const server = yield* createServer(loop, () => new EchoProtocol(), null, 0);
-    const addresses = server.addresses() as [string, number][];
-    assert.ok(addresses.some(([host]) => host === '0.0.0.0'));
-    if (ipv6Loopback()) assert.ok(addresses.some(([host]) => host === '::'));
-    const [, port] = addresses[0] as [string, number];
-    const [transport, client] = yield* createConnection(loop, () => new Collector(), '127.0.0.1', port);
-    transport.write(Buffer.from('any'));
-    yield* eventually(() => client.data.length === 3, 'echo');
-    transport.close();
-    yield* eventually(() => client.lost !== undefined, 'close');
-    server.close();
-    yield* server.waitClosed();
+    for (const wildcard of [null, '', undefined]) {
+      const server = yield* createServer(loop, () => new EchoProtocol(), wildcard, 0);
+      const addresses = server.addresses() as [string, number][];
+      const [, port] = addresses[0] as [string, number];
+      assert.deepEqual(addresses.map(([host]) => host), ipv6Loopback() ? ['0.0.0.0', '::'] : ['0.0.0.0'], `host ${String(wildcard)}`);
+      const [transport, client] = yield* createConnection(loop, () => new Collector(), '127.0.0.1', port);
+      transport.write(Buffer.from('any'));
+      yield* eventually(() => client.data.length === 3, 'echo');
+      transport.close();
+      yield* eventually(() => client.lost !== undefined, 'close');
+      server.close();
+      yield* server.waitClosed();
+    }
   });
 });
 
@@ -167,6 +168,45 @@ test('Unix sockets in the abstract namespace (a leading NUL)', T, async () => {
   });
 });
 
+test('Unix socket paths are checked at the call, before a socket is opened: up to 107 bytes (108 abstract), no NUL inside', T, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eventide-'));
+  const longest = join(dir, 'x'.repeat(107 - dir.length - 1)); // 107 bytes: sun_path and its NUL
+  const abstract = `\0${'a'.repeat(107)}`;
+  try {
+    await runIo(function* (loop) {
+      yield* sleep(1); // the host's own fds exist from the first wait on
+      const before = openFdCount();
+      const factory = (): Protocol => new EchoProtocol();
+      const tooLong = `${longest}y`;
+      assert.throws(() => createUnixServer(loop, factory, tooLong), { name: 'RangeError', message: `createUnixServer: a Unix socket path must be at most 107 bytes, got 108: '${tooLong}'` });
+      assert.throws(() => createUnixConnection(loop, factory, tooLong), { name: 'RangeError', message: `createUnixConnection: a Unix socket path must be at most 107 bytes, got 108: '${tooLong}'` });
+      assert.throws(() => createUnixServer(loop, factory, `${abstract}b`), { name: 'RangeError', message: /createUnixServer: a Unix socket path must be at most 108 bytes, got 109: / });
+      const truncated = join(dir, 'a\0b');
+      assert.throws(() => createUnixServer(loop, factory, truncated), {
+        name: 'TypeError',
+        code: 'ERR_INVALID_ARG_VALUE',
+        message: `createUnixServer: The argument 'path' must be a string without null bytes (a leading one selects the abstract namespace). Received '${dir}/a\\x00b'`,
+      });
+      assert.throws(() => createUnixConnection(loop, factory, truncated), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: /^createUnixConnection: The argument 'path'/ });
+      assert.equal(openFdCount(), before, 'no socket was opened');
+      assert.equal(existsSync(join(dir, 'a')), false, 'nothing bound at the truncated path');
+
+      for (const path of [longest, abstract]) {
+        const server = yield* createUnixServer(loop, factory, path);
+        const [transport, client] = yield* createUnixConnection(loop, () => new Collector(), path);
+        transport.write(Buffer.from('fits'));
+        yield* eventually(() => client.data.length === 4, 'echo');
+        transport.close();
+        yield* eventually(() => client.lost !== undefined, 'close');
+        server.close();
+        yield* server.waitClosed();
+      }
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('cancelling createConnection while it connects closes its socket', T, async () => {
   // A listener that never accepts, its queue filled by raw clients: the
   // kernel drops further SYNs, so the next connect stays in progress.
@@ -195,6 +235,30 @@ test('cancelling createConnection while it connects closes its socket', T, async
   } finally {
     for (const fd of [...fillers, listener]) sys.close(fd);
   }
+});
+
+test('a protocol factory that returns no protocol (null, undefined, a number): a TypeError naming it and what it returned, and the socket is closed', T, async () => {
+  await runIo(function* (loop) {
+    const server = yield* createServer(loop, () => new EchoProtocol(), '127.0.0.1', 0);
+    const port = (server.addresses()[0] as [string, number])[1];
+    yield* sleep(1); // the host's own fds exist from the first wait on
+    const before = openFdCount();
+    const messages: string[] = [];
+    for (const bad of [null, undefined, 42]) {
+      const error = yield* failure(createConnection(loop, () => bad as unknown as Protocol, '127.0.0.1', port));
+      assert.ok(error instanceof TypeError, String(error));
+      messages.push(error.message);
+    }
+    assert.deepEqual(messages, [
+      'createConnection: protocolFactory must return a protocol object, got null',
+      'createConnection: protocolFactory must return a protocol object, got undefined',
+      'createConnection: protocolFactory must return a protocol object, got 42',
+    ]);
+    yield* eventually(() => server.statistics().accepted === 3 && server.statistics().activeConnections === 0, 'the server to see the clients come and go');
+    assert.equal(openFdCount(), before, 'each socket was closed');
+    server.close();
+    yield* server.waitClosed();
+  });
 });
 
 test('bad input throws at the call: a bad port, host, factory, or sock with a host', T, async () => {

@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { RuntimeError } from '../../src/core/errors.js';
 import { createDatagramEndpoint } from '../../src/io/connect.js';
+import type { UdpTransport } from '../../src/io/datagram-transport.js';
 import type { DatagramProtocol, DatagramTransport, SocketAddress } from '../../src/io/transport.js';
 import { sleep } from '../../src/tasks/operation.js';
-import { eventually, runIo } from './net-helpers.js';
+import { eventually, failure, runIo } from './net-helpers.js';
 
 const T = { timeout: 30_000 };
 
@@ -69,21 +70,34 @@ test('UDP echo: datagrams keep their boundaries and carry the sender address', T
   });
 });
 
+test('a protocol factory that returns no protocol: a TypeError naming it, and the socket is closed', T, async () => {
+  await runIo(function* (loop) {
+    const error = yield* failure(createDatagramEndpoint(loop, () => null as unknown as UdpCollector, { localAddr: ['127.0.0.1', 0] }));
+    assert.ok(error instanceof TypeError && error.message === 'createDatagramEndpoint: protocolFactory must return a protocol object, got null', String(error));
+  });
+});
+
 test('a connected endpoint (remoteAddr): sendto without an address; another address is refused', T, async () => {
   await runIo(function* (loop) {
     const [server, echo] = yield* createDatagramEndpoint(loop, () => new UdpEcho(), { localAddr: ['127.0.0.1', 0] });
     const serverAddress = server.getExtraInfo('sockname') as [string, number];
     const [client, collector] = yield* createDatagramEndpoint(loop, () => new UdpCollector(), { remoteAddr: serverAddress });
     assert.deepEqual(client.getExtraInfo('peername'), serverAddress);
+    const fd = (client as UdpTransport).fd;
+    assert.throws(() => loop.sockRecvfrom(fd, 16), (e: unknown) => e instanceof RuntimeError && e.message === `sockRecvfrom: file descriptor ${fd} is used by transport ${String(client)}`);
     client.sendto(Buffer.from('hello'));
     client.sendto(Buffer.from('again'), serverAddress);
     assert.throws(() => client.sendto(Buffer.from('x'), ['127.0.0.1', 9]), TypeError);
     assert.throws(() => client.sendto('text' as unknown as Buffer), TypeError);
     yield* eventually(() => collector.received.length === 2, 'two echoes');
     assert.deepEqual(collector.received.map(([text]) => text), ['echo:hello', 'echo:again']);
+    const clientAddress = client.getExtraInfo('sockname');
     client.close();
     server.close();
     yield* eventually(() => collector.lost !== undefined && echo.lost !== undefined, 'close');
+    // Read at creation, as asyncio: still known once the fd is closed.
+    assert.deepEqual([client.getExtraInfo('peername'), client.getExtraInfo('sockname')], [serverAddress, clientAddress]);
+    assert.equal(client.getExtraInfo('socket', null), null, 'no socket once closed');
   });
 });
 

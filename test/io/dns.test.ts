@@ -30,7 +30,9 @@ test('a numeric address resolves at once to one tuple per socket type', async ()
 
 test('localhost resolves through the resolver, filtered by family', async () => {
   await runIo(function* (loop) {
-    const infos = yield* getaddrinfo(loop, 'localhost', 8080, { family: C.AF_INET, type: C.SOCK_STREAM });
+    const resolving = getaddrinfo(loop, 'localhost', 8080, { family: C.AF_INET, type: C.SOCK_STREAM });
+    assert.equal(resolving.label, 'getaddrinfo localhost:8080', 'named for task introspection');
+    const infos = yield* resolving;
     assert.ok(infos.length >= 1);
     for (const [family, type, proto, , [host, port]] of infos) {
       assert.equal(family, C.AF_INET);

@@ -109,6 +109,7 @@ test('write pipe to read pipe: the bytes in order; close() flushes, then the rea
     assert.equal(reader.isReading(), true);
     writer.write(Buffer.from('hello '));
     writer.write(new Uint8Array(Buffer.from('pipe')));
+    assert.throws(() => writer.writelines([Buffer.from('lost'), 42 as unknown as Buffer]), { name: 'TypeError', message: /^WritePipeTransport\.writelines: list\[1\]: data must be a Buffer/ });
     writer.writelines([Buffer.from(' and'), Buffer.from(' more')]);
     yield* eventually(() => readerProtocol.data.length === 19, 'the bytes');
     assert.equal(readerProtocol.data.toString(), 'hello pipe and more');
@@ -209,6 +210,34 @@ test("a child process's stdout through connectReadPipe: its output, then end of 
     assert.equal(readerProtocol.data.toString(), 'line one\nline two\n');
     assert.deepEqual(readerProtocol.events, ['made', 'eof', 'lost']);
     assert.equal(yield* until(exited), 0);
+  });
+});
+
+test("a pipe transport's fd is its own: addReader & co. refuse it with a RuntimeError naming the transport until it is closed", T, async () => {
+  await runIo(function* (loop) {
+    const [r, w] = pipe();
+    const [reader, readerProtocol] = yield* connectReadPipe(loop, () => new Reader(), r);
+    const [writer, writerProtocol] = yield* connectWritePipe(loop, () => new Writer(), w);
+    const noop = (): void => {};
+    assert.throws(() => loop.addReader(r, noop), (e: unknown) => e instanceof RuntimeError && e.message === `addReader: file descriptor ${r} is used by transport <ReadPipeTransport fd=${r} open>`);
+    assert.throws(() => loop.removeWriter(w), (e: unknown) => e instanceof RuntimeError && e.message === `removeWriter: file descriptor ${w} is used by transport <WritePipeTransport fd=${w} open>`);
+    writer.write(Buffer.from('ok'));
+    writer.close();
+    yield* eventually(() => readerProtocol.lost !== undefined && writerProtocol.lost !== undefined, 'both ends to be lost');
+    assert.equal(readerProtocol.data.toString(), 'ok');
+    assert.deepEqual([loop.removeReader(r), loop.removeWriter(w), reader.isClosing()], [false, false, true]);
+  });
+});
+
+test('a protocol factory that returns no protocol: a TypeError naming it; the pipe stays open and the caller\'s, as when the factory throws', T, async () => {
+  await runIo(function* (loop) {
+    const [r, w] = pipe();
+    const error = yield* failure(connectReadPipe(loop, () => undefined as unknown as Reader, r));
+    assert.ok(error instanceof TypeError && error.message === 'connectReadPipe: protocolFactory must return a protocol object, got undefined', String(error));
+    const thrown = yield* failure(connectWritePipe(loop, () => { throw new RangeError('no'); }, w));
+    assert.ok(thrown instanceof RangeError);
+    assert.deepEqual([isOpen(r), isOpen(w)], [true, true]);
+    closeAll(r, w);
   });
 });
 

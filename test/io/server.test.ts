@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import test from 'node:test';
+import type { ExceptionContext } from '../../src/core/base-event-loop.js';
 import { RuntimeError } from '../../src/core/errors.js';
 import { createConnection, createServer } from '../../src/io/connect.js';
 import { OSError } from '../../src/io/errors.js';
@@ -17,6 +18,7 @@ import { CancelledError } from '../../src/core/errors.js';
 import type { EventLoop } from '../../src/tasks/event-loop.js';
 import { sleep, type Coroutine } from '../../src/tasks/operation.js';
 import type { Task } from '../../src/tasks/task.js';
+import { describeTask } from '../../src/inspect/task-info.js';
 import { openFdCount } from './fds.js';
 import { Collector, EchoProtocol, eventually, failure, pattern, runIo } from './net-helpers.js';
 
@@ -87,6 +89,8 @@ test('serveForever() returns when the server is closed, and closes it when its t
     const serving = loop.createTask(() => first.serveForever());
     yield* sleep(1);
     assert.equal(first.isServing(), true);
+    assert.equal(describeTask(serving).waitingOn?.label, `Server.serveForever 127.0.0.1:${portOf(first)}`, 'named for task introspection');
+    assert.equal(first.waitClosed().label, `Server.waitClosed 127.0.0.1:${portOf(first)}`);
     const [t] = yield* createConnection(loop, () => new Collector(), '127.0.0.1', portOf(first));
     t.close();
     first.close();
@@ -120,6 +124,27 @@ test('reusePort lets two servers share a port; without it the second bind fails 
     yield* a.waitClosed();
     yield* b.waitClosed();
   });
+});
+
+test('a protocol factory that returns no protocol: the connection is closed, the TypeError reported, and the server keeps serving', T, async () => {
+  const exceptions: ExceptionContext[] = [];
+  await runIo(function* (loop) {
+    let calls = 0;
+    const server = yield* createServer(loop, () => (++calls === 1 ? (null as unknown as Protocol) : new EchoProtocol()), '127.0.0.1', 0);
+    const [rejected, rejectedClient] = yield* createConnection(loop, () => new Collector(), '127.0.0.1', portOf(server));
+    yield* eventually(() => rejectedClient.lost !== undefined, 'the refused client to be closed');
+    assert.deepEqual(rejectedClient.events, ['made', 'eof', 'lost']);
+    assert.equal(rejected.isClosing(), true);
+    assert.deepEqual(exceptions.map((c) => [c.message, String(c.exception), c['server'] === server]), [
+      ['Server: the protocol factory failed; connection closed', 'TypeError: Server: protocolFactory must return a protocol object, got null', true],
+    ]);
+    const [served, client] = yield* createConnection(loop, () => new Collector(), '127.0.0.1', portOf(server));
+    served.write(Buffer.from('still serving'));
+    yield* eventually(() => client.data.length === 13, 'the echo');
+    served.close();
+    server.close();
+    yield* server.waitClosed();
+  }, { exceptions });
 });
 
 test('bad input to createServer throws at the call: a bad port, host or factory', T, async () => {

@@ -15,6 +15,8 @@ import { ConnectionRefusedError, EAGAIN, OSError } from '../../src/io/errors.js'
 import { sockAccept, sockConnect, sockRecv, sockRecvfrom, sockRecvfromInto, sockRecvInto, sockSendAll, sockSendto } from '../../src/io/sock.js';
 import { openSocket } from '../../src/io/sockets.js';
 import { newSockAddress, syscalls as sys } from '../../src/io/syscalls.js';
+import { describeTask } from '../../src/inspect/task-info.js';
+import { formatTaskTree } from '../../src/inspect/task-tree.js';
 import { sleep } from '../../src/tasks/operation.js';
 import { closeAll, socketpair } from './fds.js';
 import { failure, pattern, runIo } from './net-helpers.js';
@@ -89,8 +91,10 @@ test('cancelling a waiting sockRecv removes its reader at once; the fd can be re
     assert.equal(loop.statistics().readers, 0, 'unwatched synchronously');
     const task = loop.createTask(function* () {
       return yield* sockRecv(loop, a, 10);
-    });
+    }, { name: 'receiving' });
     yield* sleep(1);
+    assert.equal(describeTask(task).waitingOn?.label, `sockRecv fd ${a}`, 'named for task introspection');
+    assert.equal(formatTaskTree(loop).split('\n').find((line) => line.includes('receiving')), `└── receiving #${task.id} (waiting on sockRecv fd ${a})`);
     task.cancel();
     assert.ok((yield* failure(task)) instanceof CancelledError);
     assert.equal(loop.statistics().readers, 0);
@@ -125,6 +129,8 @@ test('a closed fd: the Future fails with OSError EBADF; bad arguments throw at t
     assert.throws(() => sockSendAll(loop, 0, 'text' as unknown as Buffer), TypeError);
     assert.throws(() => sockConnect(loop, 0, ['localhost', 80]), TypeError, 'names must be resolved first');
     assert.throws(() => sockConnect(loop, 0, ['127.0.0.1', 99999]), RangeError);
+    assert.throws(() => sockConnect(loop, 0, '/tmp/a\0b'), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: /^sockConnect: The argument 'address' must be a string without null bytes/ });
+    assert.throws(() => sockConnect(loop, 0, `/tmp/${'x'.repeat(103)}`), { name: 'RangeError', message: /^sockConnect: a Unix socket path must be at most 107 bytes, got 108/ });
     assert.equal(loop.removeReader(a), false, 'removeReader of an fd nobody watches: false');
     assert.equal(loop.removeWriter(12345), false);
   });

@@ -278,13 +278,18 @@ test('bad input: a string or a number written is a TypeError, and the connection
     const [transport, client] = yield* createConnection(loop, () => new Collector(), '127.0.0.1', port);
     assert.throws(() => transport.write('text' as unknown as Buffer), (e: unknown) => e instanceof TypeError && /string/.test(e.message));
     assert.throws(() => transport.write(42 as unknown as Buffer), TypeError);
-    assert.throws(() => transport.writelines([Buffer.from('ok'), null as unknown as Buffer]), TypeError);
+    assert.throws(() => transport.writelines([Buffer.from('a'), 's' as unknown as Buffer]), {
+      name: 'TypeError',
+      message: 'SocketTransport.writelines: list[1]: data must be a Buffer, TypedArray or DataView, got a string (encode it first: Buffer.from(text))',
+    });
+    assert.throws(() => transport.writelines(7 as unknown as Buffer[]), { name: 'TypeError', message: 'SocketTransport.writelines: list must be an iterable of buffers, got 7' });
+    transport.writelines([Buffer.from('o'), new Uint8Array([0x6b])]);
     assert.throws(() => transport.setWriteBufferLimits({ high: 10, low: 20 }), RangeError);
     assert.throws(() => transport.setWriteBufferLimits({ high: -1 }), RangeError);
     transport.write(Buffer.alloc(0)); // empty: nothing happens
     transport.write(Buffer.from('!'));
     yield* eventually(() => client.data.length === 3, 'the echo');
-    assert.equal(client.data.toString(), 'ok!', 'writelines wrote the good buffer before the bad one');
+    assert.equal(client.data.toString(), 'ok!', 'a writelines with a bad item wrote nothing');
     transport.close();
     yield* eventually(() => client.lost !== undefined, 'close');
     yield* closeServer(server);
@@ -309,6 +314,65 @@ test('getExtraInfo: peername, sockname and socket; unknown names give the defaul
     transport.close();
     yield* eventually(() => client.lost !== undefined, 'close');
     assert.equal(transport.getExtraInfo('socket', null), null, 'no socket once closed');
+    yield* closeServer(server);
+  });
+});
+
+test('peername and sockname are read at creation: connectionLost after a reset still has them, and so does a closed transport', T, async () => {
+  await runIo(function* (loop) {
+    const seenAtLost: unknown[] = [];
+    class PeerLogger extends Collector {
+      override connectionLost(exc: Error | null): void {
+        super.connectionLost(exc);
+        seenAtLost.push(exc?.name ?? null, this.transport?.getExtraInfo('peername'), this.transport?.getExtraInfo('sockname'));
+      }
+    }
+    let serverSide: PeerLogger | null = null;
+    const [server, port] = yield* listen(loop, () => (serverSide = new PeerLogger()));
+    const socket = netConnect(port, '127.0.0.1');
+    yield* until(new Promise((resolve) => socket.once('connect', resolve)));
+    const clientPort = socket.localPort as number;
+    yield* eventually(() => serverSide?.transport != null, 'the accept');
+    socket.resetAndDestroy(); // the server side's getpeername now fails with ENOTCONN
+    yield* eventually(() => seenAtLost.length > 0, 'connectionLost');
+    assert.deepEqual(seenAtLost, ['ConnectionResetError', ['127.0.0.1', clientPort], ['127.0.0.1', port]]);
+
+    const [transport, client] = yield* createConnection(loop, () => new Collector(), '127.0.0.1', port);
+    const sockname = transport.getExtraInfo('sockname');
+    transport.close();
+    yield* eventually(() => client.lost !== undefined, 'close');
+    assert.deepEqual([transport.getExtraInfo('peername'), transport.getExtraInfo('sockname')], [['127.0.0.1', port], sockname]);
+    yield* closeServer(server);
+  });
+});
+
+test("a transport's fd is its own: addReader & co. and the sock* functions refuse it with a RuntimeError naming the transport; the connection carries on", T, async () => {
+  await runIo(function* (loop) {
+    const [server, port] = yield* listen(loop, () => new EchoProtocol());
+    const [transport, client] = yield* createConnection(loop, () => new Collector(), '127.0.0.1', port);
+    const fd = transport.fd;
+    const refused = (who: string) => (e: unknown) => e instanceof RuntimeError && e.message === `${who}: file descriptor ${fd} is used by transport ${String(transport)}`;
+    const noop = (): void => {};
+    assert.throws(() => loop.addReader(fd, noop), refused('addReader'));
+    assert.throws(() => loop.addWriter(fd, noop), refused('addWriter'));
+    assert.throws(() => loop.removeReader(fd), refused('removeReader'));
+    assert.throws(() => loop.removeWriter(fd), refused('removeWriter'));
+    const buffer = Buffer.alloc(4);
+    assert.throws(() => loop.sockRecv(fd, 4), refused('sockRecv'));
+    assert.throws(() => loop.sockRecvInto(fd, buffer), refused('sockRecvInto'));
+    assert.throws(() => loop.sockSendAll(fd, buffer), refused('sockSendAll'));
+    assert.throws(() => loop.sockAccept(fd), refused('sockAccept'));
+    assert.throws(() => loop.sockConnect(fd, ['127.0.0.1', port]), refused('sockConnect'));
+    assert.throws(() => loop.sockRecvfrom(fd, 4), refused('sockRecvfrom'));
+    assert.throws(() => loop.sockRecvfromInto(fd, buffer), refused('sockRecvfromInto'));
+    assert.throws(() => loop.sockSendto(fd, buffer, ['127.0.0.1', port]), refused('sockSendto'));
+    assert.throws(() => loop.sockSendfile(fd, 0), refused('sockSendfile'));
+    transport.write(Buffer.from('still mine'));
+    yield* eventually(() => client.data.length === 10, 'the echo');
+    assert.equal(client.data.toString(), 'still mine', 'the reader was not replaced');
+    transport.close();
+    yield* eventually(() => client.lost !== undefined, 'close');
+    assert.equal(loop.removeReader(fd), false, 'closed: the fd is no longer the transport\'s');
     yield* closeServer(server);
   });
 });

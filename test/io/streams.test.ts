@@ -10,8 +10,11 @@ import { RuntimeError } from '../../src/core/errors.js';
 import { ConnectionResetError } from '../../src/io/errors.js';
 import { IncompleteReadError, LimitOverrunError, StreamReader } from '../../src/io/stream-reader.js';
 import type { StreamWriter } from '../../src/io/stream-writer.js';
-import { openConnection, openUnixConnection, startServer, startUnixServer } from '../../src/io/streams.js';
+import { openConnection, openUnixConnection, startServer, startUnixServer, type ClientConnectedCallback } from '../../src/io/streams.js';
+import type { SocketTransport } from '../../src/io/socket-transport.js';
 import type { ReadTransport } from '../../src/io/transport.js';
+import { describeTask } from '../../src/inspect/task-info.js';
+import { formatTaskTree } from '../../src/inspect/task-tree.js';
 import { sleep, type Coroutine } from '../../src/tasks/operation.js';
 import { eventually, failure, pattern, runIo } from './net-helpers.js';
 
@@ -38,6 +41,9 @@ test('streams echo: startServer with a generator callback, openConnection, readL
       yield* writer.drain();
       assert.equal((yield* reader.readLine()).toString(), text);
     }
+    assert.throws(() => writer.writelines([Buffer.from('never\n'), 'sent\n' as unknown as Buffer]), { name: 'TypeError', message: /^SocketTransport\.writelines: list\[1\]/ });
+    writer.writelines([Buffer.from('fo'), Buffer.from('ur\n')]);
+    assert.equal((yield* reader.readLine()).toString(), 'four\n', 'the failed writelines sent nothing');
     writer.writeEof();
     assert.equal((yield* reader.read()).length, 0, 'the server closed after our EOF');
     assert.equal(reader.atEof(), true);
@@ -173,6 +179,88 @@ test('a client callback that throws is reported and its connection closed', T, a
     yield* server.waitClosed();
   }, { exceptions: exceptions as never });
   assert.deepEqual(exceptions.map((c) => [c.message, String(c.exception)]), [['Unhandled exception in client_connected_cb', 'Error: handler bug']]);
+});
+
+test('an async client callback runs as a task: its rejection is reported and the connection closed, never an unhandledRejection; a plain callback that throws is reported alike', T, async () => {
+  const exceptions: { message: string; exception?: unknown; transport?: unknown }[] = [];
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    await runIo(function* () {
+      const callbacks: ClientConnectedCallback[] = [
+        async () => {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          throw new Error('async handler bug');
+        },
+        () => {
+          throw new Error('sync handler bug');
+        },
+        async (_reader, writer) => {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          writer.write(Buffer.from('served\n'));
+          writer.close();
+        },
+      ];
+      const server = yield* startServer((reader, writer) => (callbacks.shift() as ClientConnectedCallback)(reader, writer), '127.0.0.1', 0);
+      const [, port] = server.addresses()[0] as [string, number];
+      for (const expected of ['', '', 'served\n']) {
+        const [reader, writer] = yield* openConnection('127.0.0.1', port);
+        assert.equal((yield* reader.read()).toString(), expected);
+        assert.equal((yield* reader.read()).length, 0, 'the server closed the connection');
+        writer.close();
+        yield* writer.waitClosed();
+      }
+      yield* sleep(1); // a rejection not handled would be reported by now
+      server.close();
+      yield* server.waitClosed();
+    }, { exceptions: exceptions as never });
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+  assert.deepEqual(exceptions.map((c) => [c.message, String(c.exception), String(c.transport).startsWith('<SocketTransport')]), [
+    ['Unhandled exception in client_connected_cb', 'Error: async handler bug', true],
+    ['Unhandled exception in client_connected_cb', 'Error: sync handler bug', true],
+  ]);
+  assert.deepEqual(unhandled, []);
+});
+
+test('task introspection names I/O waits: StreamReader.read / readExactly / readLine / readUntil on fd N, drain fd N', T, async () => {
+  await runIo(function* (loop) {
+    const server = yield* startServer(() => {}, '127.0.0.1', 0); // never reads, never writes
+    const [, port] = server.addresses()[0] as [string, number];
+    const [reader, writer] = yield* openConnection('127.0.0.1', port);
+    const fd = (writer.transport as SocketTransport).fd;
+    const reads: [string, () => Coroutine<unknown>][] = [
+      ['read', () => reader.read(10)],
+      ['readExactly', () => reader.readExactly(4)],
+      ['readLine', () => reader.readLine()],
+      ['readUntil', () => reader.readUntil('\r\n')],
+    ];
+    for (const [name, read] of reads) {
+      const task = loop.createTask(read, { name: `reading-${name}` });
+      yield* sleep(1);
+      assert.equal(describeTask(task).waitingOn?.label, `StreamReader.${name} on fd ${fd}`);
+      assert.match(formatTaskTree(loop), new RegExp(`reading-${name} #${task.id} \\(waiting on StreamReader\\.${name} on fd ${fd}\\)`));
+      task.cancel();
+      yield* sleep(0);
+    }
+    // The server does not read: fill the kernel's buffers until ours keeps some (writing stays paused).
+    const block = pattern(1024 * 1024);
+    while (writer.transport.getWriteBufferSize() === 0) {
+      writer.write(block);
+      yield* sleep(2);
+    }
+    const draining = loop.createTask(() => writer.drain(), { name: 'draining' });
+    yield* sleep(1);
+    assert.equal(describeTask(draining).waitingOn?.label, `drain fd ${fd}`);
+    draining.cancel();
+    writer.transport.abort();
+    yield* writer.waitClosed();
+    server.close();
+    server.abortClients();
+    yield* server.waitClosed();
+  });
 });
 
 test('streams over Unix sockets', T, async () => {

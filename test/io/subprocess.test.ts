@@ -34,7 +34,9 @@ test('stdout as a pipe: lines through the StreamReader, then end of file; wait()
     assert.equal((yield* stdout.readLine()).toString(), 'first\n');
     assert.equal((yield* stdout.readLine()).toString(), 'second\n');
     assert.equal((yield* stdout.read()).length, 0, 'end of file');
-    assert.equal(yield* proc.wait(), 0);
+    const exit = proc.wait();
+    assert.equal(exit.label, `Process.wait pid ${proc.pid}`, 'named for task introspection');
+    assert.equal(yield* exit, 0);
     assert.equal(proc.returncode, 0);
     assert.equal(String(proc), `<Process ${proc.pid} returncode=0>`);
   });

@@ -1,0 +1,30 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RuntimeError } from '../../src/core/errors.js';
+import { FdOwners } from '../../src/core/fd-owners.js';
+
+const transport = (name: string): object => ({ toString: () => name });
+
+test('an owned fd is refused with a RuntimeError naming the caller, the fd and the owner; others pass', () => {
+  const owners = new FdOwners();
+  const owner = transport('<SocketTransport fd=7 open>');
+  owners.claim(7, owner);
+  assert.throws(() => owners.check(7, 'addReader'), (e: unknown) => e instanceof RuntimeError && e.message === 'addReader: file descriptor 7 is used by transport <SocketTransport fd=7 open>');
+  owners.check(8, 'addReader');
+  owners.check(-1, 'addReader');
+  owners.check(1 << 20, 'addReader');
+});
+
+test('release frees the fd only for its owner: a stale owner cannot free a reused number', () => {
+  const owners = new FdOwners();
+  const first = transport('first');
+  const second = transport('second');
+  owners.claim(5, first);
+  owners.release(5, first);
+  owners.check(5, 'addWriter');
+  owners.claim(5, second);
+  owners.release(5, first);
+  assert.throws(() => owners.check(5, 'addWriter'), /used by transport second$/);
+  owners.clear();
+  owners.check(5, 'addWriter');
+});
