@@ -107,6 +107,9 @@ export class StreamReader {
   #transport: ReadTransport | null = null;
   /** ' on fd 7' once the transport is set: ends the label of each wait (task introspection). */
   #waitSuffix = '';
+  /** The label of the last wait and the read it was for (see #waitForData). */
+  #waitLabel = '';
+  #labelledWho = '';
   #paused = false;
 
   constructor(options: StreamReaderOptions = {}) {
@@ -145,6 +148,7 @@ export class StreamReader {
     // A socket transport has `fd`, a pipe's says it as 'pipe'; anything else (a test's stand-in) goes unnamed.
     const fd = (transport as { fd?: unknown }).fd ?? (transport as Partial<ReadTransport>).getExtraInfo?.('pipe');
     if (typeof fd === 'number') this.#waitSuffix = ` on fd ${fd}`;
+    this.#labelledWho = ''; // the next wait's label names the fd
   }
 
   /** Appends received bytes and wakes a waiting read. */
@@ -303,8 +307,13 @@ export class StreamReader {
     }
     const loop = (this.#loop ??= getRunningLoop());
     const waiter = loop.createFuture<void>();
-    // One string per wait, and only when a read must wait: shown as "waiting on StreamReader.read on fd 7".
-    waiter.label = `StreamReader.${who}${this.#waitSuffix}`;
+    // Shown as "waiting on StreamReader.read on fd 7". Built when the kind of
+    // read changes, not per wait: an echo loop waits once per request.
+    if (who !== this.#labelledWho) {
+      this.#labelledWho = who;
+      this.#waitLabel = `StreamReader.${who}${this.#waitSuffix}`;
+    }
+    waiter.label = this.#waitLabel;
     this.#waiter = waiter;
     try {
       yield* waiter;
