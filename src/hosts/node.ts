@@ -22,6 +22,7 @@ import { NodeEventLoop, setNodeLoopParts } from '../io/node-event-loop.js';
 import type { CoroutineLike, EventLoopOptions } from '../tasks/event-loop.js';
 import { runOnLoop } from '../tasks/run.js';
 import { NodeBlockingHost } from './node-blocking.js';
+import { SigintCancelsMain } from './node-sigint.js';
 import { isPollableSelector, NodeGuestHost } from './node-guest.js';
 
 /** Who waits when the loop is idle: Node's loop ('guest') or the loop's own epoll_wait ('blocking'). */
@@ -111,7 +112,23 @@ export function createNodeLoop(options: NodeLoopOptions = {}): NodeEventLoop {
  *   return yield* until(response.text());
  * });
  * await run(main, { mode: 'blocking' });
+ *
+ * Ctrl-C is handled as asyncio.run does (node-sigint.ts): the first SIGINT
+ * cancels `main`, so `finally` blocks run and the loop closes cleanly, and
+ * then ends the process as Ctrl-C does (unless `main` caught the
+ * cancellation and returned); a second one ends it at once. Not if the
+ * program listens for SIGINT itself.
  */
 export async function run<T>(main: CoroutineLike<T>, options: NodeRunOptions = {}): Promise<T> {
-  return runOnLoop(createNodeLoop(options), main);
+  const loop = createNodeLoop(options);
+  const sigint = new SigintCancelsMain();
+  sigint.begin();
+  try {
+    const result = await runOnLoop(loop, main, (task) => sigint.watch(task));
+    sigint.end();
+    return result;
+  } catch (error) {
+    sigint.end(error);
+    throw error;
+  }
 }
