@@ -80,6 +80,19 @@ export interface StreamReaderOptions {
   loop?: EventLoop;
 }
 
+/**
+ * Throws a RangeError unless `limit` is a positive integer: checked where a
+ * limit is given, so that startServer refuses a bad one at the call instead
+ * of failing every connection it later accepts.
+ *
+ * @example
+ * checkStreamLimit(options.limit, 'startServer'); // undefined (the default) passes
+ */
+export function checkStreamLimit(limit: unknown, who: string): void {
+  if (limit === undefined) return;
+  if (!Number.isInteger(limit) || (limit as number) <= 0) throw new RangeError(`${who}: limit must be a positive integer, got ${describe(limit)}`);
+}
+
 function toSeparator(separator: unknown): Buffer {
   const sep = typeof separator === 'string' ? Buffer.from(separator) : ArrayBuffer.isView(separator) ? Buffer.from(separator.buffer, separator.byteOffset, separator.byteLength) : null;
   if (sep === null) throw new TypeError(`readUntil: separator must be a string or bytes, got ${describe(separator)}`);
@@ -113,9 +126,8 @@ export class StreamReader {
   #paused = false;
 
   constructor(options: StreamReaderOptions = {}) {
-    const limit = options.limit ?? DEFAULT_STREAM_LIMIT;
-    if (!Number.isInteger(limit) || limit <= 0) throw new RangeError(`StreamReader: limit must be a positive integer, got ${describe(limit)}`);
-    this.#limit = limit;
+    checkStreamLimit(options.limit, 'StreamReader');
+    this.#limit = options.limit ?? DEFAULT_STREAM_LIMIT;
     this.#loop = options.loop ?? null;
   }
 

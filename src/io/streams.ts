@@ -32,7 +32,7 @@ import {
 } from './connect.js';
 import { DrainGate } from './drain-gate.js';
 import type { Server } from './server.js';
-import { StreamReader } from './stream-reader.js';
+import { checkStreamLimit, StreamReader } from './stream-reader.js';
 import { StreamWriter, type DrainableProtocol } from './stream-writer.js';
 import type { Protocol, ReadTransport, Transport } from './transport.js';
 import { SETTLE_HOOK } from '../tasks/future.js';
@@ -171,6 +171,7 @@ function connectionOptions(options: CreateConnectionOptions & StreamOptions): Cr
  * const reply = yield* reader.readLine();
  */
 export function openConnection(host: string | null, port: number | null, options: CreateConnectionOptions & StreamOptions = {}): Task<[StreamReader, StreamWriter]> {
+  checkStreamLimit(options.limit, 'openConnection');
   const loop = options.loop ?? getRunningLoop();
   const reader = new StreamReader({ loop, ...(options.limit !== undefined ? { limit: options.limit } : {}) });
   const connecting = createConnection(loop, () => new StreamReaderProtocol(reader, null, loop), host, port, connectionOptions(options));
@@ -187,6 +188,7 @@ export function openConnection(host: string | null, port: number | null, options
  * const [reader, writer] = yield* openUnixConnection('/tmp/app.sock');
  */
 export function openUnixConnection(path: string | null, options: StreamOptions & { sock?: number | null; priority?: Priority } = {}): Task<[StreamReader, StreamWriter]> {
+  checkStreamLimit(options.limit, 'openUnixConnection');
   const loop = options.loop ?? getRunningLoop();
   const reader = new StreamReader({ loop, ...(options.limit !== undefined ? { limit: options.limit } : {}) });
   const { limit: _limit, loop: _loop, ...rest } = options;
@@ -197,8 +199,10 @@ export function openUnixConnection(path: string | null, options: StreamOptions &
   }, { name: `openUnixConnection ${path}` });
 }
 
-function streamFactory(clientConnected: ClientConnectedCallback, options: StreamOptions, loop: EventLoop): () => StreamReaderProtocol {
-  if (typeof clientConnected !== 'function') throw new TypeError(`startServer: clientConnected must be a function, got ${typeof clientConnected}`);
+/** The per-connection protocol factory; a bad callback or limit throws here, at the call, not once per connection. */
+function streamFactory(clientConnected: ClientConnectedCallback, options: StreamOptions, loop: EventLoop, who: string): () => StreamReaderProtocol {
+  if (typeof clientConnected !== 'function') throw new TypeError(`${who}: clientConnected must be a function, got ${typeof clientConnected}`);
+  checkStreamLimit(options.limit, who);
   const limit = options.limit;
   return () => new StreamReaderProtocol(new StreamReader({ loop, ...(limit !== undefined ? { limit } : {}) }), clientConnected, loop);
 }
@@ -208,7 +212,8 @@ function streamFactory(clientConnected: ClientConnectedCallback, options: Stream
  * writer)` (a generator function, or an `async` function's Promise, runs
  * as a task; if it fails, or the callback throws, the error goes to the
  * loop's exception handler and the connection is closed). Resolves to the
- * Server.
+ * Server. A `limit` that is not a positive integer is a RangeError at the
+ * call (asyncio would fail each connection instead).
  *
  * @example
  * const server = yield* startServer(function* (reader, writer) {
@@ -226,7 +231,7 @@ export function startServer(
 ): Task<Server> {
   const loop = options.loop ?? getRunningLoop();
   const { limit: _limit, loop: _loop, ...rest } = options;
-  return createServer(loop, streamFactory(clientConnected, options, loop), host, port, rest);
+  return createServer(loop, streamFactory(clientConnected, options, loop, 'startServer'), host, port, rest);
 }
 
 /**
@@ -238,5 +243,5 @@ export function startServer(
 export function startUnixServer(clientConnected: ClientConnectedCallback, path: string | null, options: CreateUnixServerOptions & StreamOptions = {}): Task<Server> {
   const loop = options.loop ?? getRunningLoop();
   const { limit: _limit, loop: _loop, ...rest } = options;
-  return createUnixServer(loop, streamFactory(clientConnected, options, loop), path, rest);
+  return createUnixServer(loop, streamFactory(clientConnected, options, loop, 'startUnixServer'), path, rest);
 }

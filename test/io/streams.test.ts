@@ -396,6 +396,19 @@ test('StreamReader: bad arguments', T, async () => {
   });
 });
 
+test('a bad limit is refused at the call by startServer, startUnixServer, openConnection and openUnixConnection: no socket is opened, nothing reported', T, async () => {
+  await runIo(function* () {
+    const handler = function* (): Coroutine<void> {};
+    const path = `/tmp/eventide-streams-limit-${process.pid}.sock`;
+    assert.throws(() => startServer(handler, '127.0.0.1', 0, { limit: -1 }), { name: 'RangeError', message: 'startServer: limit must be a positive integer, got -1' });
+    assert.throws(() => startServer(handler, '127.0.0.1', 0, { limit: 1.5 }), { name: 'RangeError', message: 'startServer: limit must be a positive integer, got 1.5' });
+    assert.throws(() => startUnixServer(handler, path, { limit: 0 }), { name: 'RangeError', message: 'startUnixServer: limit must be a positive integer, got 0' });
+    assert.throws(() => openConnection('127.0.0.1', 1, { limit: 0 }), { name: 'RangeError', message: 'openConnection: limit must be a positive integer, got 0' });
+    assert.throws(() => openUnixConnection(path, { limit: -5 }), { name: 'RangeError', message: 'openUnixConnection: limit must be a positive integer, got -5' });
+    assert.throws(() => startUnixServer(null as unknown as ClientConnectedCallback, path), { name: 'TypeError', message: 'startUnixServer: clientConnected must be a function, got object' });
+  });
+});
+
 test('eventually() helper guard: a stream that never gets data times out instead of hanging', T, async () => {
   await runIo(function* (loop) {
     const reader = new StreamReader({ loop });
