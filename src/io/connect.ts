@@ -27,6 +27,7 @@ import { UdpTransport } from './datagram-transport.js';
 import { getaddrinfo, type AddrInfo } from './dns.js';
 import { checkErrno, OSError, osError } from './errors.js';
 import { checkFd } from './selector-support.js';
+import { refuseTlsOptions } from './no-tls.js';
 import { checkServerOptions, Server, type Listener } from './server.js';
 import { sockConnect } from './sock.js';
 import { SocketTransport } from './socket-transport.js';
@@ -156,6 +157,7 @@ export function createConnection<P extends StreamProtocol>(
   options: CreateConnectionOptions = {},
 ): Task<[SocketTransport, P]> {
   checkFactory(protocolFactory, 'createConnection');
+  refuseTlsOptions(options, 'createConnection');
   checkHostPort(host, port, options.sock, 'createConnection');
   const localAddr = options.localAddr == null ? null : toNativeAddress(options.localAddr, 'createConnection: options.localAddr');
   return loop.createTask(function* (): Coroutine<[SocketTransport, P]> {
@@ -202,6 +204,7 @@ export function createUnixConnection<P extends StreamProtocol>(
   options: { sock?: number | null; priority?: Priority } = {},
 ): Task<[SocketTransport, P]> {
   checkFactory(protocolFactory, 'createUnixConnection');
+  refuseTlsOptions(options, 'createUnixConnection');
   if (options.sock != null) checkFd(options.sock, 'createUnixConnection: options.sock');
   else checkPathArgument(path, 'createUnixConnection');
   return loop.createTask(function* (): Coroutine<[SocketTransport, P]> {
@@ -264,6 +267,7 @@ export function createServer(
   options: CreateServerOptions = {},
 ): Task<Server> {
   checkFactory(protocolFactory, 'createServer');
+  refuseTlsOptions(options, 'createServer');
   if (host === '' || host === undefined) host = null; // all interfaces, as asyncio's `host == '' or host is None`
   if (options.sock != null) checkFd(options.sock, 'createServer: options.sock');
   else {
@@ -349,6 +353,7 @@ function startOrClose(server: Server): void {
  */
 export function createUnixServer(loop: EventLoop, protocolFactory: () => StreamProtocol, path: string | null, options: CreateUnixServerOptions = {}): Task<Server> {
   checkFactory(protocolFactory, 'createUnixServer');
+  refuseTlsOptions(options, 'createUnixServer');
   if (options.sock != null) checkFd(options.sock, 'createUnixServer: options.sock');
   else checkPathArgument(path, 'createUnixServer');
   checkServerOptions(options, 'createUnixServer');

@@ -31,6 +31,7 @@ import {
   type CreateUnixServerOptions,
 } from './connect.js';
 import { DrainGate } from './drain-gate.js';
+import { refuseTlsOptions } from './no-tls.js';
 import type { Server } from './server.js';
 import { checkStreamLimit, StreamReader } from './stream-reader.js';
 import { StreamWriter, type DrainableProtocol } from './stream-writer.js';
@@ -172,6 +173,7 @@ function connectionOptions(options: CreateConnectionOptions & StreamOptions): Cr
  */
 export function openConnection(host: string | null, port: number | null, options: CreateConnectionOptions & StreamOptions = {}): Task<[StreamReader, StreamWriter]> {
   checkStreamLimit(options.limit, 'openConnection');
+  refuseTlsOptions(options, 'openConnection');
   const loop = options.loop ?? getRunningLoop();
   const reader = new StreamReader({ loop, ...(options.limit !== undefined ? { limit: options.limit } : {}) });
   const connecting = createConnection(loop, () => new StreamReaderProtocol(reader, null, loop), host, port, connectionOptions(options));
@@ -189,6 +191,7 @@ export function openConnection(host: string | null, port: number | null, options
  */
 export function openUnixConnection(path: string | null, options: StreamOptions & { sock?: number | null; priority?: Priority } = {}): Task<[StreamReader, StreamWriter]> {
   checkStreamLimit(options.limit, 'openUnixConnection');
+  refuseTlsOptions(options, 'openUnixConnection');
   const loop = options.loop ?? getRunningLoop();
   const reader = new StreamReader({ loop, ...(options.limit !== undefined ? { limit: options.limit } : {}) });
   const { limit: _limit, loop: _loop, ...rest } = options;
@@ -199,10 +202,11 @@ export function openUnixConnection(path: string | null, options: StreamOptions &
   }, { name: `openUnixConnection ${path}` });
 }
 
-/** The per-connection protocol factory; a bad callback or limit throws here, at the call, not once per connection. */
+/** The per-connection protocol factory; a bad callback or limit, or a TLS option, throws here, at the call, not once per connection. */
 function streamFactory(clientConnected: ClientConnectedCallback, options: StreamOptions, loop: EventLoop, who: string): () => StreamReaderProtocol {
   if (typeof clientConnected !== 'function') throw new TypeError(`${who}: clientConnected must be a function, got ${typeof clientConnected}`);
   checkStreamLimit(options.limit, who);
+  refuseTlsOptions(options, who);
   const limit = options.limit;
   return () => new StreamReaderProtocol(new StreamReader({ loop, ...(limit !== undefined ? { limit } : {}) }), clientConnected, loop);
 }

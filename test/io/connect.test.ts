@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { CancelledError } from '../../src/core/errors.js';
 import { createConnection, createServer, createUnixConnection, createUnixServer } from '../../src/io/connect.js';
+import { openConnection, openUnixConnection, startServer, startUnixServer } from '../../src/io/streams.js';
 import { ConnectionRefusedError, ECONNREFUSED, FileNotFoundError } from '../../src/io/errors.js';
 import { syscalls as sys } from '../../src/io/syscalls.js';
 import type { Protocol } from '../../src/io/transport.js';
@@ -274,5 +275,32 @@ test('bad input throws at the call: a bad port, host, factory, or sock with a ho
     assert.throws(() => createUnixConnection(loop, factory, ''), TypeError);
     assert.throws(() => createUnixServer(loop, factory, 7 as unknown as string), TypeError);
     yield* sleep(0);
+  });
+});
+
+test("TLS options are refused at the call, never ignored (no plaintext connection where one asked for TLS): ssl, serverHostname & co.; null and false mean no TLS", T, async () => {
+  await runIo(function* (loop) {
+    const factory = (): Protocol => new Collector();
+    const tls = (name: string, value: unknown): Record<string, unknown> => ({ [name]: value });
+    const message = (who: string, name: string): string => `${who}: options.${name}: TLS is not supported (eventide's transports are plaintext); nothing was opened`;
+    const server = yield* createServer(loop, factory, '127.0.0.1', 0, { ssl: null, serverHostname: undefined } as Record<string, unknown>);
+    const [, port] = server.addresses()[0] as [string, number];
+    const fds = openFdCount();
+    assert.throws(() => createConnection(loop, factory, '127.0.0.1', port, tls('ssl', true)), { name: 'TypeError', message: message('createConnection', 'ssl') });
+    assert.throws(() => createConnection(loop, factory, '127.0.0.1', port, tls('serverHostname', 'example.com')), { name: 'TypeError', message: message('createConnection', 'serverHostname') });
+    assert.throws(() => createConnection(loop, factory, '127.0.0.1', port, tls('sslHandshakeTimeout', 5)), { name: 'TypeError', message: message('createConnection', 'sslHandshakeTimeout') });
+    assert.throws(() => createUnixConnection(loop, factory, '/tmp/x.sock', tls('ssl', {})), { name: 'TypeError', message: message('createUnixConnection', 'ssl') });
+    assert.throws(() => createServer(loop, factory, '127.0.0.1', 0, tls('ssl', {})), { name: 'TypeError', message: message('createServer', 'ssl') });
+    assert.throws(() => createUnixServer(loop, factory, '/tmp/x.sock', tls('sslShutdownTimeout', 1)), { name: 'TypeError', message: message('createUnixServer', 'sslShutdownTimeout') });
+    assert.throws(() => openConnection('127.0.0.1', port, tls('ssl', true)), { name: 'TypeError', message: message('openConnection', 'ssl') });
+    assert.throws(() => openUnixConnection('/tmp/x.sock', tls('ssl', true)), { name: 'TypeError', message: message('openUnixConnection', 'ssl') });
+    assert.throws(() => startServer(() => undefined, '127.0.0.1', 0, tls('ssl', true)), { name: 'TypeError', message: message('startServer', 'ssl') });
+    assert.throws(() => startUnixServer(() => undefined, '/tmp/x.sock', tls('ssl', true)), { name: 'TypeError', message: message('startUnixServer', 'ssl') });
+    assert.equal(openFdCount(), fds, 'no socket was opened');
+    const [transport] = yield* createConnection(loop, factory, '127.0.0.1', port, { ssl: false } as Record<string, unknown>);
+    transport.close();
+    server.close();
+    server.abortClients();
+    yield* server.waitClosed();
   });
 });
