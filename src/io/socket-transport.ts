@@ -250,6 +250,12 @@ export class SocketTransport implements Transport {
 
   // ---------------------------------------------------------- reading
 
+  /**
+   * Whether `dataReceived` can still come: not paused, not closing, and
+   * the peer's EOF not yet received. asyncio 3.11 still says true after an
+   * EOF kept open by eofReceived; here nothing more can be read then, so
+   * false (and pauseReading / resumeReading are no-ops).
+   */
   isReading(): boolean {
     return !this.#paused && !this.#closing && !this.#eofReceived;
   }
