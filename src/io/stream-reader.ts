@@ -49,7 +49,8 @@ export class IncompleteReadError extends Error {
   readonly expected: number | null;
 
   constructor(partial: Buffer, expected: number | null) {
-    super(`${partial.length} bytes read on a total of ${expected === null ? 'undefined' : expected} expected bytes`);
+    // expected is null when no count was asked for (readUntil): the stream ended before the separator.
+    super(expected === null ? `${partial.length} bytes read, and the stream ended before the separator` : `${partial.length} bytes read on a total of ${expected} expected bytes`);
     this.partial = partial;
     this.expected = expected;
   }

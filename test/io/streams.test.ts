@@ -319,6 +319,7 @@ test('StreamReader: readUntil waits across chunks; limit overruns throw LimitOve
     assert.ok(rest instanceof IncompleteReadError);
     assert.equal(rest.partial.toString(), '6789');
     assert.equal(rest.expected, null);
+    assert.equal(rest.message, '4 bytes read, and the stream ended before the separator');
     assert.equal(reader.atEof(), true);
     assert.equal((yield* reader.readLine()).length, 0, 'readLine at EOF is empty');
   });
