@@ -207,3 +207,33 @@ test('a Semaphore\'s permit holders borrow the priority of a task waiting for a 
     'b before release: idle',
   ]);
 });
+
+test('a holder whose wake-up is already queued (the future it awaits has settled) moves up when a critical task blocks on its lock, as a queued step does', async () => {
+  const log = new Log();
+  await runInVirtualTime(function* (loop) {
+    const lock = new Lock();
+    const gate = loop.createFuture<number>();
+    const low = loop.createTask(function* () {
+      yield* lock.acquire();
+      const value = yield* gate;
+      log.push(`low woke with ${value} (${low.effectivePriority})`);
+      lock.release();
+    }, { name: 'low', priority: 'low' });
+    yield* sleep(1);
+    loop.callSoon(() => {
+      gate.setResult(7); // low's wake-up is queued in the low lane now
+      for (let i = 0; i < 3; i++) loop.callSoon(() => log.push(`normal ${i}`));
+      loop.createTask(function* () {
+        log.push('critical wants the lock');
+        yield* lock.acquire();
+        log.push('critical got the lock');
+        lock.release();
+      }, { name: 'critical', priority: 'critical' });
+    });
+    yield* sleep(10);
+    assert.equal(low.done(), true);
+    assert.equal(low.effectivePriority, 'low');
+  });
+  // Before: the wake-up stayed in the low lane and critical waited behind normal work.
+  log.assert(['critical wants the lock', 'low woke with 7 (critical)', 'critical got the lock', 'normal 0', 'normal 1', 'normal 2']);
+});
