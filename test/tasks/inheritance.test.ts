@@ -237,3 +237,55 @@ test('a holder whose wake-up is already queued (the future it awaits has settled
   // Before: the wake-up stayed in the low lane and critical waited behind normal work.
   log.assert(['critical wants the lock', 'low woke with 7 (critical)', 'critical got the lock', 'normal 0', 'normal 1', 'normal 2']);
 });
+
+test('a Lock handed over to a low waiter lends it the priority of a critical task queued behind it, from release until the critical task gets the lock', async () => {
+  const log = new Log();
+  await runInVirtualTime(function* (loop) {
+    const lock = new Lock();
+    loop.createTask(function* () {
+      yield* lock.acquire();
+      yield* sleep(1);
+      lock.release(); // wakes low, first in line; critical still waits
+      for (let i = 0; i < 3; i++) loop.callSoon(() => log.push(`normal ${i}`));
+    }, { name: 'holder' });
+    yield* sleep(0.5);
+    const low = loop.createTask(function* () {
+      yield* lock.acquire();
+      log.push(`low got the lock (${low.effectivePriority})`);
+      lock.release();
+      log.push(`low released (${low.effectivePriority})`);
+    }, { name: 'low', priority: 'low' });
+    yield* sleep(0.1);
+    const critical = loop.createTask(function* () {
+      yield* lock.acquire();
+      log.push('critical got the lock');
+      lock.release();
+    }, { name: 'critical', priority: 'critical' });
+    yield* sleep(10);
+    assert.deepEqual([low.done(), critical.done(), low.effectivePriority], [true, true, 'low']);
+  });
+  // Before: low's wake-up stayed in the low lane, behind the normal callbacks, and critical with it.
+  log.assert(['low got the lock (critical)', 'low released (low)', 'critical got the lock', 'normal 0', 'normal 1', 'normal 2']);
+});
+
+test('a woken Lock heir cancelled before it runs gives its loan back and the lock goes to the next waiter', async () => {
+  await runInVirtualTime(function* (loop) {
+    const lock = new Lock();
+    yield* lock.acquire();
+    const heir = loop.createTask(function* () {
+      yield* lock.acquire();
+      lock.release();
+    }, { name: 'heir', priority: 'idle' });
+    const critical = loop.createTask(function* () {
+      yield* sleep(1);
+      yield* lock.acquire();
+      lock.release();
+    }, { name: 'critical', priority: 'critical' });
+    yield* sleep(2);
+    lock.release();
+    assert.equal(heir.effectivePriority, 'critical');
+    heir.cancel();
+    yield* critical;
+    assert.deepEqual([heir.cancelled(), heir.effectivePriority, lock.locked()], [true, 'idle', false]);
+  });
+});
