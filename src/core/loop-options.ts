@@ -111,6 +111,12 @@ export function resolveStarvationBounds(overrides: EventLoopOptions['starvationB
       throw new TypeError(`starvationBounds: ${JSON.stringify(name)} is not a lane below critical (use 'high', 'normal', 'low' or 'idle')`);
     }
     if (bound === null || typeof bound !== 'object') throw new TypeError(`starvationBounds.${name} must be an object, got ${describe(bound)}`);
+    // A misspelt field would otherwise leave the default in force, silently.
+    for (const field of Object.keys(bound)) {
+      if (field !== 'maxDeferredTicks' && field !== 'maxDeferredMs') {
+        throw new TypeError(`starvationBounds.${name}: unknown field ${JSON.stringify(field)} (use 'maxDeferredTicks' or 'maxDeferredMs')`);
+      }
+    }
     const { maxDeferredTicks = (bounds[lane] as StarvationBound).maxDeferredTicks, maxDeferredMs = (bounds[lane] as StarvationBound).maxDeferredMs } = bound;
     if (!Number.isInteger(maxDeferredTicks) || maxDeferredTicks < 0) {
       throw new RangeError(`starvationBounds.${name}.maxDeferredTicks must be an integer >= 0, got ${describe(maxDeferredTicks)}`);

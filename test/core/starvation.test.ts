@@ -174,6 +174,10 @@ test('starvationBounds: bad options are refused with errors naming what was wron
     name: 'RangeError',
     message: /starvationBounds\.idle\.maxDeferredMs must be a finite number >= 0, got Infinity/,
   });
+  assert.throws(() => virtualLoop({ starvationBounds: { idle: { maxDefferedMs: 1000 } } as never }), {
+    name: 'TypeError',
+    message: /starvationBounds\.idle: unknown field "maxDefferedMs" \(use 'maxDeferredTicks' or 'maxDeferredMs'\)/,
+  });
   assert.throws(() => virtualLoop({ starvationBounds: { high: null } as never }), { name: 'TypeError', message: /starvationBounds\.high must be an object/ });
   assert.throws(() => virtualLoop({ starvationBounds: 5 as never }), { name: 'TypeError', message: /starvationBounds must be an object/ });
 });

@@ -207,3 +207,93 @@ test('a Semaphore\'s permit holders borrow the priority of a task waiting for a 
     'b before release: idle',
   ]);
 });
+
+test('a holder whose wake-up is already queued (the future it awaits has settled) moves up when a critical task blocks on its lock, as a queued step does', async () => {
+  const log = new Log();
+  await runInVirtualTime(function* (loop) {
+    const lock = new Lock();
+    const gate = loop.createFuture<number>();
+    const low = loop.createTask(function* () {
+      yield* lock.acquire();
+      const value = yield* gate;
+      log.push(`low woke with ${value} (${low.effectivePriority})`);
+      lock.release();
+    }, { name: 'low', priority: 'low' });
+    yield* sleep(1);
+    loop.callSoon(() => {
+      gate.setResult(7); // low's wake-up is queued in the low lane now
+      for (let i = 0; i < 3; i++) loop.callSoon(() => log.push(`normal ${i}`));
+      loop.createTask(function* () {
+        log.push('critical wants the lock');
+        yield* lock.acquire();
+        log.push('critical got the lock');
+        lock.release();
+      }, { name: 'critical', priority: 'critical' });
+    });
+    yield* sleep(10);
+    assert.equal(low.done(), true);
+    assert.equal(low.effectivePriority, 'low');
+  });
+  // Before: the wake-up stayed in the low lane and critical waited behind normal work.
+  log.assert(['critical wants the lock', 'low woke with 7 (critical)', 'critical got the lock', 'normal 0', 'normal 1', 'normal 2']);
+});
+
+/** The primitives whose release hands the lock or permit to one waiter, which runs later. */
+const handOverPrimitives: [string, string, () => Lock | Semaphore][] = [
+  ['Lock', 'the lock', () => new Lock()],
+  ['Semaphore', 'a permit', () => new Semaphore(1)],
+];
+
+for (const [kind, thing, make] of handOverPrimitives) {
+  test(`a ${kind} handed over to a low waiter lends it the priority of a critical task still waiting, from release until the heir runs and takes ${thing}`, async () => {
+    const log = new Log();
+    await runInVirtualTime(function* (loop) {
+      const primitive = make();
+      loop.createTask(function* () {
+        yield* primitive.acquire();
+        yield* sleep(1);
+        primitive.release(); // wakes low, first in line; critical still waits
+        for (let i = 0; i < 3; i++) loop.callSoon(() => log.push(`normal ${i}`));
+      }, { name: 'holder' });
+      yield* sleep(0.5);
+      const low = loop.createTask(function* () {
+        yield* primitive.acquire();
+        log.push(`low got ${thing} (${low.effectivePriority})`);
+        primitive.release();
+        log.push(`low released (${low.effectivePriority})`);
+      }, { name: 'low', priority: 'low' });
+      yield* sleep(0.1);
+      const critical = loop.createTask(function* () {
+        yield* primitive.acquire();
+        log.push(`critical got ${thing}`);
+        primitive.release();
+      }, { name: 'critical', priority: 'critical' });
+      yield* sleep(10);
+      assert.deepEqual([low.done(), critical.done(), low.effectivePriority], [true, true, 'low']);
+    });
+    // Before: low's wake-up stayed in the low lane, behind the normal callbacks, and critical with it.
+    log.assert([`low got ${thing} (critical)`, 'low released (low)', `critical got ${thing}`, 'normal 0', 'normal 1', 'normal 2']);
+  });
+
+  test(`a ${kind} heir cancelled before it runs gives its loan back, and ${thing} goes to the next waiter`, async () => {
+    await runInVirtualTime(function* (loop) {
+      const primitive = make();
+      yield* primitive.acquire();
+      const heir = loop.createTask(function* () {
+        yield* primitive.acquire();
+        primitive.release();
+      }, { name: 'heir', priority: 'idle' });
+      const critical = loop.createTask(function* () {
+        yield* sleep(1);
+        yield* primitive.acquire();
+        primitive.release();
+      }, { name: 'critical', priority: 'critical' });
+      yield* sleep(2);
+      primitive.release();
+      assert.equal(heir.effectivePriority, 'critical');
+      heir.cancel();
+      yield* critical;
+      assert.deepEqual([heir.cancelled(), heir.effectivePriority, primitive.locked()], [true, 'idle', false]);
+    });
+  });
+}
