@@ -58,7 +58,14 @@ export function laneOfOptions(options: ScheduleOptions | null | undefined, what:
     const shown = typeof options === 'string' ? JSON.stringify(options) : String(options);
     throw new TypeError(`${what}: options must be an object such as { priority: 'high' }, got ${shown}`);
   }
-  return laneOf(options.priority);
+  const priority = options.priority;
+  if (priority === undefined) return LANE_NORMAL;
+  try {
+    return laneOf(priority);
+  } catch {
+    // The call's name is put together only here, so that a good priority costs no string.
+    return laneOf(priority, `${what}: options.priority`);
+  }
 }
 
 /** Options accepted wherever something is scheduled. */

@@ -796,20 +796,20 @@ test('options that are not an object are a TypeError naming the call, not a sile
   assertLoopClean(loop);
 });
 
-test('a bad priority name is a TypeError listing the valid ones, for callSoon, callLater and callAt', () => {
+test('a bad priority name is a TypeError naming the call and listing the valid ones, for callSoon, callLater and callAt', () => {
   const loop = virtualLoop();
   const valid = "'critical', 'high', 'normal', 'low', 'idle'";
   assert.throws(() => loop.callSoon(cbNever, { priority: 'urgent' as Priority }), {
     name: 'TypeError',
-    message: `priority must be one of ${valid}, got "urgent"`,
+    message: `callSoon: options.priority must be one of ${valid}, got "urgent"`,
   });
   assert.throws(() => loop.callLater(0, cbNever, { priority: 'NORMAL' as Priority }), {
     name: 'TypeError',
-    message: `priority must be one of ${valid}, got "NORMAL"`,
+    message: `callLater: options.priority must be one of ${valid}, got "NORMAL"`,
   });
   assert.throws(() => loop.callAt(0, cbNever, { priority: 1 as unknown as Priority }), {
     name: 'TypeError',
-    message: `priority must be one of ${valid}, got 1`,
+    message: `callAt: options.priority must be one of ${valid}, got 1`,
   });
   assertLoopClean(loop);
 });
