@@ -38,12 +38,9 @@ export interface GetaddrinfoOptions {
   proto?: number;
 }
 
-function checkOptions(host: unknown, port: unknown, options: GetaddrinfoOptions): number {
+/** Checks getaddrinfo's arguments; returns the port as a number and the options to answer for. */
+function checkOptions(host: unknown, port: unknown, options: GetaddrinfoOptions): [port: number, options: GetaddrinfoOptions] {
   if (typeof host !== 'string' || host.length === 0) throw new TypeError(`getaddrinfo: host must be a non-empty string, got ${describe(host)}`);
-  const portNumber = typeof port === 'string' && /^\d+$/.test(port) ? Number(port) : port === null ? 0 : port;
-  if (typeof portNumber !== 'number' || !Number.isInteger(portNumber) || portNumber < 0 || portNumber > 65535) {
-    throw new RangeError(`getaddrinfo: port must be an integer 0..65535 (or its decimal string), got ${describe(port)}`);
-  }
   const family = options.family ?? 0;
   if (family !== 0 && family !== C.AF_INET && family !== C.AF_INET6) {
     throw new RangeError(`getaddrinfo: family must be AF_INET (${C.AF_INET}), AF_INET6 (${C.AF_INET6}) or 0, got ${describe(family)}`);
@@ -52,7 +49,17 @@ function checkOptions(host: unknown, port: unknown, options: GetaddrinfoOptions)
   if (type !== 0 && type !== C.SOCK_STREAM && type !== C.SOCK_DGRAM) {
     throw new RangeError(`getaddrinfo: type must be SOCK_STREAM, SOCK_DGRAM or 0, got ${describe(type)}`);
   }
-  return portNumber;
+  if (typeof port === 'string' && !/^\d+$/.test(port)) {
+    // A service name from /etc/services ('http'), as the C library's getaddrinfo takes: only the socket types it is defined for.
+    const service = serviceByName(port, type);
+    if (service === undefined) throw new RangeError(`getaddrinfo: unknown service ${JSON.stringify(port)} (not in /etc/services for this socket type)`);
+    return [service.port, service.type === type ? options : { ...options, type: service.type }];
+  }
+  const portNumber = typeof port === 'string' ? Number(port) : port === null ? 0 : port;
+  if (typeof portNumber !== 'number' || !Number.isInteger(portNumber) || portNumber < 0 || portNumber > 65535) {
+    throw new RangeError(`getaddrinfo: port must be an integer 0..65535, its decimal string or a service name, got ${describe(port)}`);
+  }
+  return [portNumber, options];
 }
 
 function entries(addresses: readonly { address: string; family: number }[], port: number, options: GetaddrinfoOptions): AddrInfo[] {
@@ -71,7 +78,9 @@ function entries(addresses: readonly { address: string; family: number }[], port
 }
 
 /**
- * Resolves `host` (a name or a numeric address) for `port`. Resolves to a
+ * Resolves `host` (a name or a numeric address) for `port`: a number, its
+ * decimal string, or a service name from /etc/services ('http', for the
+ * socket types it is defined for, as the C library answers). Resolves to a
  * list of AddrInfo tuples; a name that does not resolve rejects with
  * Node's resolver error (code 'ENOTFOUND', ...).
  *
@@ -79,8 +88,8 @@ function entries(addresses: readonly { address: string; family: number }[], port
  * const infos = yield* getaddrinfo(loop, 'localhost', 80, { type: C.SOCK_STREAM });
  * for (const [family, , , , [host, port]] of infos) console.log(family, host, port);
  */
-export function getaddrinfo(loop: EventLoop, host: string, port: number | string | null, options: GetaddrinfoOptions = {}): Future<AddrInfo[]> {
-  const portNumber = checkOptions(host, port, options);
+export function getaddrinfo(loop: EventLoop, host: string, port: number | string | null, givenOptions: GetaddrinfoOptions = {}): Future<AddrInfo[]> {
+  const [portNumber, options] = checkOptions(host, port, givenOptions);
   const numeric = numericFamily(host);
   if (numeric !== 0) {
     const future = loop.createFuture<AddrInfo[]>();
@@ -160,22 +169,51 @@ function notFound(host: string): Error {
   return Object.assign(new Error(`getnameinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND', syscall: 'getnameinfo', hostname: host });
 }
 
-/** port/protocol → service name, from /etc/services (what the system's getservbyport reads), read once. */
-let services: Map<string, string> | null = null;
+/**
+ * The services database, /etc/services (what the system's getservbyport and
+ * getservbyname read), read once: 'port/protocol' → name, and
+ * 'name/protocol' → port for each name and alias. The first entry wins, as
+ * in the C library.
+ */
+let services: { names: Map<string, string>; ports: Map<string, number> } | null = null;
 
-function serviceName(port: number, protocol: 'tcp' | 'udp'): string {
-  if (services === null) {
-    services = new Map();
-    let text = '';
-    try {
-      text = readFileSync('/etc/services', 'latin1');
-    } catch {
-      // No services database: every service is its number.
-    }
-    for (const line of text.split('\n')) {
-      const match = /^([^#\s]+)\s+(\d+)\/(tcp|udp)\b/.exec(line);
-      if (match !== null && !services.has(`${match[2]}/${match[3]}`)) services.set(`${match[2]}/${match[3]}`, match[1] as string);
+function servicesDatabase(): { names: Map<string, string>; ports: Map<string, number> } {
+  if (services !== null) return services;
+  const names = new Map<string, string>();
+  const ports = new Map<string, number>();
+  let text = '';
+  try {
+    text = readFileSync('/etc/services', 'latin1');
+  } catch {
+    // No services database: every service is its number, and names resolve to nothing.
+  }
+  for (const line of text.split('\n')) {
+    const match = /^([^#\s]+)\s+(\d+)\/(tcp|udp)\b([^#]*)/.exec(line);
+    if (match === null) continue;
+    const [, name, port, protocol, aliases] = match as unknown as [string, string, string, string, string];
+    if (!names.has(`${port}/${protocol}`)) names.set(`${port}/${protocol}`, name);
+    for (const each of [name, ...aliases.split(/\s+/).filter((alias) => alias !== '')]) {
+      if (!ports.has(`${each}/${protocol}`)) ports.set(`${each}/${protocol}`, Number(port));
     }
   }
-  return services.get(`${port}/${protocol}`) ?? String(port);
+  return (services = { names, ports });
+}
+
+function serviceName(port: number, protocol: 'tcp' | 'udp'): string {
+  return servicesDatabase().names.get(`${port}/${protocol}`) ?? String(port);
+}
+
+/**
+ * A service name ('http') as a port and the socket type it is defined for
+ * (getservbyname): given type 0, SOCK_STREAM if only TCP has it, SOCK_DGRAM
+ * if only UDP, 0 if both. Undefined if the database has no such service
+ * for the type asked.
+ */
+function serviceByName(name: string, type: number): { port: number; type: number } | undefined {
+  const ports = servicesDatabase().ports;
+  const tcp = type === C.SOCK_DGRAM ? undefined : ports.get(`${name}/tcp`);
+  const udp = type === C.SOCK_STREAM ? undefined : ports.get(`${name}/udp`);
+  if (tcp !== undefined) return { port: tcp, type: udp === undefined ? C.SOCK_STREAM : type };
+  if (udp !== undefined) return { port: udp, type: C.SOCK_DGRAM };
+  return undefined;
 }

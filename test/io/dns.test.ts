@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { lookupService } from 'node:dns/promises';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { getaddrinfo, getnameinfo, NI_DGRAM, NI_NAMEREQD, NI_NOFQDN, NI_NUMERICHOST, NI_NUMERICSERV } from '../../src/io/dns.js';
 import { until } from '../../src/tasks/operation.js';
 import { syscalls as sys } from '../../src/io/syscalls.js';
@@ -25,6 +25,27 @@ test('a numeric address resolves at once to one tuple per socket type', async ()
     ]);
     assert.deepEqual(yield* getaddrinfo(loop, '::1', '443', { type: C.SOCK_STREAM }), [[C.AF_INET6, C.SOCK_STREAM, C.IPPROTO_TCP, '', ['::1', 443, 0, 0]]]);
     assert.deepEqual(yield* getaddrinfo(loop, '::1', 443, { family: C.AF_INET }), [], 'filtered by family');
+  });
+});
+
+const NO_SERVICES = existsSync('/etc/services') ? false : 'no /etc/services on this machine (Debian: netbase)';
+
+test('a service name is a port from /etc/services, for the socket types it is defined for (as Python: getaddrinfo("127.0.0.1", "http"))', { skip: NO_SERVICES }, async () => {
+  await runIo(function* (loop) {
+    // http is TCP only; domain is both; www is an alias of http.
+    assert.deepEqual(yield* getaddrinfo(loop, '127.0.0.1', 'http'), [[C.AF_INET, C.SOCK_STREAM, C.IPPROTO_TCP, '', ['127.0.0.1', 80]]]);
+    assert.deepEqual(yield* getaddrinfo(loop, '127.0.0.1', 'domain'), [
+      [C.AF_INET, C.SOCK_STREAM, C.IPPROTO_TCP, '', ['127.0.0.1', 53]],
+      [C.AF_INET, C.SOCK_DGRAM, C.IPPROTO_UDP, '', ['127.0.0.1', 53]],
+    ]);
+    assert.deepEqual(yield* getaddrinfo(loop, '127.0.0.1', 'www', { type: C.SOCK_STREAM }), [[C.AF_INET, C.SOCK_STREAM, C.IPPROTO_TCP, '', ['127.0.0.1', 80]]]);
+    // Python: gaierror(-8, 'Servname not supported for ai_socktype'), for both.
+    assert.throws(() => getaddrinfo(loop, '127.0.0.1', 'http', { type: C.SOCK_DGRAM }), {
+      name: 'RangeError',
+      message: 'getaddrinfo: unknown service "http" (not in /etc/services for this socket type)',
+    });
+    assert.throws(() => getaddrinfo(loop, '127.0.0.1', 'no-such-service'), /unknown service "no-such-service"/);
+    assert.throws(() => getaddrinfo(loop, '127.0.0.1', 'http', { type: 99 }), /type must be SOCK_STREAM, SOCK_DGRAM or 0, got 99/);
   });
 });
 
@@ -49,7 +70,7 @@ test('localhost resolves through the resolver, filtered by family', async () => 
 test('bad input throws at the call', async () => {
   await runIo(function* (loop) {
     assert.throws(() => getaddrinfo(loop, '', 80), TypeError);
-    assert.throws(() => getaddrinfo(loop, 'localhost', 'http'), RangeError);
+    assert.throws(() => getaddrinfo(loop, 'localhost', 'no-such-service'), RangeError);
     assert.throws(() => getaddrinfo(loop, 'localhost', 65536), RangeError);
     assert.throws(() => getaddrinfo(loop, 'localhost', 80, { family: 99 }), RangeError);
     yield* getaddrinfo(loop, '127.0.0.1', null);
