@@ -30,6 +30,7 @@
  */
 import { describe } from '../core/assert.js';
 import { RuntimeError } from '../core/errors.js';
+import type { EventLoopOptions } from '../core/loop-options.js';
 import { getRunningLoop, EventLoop, type CoroutineLike } from '../tasks/event-loop.js';
 import type { Future } from '../tasks/future.js';
 import type { Operation } from '../tasks/operation.js';
@@ -242,8 +243,37 @@ export class BrowserLoop {
 }
 
 /**
- * `run(main)` for the page: a new loop driven by the browser, `main` run to
- * completion, leftover tasks cancelled, the loop closed.
+ * What `run` / `runInBrowser` accept: the loop's options, except `host`
+ * (the page is the host) and `clock` (the page's timers run on real time:
+ * a virtual clock would never advance), plus the driver's and the host's.
+ */
+export interface BrowserRunOptions extends Omit<EventLoopOptions, 'host' | 'clock'>, GuestDriverOptions, BrowserHostOptions {
+  clock?: 'real';
+}
+
+/**
+ * `run(main)` for the page — the `run` exported by 'eventide/browser': a
+ * new loop driven by the browser (a BrowserLoop), `main` run to
+ * completion, leftover tasks cancelled, the loop closed. Same contract as
+ * the portable `run`, but every turn stays within `budgetMs` (the portable
+ * one runs each tick's whole batch in one browser task, however long), a
+ * critical DOM event is handled in its own browser task, and frame work
+ * runs before paint.
+ *
+ * @example
+ * import { run, fromEvent } from 'eventide/browser';
+ * await run(function* () {
+ *   const clicks = fromEvent(button, 'click');
+ *   yield* clicks.next();
+ * }, { budgetMs: 8 });
+ */
+export function run<T>(main: CoroutineLike<T>, options: BrowserRunOptions = {}): Promise<T> {
+  return runBrowserLoop(main, options, 'run');
+}
+
+/**
+ * The browser `run`, under a name that cannot be confused with the
+ * portable one.
  *
  * @example
  * await runInBrowser(function* () {
@@ -251,8 +281,20 @@ export class BrowserLoop {
  *   yield* click.next();
  * });
  */
-export async function runInBrowser<T>(main: CoroutineLike<T>, options: Omit<BrowserLoopOptions, 'loop'> = {}): Promise<T> {
-  const browser = new BrowserLoop(options);
+export function runInBrowser<T>(main: CoroutineLike<T>, options: BrowserRunOptions = {}): Promise<T> {
+  return runBrowserLoop(main, options, 'runInBrowser');
+}
+
+async function runBrowserLoop<T>(main: CoroutineLike<T>, options: BrowserRunOptions, who: string): Promise<T> {
+  if (options === null || typeof options !== 'object') throw new TypeError(`${who}: options must be an object, got ${describe(options)}`);
+  const { budgetMs, yieldToInput, ...loopOptions } = options as BrowserRunOptions & { host?: unknown; clock?: unknown; loop?: unknown };
+  if (loopOptions.host !== undefined || loopOptions.loop !== undefined) {
+    throw new TypeError(`${who}: options.host and options.loop are not allowed (the page drives a new loop); use new BrowserLoop({ loop }) to drive a loop of your own`);
+  }
+  if (loopOptions.clock !== undefined && loopOptions.clock !== 'real') {
+    throw new TypeError(`${who}: options.clock must be 'real' (the page's timers drive the loop, so a virtual clock would never advance); for virtual time use run from 'eventide'`);
+  }
+  const browser = new BrowserLoop({ loop: new EventLoop(loopOptions as EventLoopOptions), budgetMs, yieldToInput });
   const loop = browser.loop;
   try {
     return await browser.runUntilComplete(loop.createTask(main, { name: 'main' }));

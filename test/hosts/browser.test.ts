@@ -7,8 +7,10 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { RuntimeError } from '../../src/core/errors.js';
+import { run } from '../../src/browser.js';
 import { BrowserHost, BrowserLoop, nextFrame, runInBrowser } from '../../src/hosts/browser.js';
-import { EventLoop } from '../../src/tasks/event-loop.js';
+import { guestDriverOf } from '../../src/hosts/guest.js';
+import { EventLoop, getRunningLoop } from '../../src/tasks/event-loop.js';
 import { sleep, until } from '../../src/tasks/operation.js';
 import { assertLoopClean } from '../../src/testing.js';
 import { Log } from '../log.js';
@@ -89,6 +91,25 @@ test('runInBrowser runs main under the page-style driver: timers, native promise
   assert.equal(result, 42);
   log.assert(['slept', 'frame number', 'leftover cancelled']);
   assert.ok(loopSeen !== null && (loopSeen as EventLoop).isClosed());
+});
+
+test("run from 'eventide/browser' is the page's run: main runs under a GuestDriver (the portable run has none)", async () => {
+  const seen = await run(function* () {
+    const driver = guestDriverOf(getRunningLoop());
+    return driver === undefined ? 'no guest driver' : `guest driver, ${driver.statistics().turns} turn(s) so far`;
+  }, { budgetMs: 3 });
+  assert.equal(seen, 'guest driver, 1 turn(s) so far');
+});
+
+test("run / runInBrowser refuse a host, a loop of the caller's and a virtual clock (the page's real timers drive the loop), naming the call", async () => {
+  const main = function* (): Generator<never, number> {
+    return 1;
+  };
+  await assert.rejects(run(main, { host: {} } as object), /^TypeError: run: options.host and options.loop are not allowed/);
+  await assert.rejects(runInBrowser(main, { loop: new EventLoop() } as object), /^TypeError: runInBrowser: options.host and options.loop are not allowed/);
+  await assert.rejects(run(main, { clock: 'virtual' } as object), /^TypeError: run: options.clock must be 'real'/);
+  await assert.rejects(run(main, null as unknown as object), /^TypeError: run: options must be an object, got null/);
+  assert.equal(await run(main, { clock: 'real', budgetMs: 3, debug: true }), 1);
 });
 
 test('BrowserLoop: start() drives the loop until loop.stop(); a second BrowserLoop on the same loop is refused while the first runs', async () => {
