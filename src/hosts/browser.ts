@@ -17,7 +17,8 @@
  *    not only when its 5 ms budget is spent.
  * Frames are a fourth source: `nextFrame()` resolves in the page's next
  * requestAnimationFrame callback, and the loop runs a turn right there, so
- * work woken by a frame (drawing) happens before that frame is painted.
+ * work woken by a frame (drawing) happens before that frame is painted. A
+ * hidden page runs no frames: after FRAME_TIMEOUT_MS a timer stands in.
  *
  * The browser's own loop never waits for us: every tick is bounded by the
  * budget, so input and painting are never held up by more than about one
@@ -47,11 +48,24 @@ interface BrowserGlobals {
     port2: { postMessage(message: unknown): void; close(): void };
   };
   requestAnimationFrame?: (callback: (timestampMs: number) => void) => number;
+  cancelAnimationFrame?: (id: number) => void;
   navigator?: { scheduling?: { isInputPending?: (options?: { includeContinuous?: boolean }) => boolean } };
 }
 
 /** How often frames come when the page has no requestAnimationFrame (a worker): 60 Hz. */
 const FALLBACK_FRAME_MS = 1000 / 60;
+
+/**
+ * How long a frame is waited for before a timer stands in for it. A hidden
+ * page (a background tab, a minimised window) runs no requestAnimationFrame
+ * callbacks at all, so without this a task waiting for a frame would wait
+ * until the page is shown again — forever, for a page never shown.
+ * React's scheduler raced its requestAnimationFrame with a 100 ms timeout
+ * for the same reason. A visible page paints every ~16 ms, well within it;
+ * in a hidden one the browser throttles the timer too (Chromium: to about
+ * once a second), so hidden frames come slowly, as they should.
+ */
+const FRAME_TIMEOUT_MS = 100;
 
 export interface BrowserHostOptions {
   /**
@@ -125,7 +139,11 @@ export class BrowserHost implements GuestHost {
     return this.#g.performance.now();
   }
 
-  /** Calls `callback(timestampMs)` before the page's next paint (a 60 Hz timer where there is none). */
+  /**
+   * Calls `callback(timestampMs)` before the page's next paint, or from a
+   * timer after FRAME_TIMEOUT_MS if no frame comes (a hidden page); a 60 Hz
+   * timer where there is no requestAnimationFrame.
+   */
   requestFrame(callback: (timestampMs: number) => void): void {
     requestFrame(this.#g, callback);
   }
@@ -159,10 +177,32 @@ export class BrowserHost implements GuestHost {
   }
 }
 
-/** requestAnimationFrame, or a 60 Hz timer where the global has none (workers, Node). */
+/**
+ * requestAnimationFrame raced with a FRAME_TIMEOUT_MS timer (whichever
+ * comes first calls back, once, and cancels the other), or a 60 Hz timer
+ * where the global has no requestAnimationFrame (workers, Node).
+ */
 function requestFrame(g: BrowserGlobals, callback: (timestampMs: number) => void): void {
-  if (typeof g.requestAnimationFrame === 'function') g.requestAnimationFrame(callback);
-  else g.setTimeout(() => callback(g.performance.now()), FALLBACK_FRAME_MS);
+  if (typeof g.requestAnimationFrame !== 'function') {
+    g.setTimeout(() => callback(g.performance.now()), FALLBACK_FRAME_MS);
+    return;
+  }
+  let frameId: number | null = null;
+  let timerId: unknown = null;
+  const onFrame = (timestampMs: number): void => {
+    if (frameId === null) return; // the timer came first
+    frameId = null;
+    g.clearTimeout(timerId);
+    callback(timestampMs);
+  };
+  const onTimeout = (): void => {
+    if (frameId === null) return; // the frame came first (its clearTimeout was too late)
+    g.cancelAnimationFrame?.(frameId);
+    frameId = null;
+    callback(g.performance.now());
+  };
+  frameId = g.requestAnimationFrame(onFrame);
+  timerId = g.setTimeout(onTimeout, FRAME_TIMEOUT_MS);
 }
 
 export interface BrowserLoopOptions extends GuestDriverOptions, BrowserHostOptions {
@@ -314,6 +354,12 @@ async function runBrowserLoop<T>(main: CoroutineLike<T>, options: BrowserRunOpti
  * its own priority (give drawing tasks 'high' so background work cannot
  * push them past the paint). Many tasks waiting for the same frame share
  * one requestAnimationFrame. `loop` defaults to the running loop.
+ *
+ * A hidden page (a background tab) runs no animation frames, so there a
+ * timer stands in after 100 ms (FRAME_TIMEOUT_MS; the browser throttles
+ * it further, Chromium to about once a second) and the timestamp is
+ * `performance.now()`: a drawing loop slows down instead of hanging until
+ * the page is shown again.
  *
  * @example
  * loop.createTask(function* () {

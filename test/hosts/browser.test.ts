@@ -1,7 +1,8 @@
 /**
  * The browser host (src/hosts/browser.ts) outside a browser: its
  * primitives and fallbacks in Node, which has MessageChannel but no
- * requestAnimationFrame or isInputPending. The real page is tested in
+ * requestAnimationFrame (the tests that need one install a fake) or
+ * isInputPending. The real page is tested in
  * test/browser/host.test.ts.
  */
 import assert from 'node:assert/strict';
@@ -110,6 +111,57 @@ test("run / runInBrowser refuse a host, a loop of the caller's and a virtual clo
   await assert.rejects(run(main, { clock: 'virtual' } as object), /^TypeError: run: options.clock must be 'real'/);
   await assert.rejects(run(main, null as unknown as object), /^TypeError: run: options must be an object, got null/);
   assert.equal(await run(main, { clock: 'real', budgetMs: 3, debug: true }), 1);
+});
+
+/** Installs `requestAnimationFrame` / `cancelAnimationFrame` on globalThis for `body`, then removes them. */
+async function withAnimationFrames<T>(raf: (callback: (timestampMs: number) => void) => number, cancel: (id: number) => void, body: () => Promise<T>): Promise<T> {
+  const g = globalThis as { requestAnimationFrame?: unknown; cancelAnimationFrame?: unknown };
+  g.requestAnimationFrame = raf;
+  g.cancelAnimationFrame = cancel;
+  try {
+    return await body();
+  } finally {
+    delete g.requestAnimationFrame;
+    delete g.cancelAnimationFrame;
+  }
+}
+
+test('nextFrame in a hidden page (requestAnimationFrame never fires): a timer stands in after 100 ms and cancels the frame request, instead of waiting forever', { timeout: 5_000 }, async () => {
+  const requested: number[] = [];
+  const cancelled: number[] = [];
+  const result = await withAnimationFrames(
+    () => requested.push(requested.length + 1), // ids 1, 2, ...; the callbacks are never called
+    (id) => cancelled.push(id),
+    () =>
+      runInBrowser(function* () {
+        const startMs = performance.now();
+        const first = yield* nextFrame();
+        const second = yield* nextFrame();
+        return { waitedAtLeast200Ms: performance.now() - startMs >= 199, ordered: startMs < first && first < second };
+      }),
+  );
+  assert.deepEqual(result, { waitedAtLeast200Ms: true, ordered: true });
+  assert.deepEqual(requested, [1, 2]);
+  assert.deepEqual(cancelled, [1, 2]);
+});
+
+test('nextFrame in a visible page: the frame comes first, with its own timestamp, and the stand-in timer never fires', async () => {
+  let cancelCalls = 0;
+  const frames = await withAnimationFrames(
+    (callback) => {
+      setTimeout(() => callback(1000), 5);
+      return 7;
+    },
+    () => cancelCalls++,
+    () =>
+      runInBrowser(function* () {
+        const got = [yield* nextFrame(), yield* nextFrame()];
+        yield* sleep(150); // past both stand-in timers: they were cleared
+        return got;
+      }),
+  );
+  assert.deepEqual(frames, [1000, 1000]);
+  assert.equal(cancelCalls, 0);
 });
 
 test('BrowserLoop: start() drives the loop until loop.stop(); a second BrowserLoop on the same loop is refused while the first runs', async () => {
