@@ -240,7 +240,8 @@ export class BrowserLoop {
 
   /**
    * Starts running the loop as a guest of the page. Resolves when it
-   * stops (`loop.stop()` or `browserLoop.stop()`).
+   * stops (`loop.stop()` or `browserLoop.stop()`). It can be started
+   * again once stopped, at once (`stop(); start()`) or later.
    *
    * @example
    * const stopped = browserLoop.start();
@@ -251,7 +252,7 @@ export class BrowserLoop {
       throw new RuntimeError('BrowserLoop.start: another BrowserLoop drives this event loop');
     }
     browserLoops.set(this.loop, this);
-    return this.driver.start().finally(() => this.host.close());
+    return this.driver.start().finally(this.#releaseHost);
   }
 
   /**
@@ -273,8 +274,17 @@ export class BrowserLoop {
    */
   runUntilComplete<T>(main: CoroutineLike<T> | Future<T>): Promise<T> {
     browserLoops.set(this.loop, this);
-    return this.driver.runUntilComplete(main).finally(() => this.host.close());
+    return this.driver.runUntilComplete(main).finally(this.#releaseHost);
   }
+
+  /**
+   * After a run: release the host's MessageChannel — unless the driver was
+   * started again meanwhile (stop() then start() in one go: this runs a
+   * microtask later), whose "soon" the channel now carries.
+   */
+  readonly #releaseHost = (): void => {
+    if (!this.driver.running) this.host.close();
+  };
 
   /** Called by the frame clock inside requestAnimationFrame: run the woken frame work before paint. */
   runFrameTurn(): void {

@@ -180,6 +180,25 @@ test('BrowserLoop: start() drives the loop until loop.stop(); a second BrowserLo
   assertLoopClean(loop);
 });
 
+test('BrowserLoop stopped and started again at once runs the second time: the first run releases its host only if no run has started since', { timeout: 5_000 }, async () => {
+  // The release runs a microtask after stop(); it used to close the
+  // MessageChannel under the second run and drop that run's "soon".
+  const browser = new BrowserLoop();
+  const loop = browser.loop;
+  const log = new Log();
+  const first = browser.start();
+  browser.stop();
+  const second = browser.start();
+  loop.callSoon(() => {
+    log.push('ran in the second run');
+    loop.stop();
+  });
+  await first;
+  await second;
+  log.assert(['ran in the second run']);
+  assertLoopClean(loop);
+});
+
 test('bad options: TypeError naming them', () => {
   assert.throws(() => new BrowserHost(null as unknown as object), /BrowserHost: options must be an object/);
   assert.throws(() => new BrowserLoop(5 as unknown as object), /BrowserLoop: options must be an object/);
