@@ -9,9 +9,12 @@
  * painting are never held up. DOM events enter the loop as callbacks at a
  * priority (`onEvent`) or as streams a task reads (`fromEvent`).
  *
+ * `run` here overrides the portable one (as 'eventide/node' does): same
+ * contract, on a loop the page drives in budgeted turns.
+ *
  * @example
- * import { runInBrowser, fromEvent, nextFrame, sleep } from 'eventide/browser';
- * await runInBrowser(function* () {
+ * import { run, fromEvent, nextFrame, sleep } from 'eventide/browser';
+ * await run(function* () {
  *   const clicks = fromEvent(button, 'click');
  *   const { value: click } = yield* clicks.next();
  *   yield* nextFrame();
@@ -20,7 +23,8 @@
 export * from './index.js';
 
 // --- the browser host and DOM event sources (hosts/); GuestDriver comes from index ---
-export { BrowserHost, BrowserLoop, runInBrowser, nextFrame } from './hosts/browser.js';
-export type { BrowserHostOptions, BrowserLoopOptions } from './hosts/browser.js';
+// `run` here overrides the portable one from index.js: same contract, on a BrowserLoop.
+export { BrowserHost, BrowserLoop, run, runInBrowser, nextFrame } from './hosts/browser.js';
+export type { BrowserHostOptions, BrowserLoopOptions, BrowserRunOptions } from './hosts/browser.js';
 export { onEvent, fromEvent, EventStream, defaultEventPriority } from './hosts/dom-events.js';
 export type { EventTargetLike, EventSourceOptions, EventStreamOptions } from './hosts/dom-events.js';

@@ -17,7 +17,8 @@
  *    not only when its 5 ms budget is spent.
  * Frames are a fourth source: `nextFrame()` resolves in the page's next
  * requestAnimationFrame callback, and the loop runs a turn right there, so
- * work woken by a frame (drawing) happens before that frame is painted.
+ * work woken by a frame (drawing) happens before that frame is painted. A
+ * hidden page runs no frames: after FRAME_TIMEOUT_MS a timer stands in.
  *
  * The browser's own loop never waits for us: every tick is bounded by the
  * budget, so input and painting are never held up by more than about one
@@ -30,6 +31,7 @@
  */
 import { describe } from '../core/assert.js';
 import { RuntimeError } from '../core/errors.js';
+import type { EventLoopOptions } from '../core/loop-options.js';
 import { getRunningLoop, EventLoop, type CoroutineLike } from '../tasks/event-loop.js';
 import type { Future } from '../tasks/future.js';
 import type { Operation } from '../tasks/operation.js';
@@ -46,11 +48,24 @@ interface BrowserGlobals {
     port2: { postMessage(message: unknown): void; close(): void };
   };
   requestAnimationFrame?: (callback: (timestampMs: number) => void) => number;
+  cancelAnimationFrame?: (id: number) => void;
   navigator?: { scheduling?: { isInputPending?: (options?: { includeContinuous?: boolean }) => boolean } };
 }
 
 /** How often frames come when the page has no requestAnimationFrame (a worker): 60 Hz. */
 const FALLBACK_FRAME_MS = 1000 / 60;
+
+/**
+ * How long a frame is waited for before a timer stands in for it. A hidden
+ * page (a background tab, a minimised window) runs no requestAnimationFrame
+ * callbacks at all, so without this a task waiting for a frame would wait
+ * until the page is shown again — forever, for a page never shown.
+ * React's scheduler raced its requestAnimationFrame with a 100 ms timeout
+ * for the same reason. A visible page paints every ~16 ms, well within it;
+ * in a hidden one the browser throttles the timer too (Chromium: to about
+ * once a second), so hidden frames come slowly, as they should.
+ */
+const FRAME_TIMEOUT_MS = 100;
 
 export interface BrowserHostOptions {
   /**
@@ -124,7 +139,11 @@ export class BrowserHost implements GuestHost {
     return this.#g.performance.now();
   }
 
-  /** Calls `callback(timestampMs)` before the page's next paint (a 60 Hz timer where there is none). */
+  /**
+   * Calls `callback(timestampMs)` before the page's next paint, or from a
+   * timer after FRAME_TIMEOUT_MS if no frame comes (a hidden page); a 60 Hz
+   * timer where there is no requestAnimationFrame.
+   */
   requestFrame(callback: (timestampMs: number) => void): void {
     requestFrame(this.#g, callback);
   }
@@ -158,10 +177,32 @@ export class BrowserHost implements GuestHost {
   }
 }
 
-/** requestAnimationFrame, or a 60 Hz timer where the global has none (workers, Node). */
+/**
+ * requestAnimationFrame raced with a FRAME_TIMEOUT_MS timer (whichever
+ * comes first calls back, once, and cancels the other), or a 60 Hz timer
+ * where the global has no requestAnimationFrame (workers, Node).
+ */
 function requestFrame(g: BrowserGlobals, callback: (timestampMs: number) => void): void {
-  if (typeof g.requestAnimationFrame === 'function') g.requestAnimationFrame(callback);
-  else g.setTimeout(() => callback(g.performance.now()), FALLBACK_FRAME_MS);
+  if (typeof g.requestAnimationFrame !== 'function') {
+    g.setTimeout(() => callback(g.performance.now()), FALLBACK_FRAME_MS);
+    return;
+  }
+  let frameId: number | null = null;
+  let timerId: unknown = null;
+  const onFrame = (timestampMs: number): void => {
+    if (frameId === null) return; // the timer came first
+    frameId = null;
+    g.clearTimeout(timerId);
+    callback(timestampMs);
+  };
+  const onTimeout = (): void => {
+    if (frameId === null) return; // the frame came first (its clearTimeout was too late)
+    g.cancelAnimationFrame?.(frameId);
+    frameId = null;
+    callback(g.performance.now());
+  };
+  frameId = g.requestAnimationFrame(onFrame);
+  timerId = g.setTimeout(onTimeout, FRAME_TIMEOUT_MS);
 }
 
 export interface BrowserLoopOptions extends GuestDriverOptions, BrowserHostOptions {
@@ -199,7 +240,8 @@ export class BrowserLoop {
 
   /**
    * Starts running the loop as a guest of the page. Resolves when it
-   * stops (`loop.stop()` or `browserLoop.stop()`).
+   * stops (`loop.stop()` or `browserLoop.stop()`). It can be started
+   * again once stopped, at once (`stop(); start()`) or later.
    *
    * @example
    * const stopped = browserLoop.start();
@@ -210,7 +252,7 @@ export class BrowserLoop {
       throw new RuntimeError('BrowserLoop.start: another BrowserLoop drives this event loop');
     }
     browserLoops.set(this.loop, this);
-    return this.driver.start().finally(() => this.host.close());
+    return this.driver.start().finally(this.#releaseHost);
   }
 
   /**
@@ -232,8 +274,17 @@ export class BrowserLoop {
    */
   runUntilComplete<T>(main: CoroutineLike<T> | Future<T>): Promise<T> {
     browserLoops.set(this.loop, this);
-    return this.driver.runUntilComplete(main).finally(() => this.host.close());
+    return this.driver.runUntilComplete(main).finally(this.#releaseHost);
   }
+
+  /**
+   * After a run: release the host's MessageChannel — unless the driver was
+   * started again meanwhile (stop() then start() in one go: this runs a
+   * microtask later), whose "soon" the channel now carries.
+   */
+  readonly #releaseHost = (): void => {
+    if (!this.driver.running) this.host.close();
+  };
 
   /** Called by the frame clock inside requestAnimationFrame: run the woken frame work before paint. */
   runFrameTurn(): void {
@@ -242,8 +293,37 @@ export class BrowserLoop {
 }
 
 /**
- * `run(main)` for the page: a new loop driven by the browser, `main` run to
- * completion, leftover tasks cancelled, the loop closed.
+ * What `run` / `runInBrowser` accept: the loop's options, except `host`
+ * (the page is the host) and `clock` (the page's timers run on real time:
+ * a virtual clock would never advance), plus the driver's and the host's.
+ */
+export interface BrowserRunOptions extends Omit<EventLoopOptions, 'host' | 'clock'>, GuestDriverOptions, BrowserHostOptions {
+  clock?: 'real';
+}
+
+/**
+ * `run(main)` for the page — the `run` exported by 'eventide/browser': a
+ * new loop driven by the browser (a BrowserLoop), `main` run to
+ * completion, leftover tasks cancelled, the loop closed. Same contract as
+ * the portable `run`, but every turn stays within `budgetMs` (the portable
+ * one runs each tick's whole batch in one browser task, however long), a
+ * critical DOM event is handled in its own browser task, and frame work
+ * runs before paint.
+ *
+ * @example
+ * import { run, fromEvent } from 'eventide/browser';
+ * await run(function* () {
+ *   const clicks = fromEvent(button, 'click');
+ *   yield* clicks.next();
+ * }, { budgetMs: 8 });
+ */
+export function run<T>(main: CoroutineLike<T>, options: BrowserRunOptions = {}): Promise<T> {
+  return runBrowserLoop(main, options, 'run');
+}
+
+/**
+ * The browser `run`, under a name that cannot be confused with the
+ * portable one.
  *
  * @example
  * await runInBrowser(function* () {
@@ -251,8 +331,20 @@ export class BrowserLoop {
  *   yield* click.next();
  * });
  */
-export async function runInBrowser<T>(main: CoroutineLike<T>, options: Omit<BrowserLoopOptions, 'loop'> = {}): Promise<T> {
-  const browser = new BrowserLoop(options);
+export function runInBrowser<T>(main: CoroutineLike<T>, options: BrowserRunOptions = {}): Promise<T> {
+  return runBrowserLoop(main, options, 'runInBrowser');
+}
+
+async function runBrowserLoop<T>(main: CoroutineLike<T>, options: BrowserRunOptions, who: string): Promise<T> {
+  if (options === null || typeof options !== 'object') throw new TypeError(`${who}: options must be an object, got ${describe(options)}`);
+  const { budgetMs, yieldToInput, ...loopOptions } = options as BrowserRunOptions & { host?: unknown; clock?: unknown; loop?: unknown };
+  if (loopOptions.host !== undefined || loopOptions.loop !== undefined) {
+    throw new TypeError(`${who}: options.host and options.loop are not allowed (the page drives a new loop); use new BrowserLoop({ loop }) to drive a loop of your own`);
+  }
+  if (loopOptions.clock !== undefined && loopOptions.clock !== 'real') {
+    throw new TypeError(`${who}: options.clock must be 'real' (the page's timers drive the loop, so a virtual clock would never advance); for virtual time use run from 'eventide'`);
+  }
+  const browser = new BrowserLoop({ loop: new EventLoop(loopOptions as EventLoopOptions), budgetMs, yieldToInput });
   const loop = browser.loop;
   try {
     return await browser.runUntilComplete(loop.createTask(main, { name: 'main' }));
@@ -272,6 +364,12 @@ export async function runInBrowser<T>(main: CoroutineLike<T>, options: Omit<Brow
  * its own priority (give drawing tasks 'high' so background work cannot
  * push them past the paint). Many tasks waiting for the same frame share
  * one requestAnimationFrame. `loop` defaults to the running loop.
+ *
+ * A hidden page (a background tab) runs no animation frames, so there a
+ * timer stands in after 100 ms (FRAME_TIMEOUT_MS; the browser throttles
+ * it further, Chromium to about once a second) and the timestamp is
+ * `performance.now()`: a drawing loop slows down instead of hanging until
+ * the page is shown again.
  *
  * @example
  * loop.createTask(function* () {

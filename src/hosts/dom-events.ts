@@ -151,7 +151,10 @@ export function onEvent<E>(target: EventTargetLike, type: string, handler: (even
 /**
  * The `type` events of `target` as a stream a task reads with
  * `yield* stream.next()`, in dispatch order. Backed by an eventide Queue:
- * events that arrive while nobody reads wait there.
+ * events that arrive while nobody reads wait there — without limit unless
+ * `maxsize` is given (then the oldest is dropped) — and the listener stays
+ * until `close()`, even after the reading task ends: close a stream you
+ * stop reading.
  *
  * @example
  * const clicks = fromEvent(button, 'click');

@@ -5,7 +5,8 @@
  * Pinned: the guest-mode ordering in a real page (priorities, timers,
  * page callbacks waking an idle loop, native promises); ready work goes
  * through MessageChannel, not setTimeout (no 4 ms clamp: a chain of ticks
- * runs many times per nested timeout); fromEvent delivers real clicks in
+ * runs many times per nested timeout); `run` cuts a long batch into
+ * budgeted turns; fromEvent delivers real clicks in
  * order, at the stream priority; nextFrame wakes tasks inside the
  * requestAnimationFrame callback. Assertions are on orders and counts,
  * never on wall-clock speed.
@@ -152,6 +153,39 @@ describe('browser host (chromium)', { timeout: 60_000 }, () => {
     assert.ok(result.ticksWhenNestedDone >= 100, `only ${result.ticksWhenNestedDone} ticks ran during 10 nested timeouts`);
     assert.equal(result.setTimeoutCalls, 0, 'no setTimeout was used for ready work');
     assert.ok(result.turns >= result.ticks, 'one host turn per tick');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test("run from 'eventide/browser' slices a long batch into budgeted turns: a page timer set by the first of 40 ms of callbacks runs before the last", async (t) => {
+    if (skip !== null) return t.skip(skip);
+    const { page, errors } = await blankPageWithBundle();
+    const log = await page.evaluate(async () => {
+      const w = globalThis as unknown as TestWindow;
+      const { run, getRunningLoop } = w.E;
+      const log: string[] = [];
+      const spinMs = (ms: number): void => {
+        const endMs = w.performance.now() + ms;
+        while (w.performance.now() < endMs);
+      };
+      // The portable run cuts only between ticks: these 40 callbacks,
+      // ready together, would be one 40 ms browser task, the timer after them.
+      await run(function* () {
+        const loop = getRunningLoop();
+        const done = loop.createFuture<void>();
+        for (let i = 0; i < 40; i++) {
+          loop.callSoon(() => {
+            spinMs(1);
+            if (i === 0 || i === 39) log.push(`cb ${i}`);
+            if (i === 0) w.setTimeout(() => log.push('page timer'), 0);
+            if (i === 39) done.setResult();
+          });
+        }
+        yield* done;
+      }, { budgetMs: 4 });
+      return log;
+    });
+    assert.deepEqual(log, ['cb 0', 'page timer', 'cb 39']);
     assert.deepEqual(errors, []);
     await page.close();
   });

@@ -139,9 +139,14 @@ test("'eventide/node' is a superset of 'eventide' sharing its classes, plus the 
   }
 });
 
-test("'eventide/browser' loads in Node (no DOM touched at import) and is a superset of 'eventide'", () => {
+test("'eventide/browser' loads in Node (no DOM touched at import) and is a superset of 'eventide', with its own run", () => {
   const browserExports = browser as Record<string, unknown>;
-  for (const [name, value] of Object.entries(core)) assert.equal(browserExports[name], value, `'eventide/browser' re-exports ${name}`);
+  for (const [name, value] of Object.entries(core)) {
+    assert.ok(name in browserExports, `'eventide/browser' re-exports ${name}`);
+    // run is overridden with the page's (same contract, budgeted turns); everything else is the same object.
+    if (name !== 'run') assert.equal(browserExports[name], value, `${name} is the same object in both`);
+  }
+  assert.notEqual(browser.run, core.run, "'eventide/browser' run drives the loop from the page");
   assert.equal(typeof browser.runInBrowser, 'function');
 });
 

@@ -1,14 +1,17 @@
 /**
  * The browser host (src/hosts/browser.ts) outside a browser: its
  * primitives and fallbacks in Node, which has MessageChannel but no
- * requestAnimationFrame or isInputPending. The real page is tested in
+ * requestAnimationFrame (the tests that need one install a fake) or
+ * isInputPending. The real page is tested in
  * test/browser/host.test.ts.
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { RuntimeError } from '../../src/core/errors.js';
+import { run } from '../../src/browser.js';
 import { BrowserHost, BrowserLoop, nextFrame, runInBrowser } from '../../src/hosts/browser.js';
-import { EventLoop } from '../../src/tasks/event-loop.js';
+import { guestDriverOf } from '../../src/hosts/guest.js';
+import { EventLoop, getRunningLoop } from '../../src/tasks/event-loop.js';
 import { sleep, until } from '../../src/tasks/operation.js';
 import { assertLoopClean } from '../../src/testing.js';
 import { Log } from '../log.js';
@@ -91,6 +94,76 @@ test('runInBrowser runs main under the page-style driver: timers, native promise
   assert.ok(loopSeen !== null && (loopSeen as EventLoop).isClosed());
 });
 
+test("run from 'eventide/browser' is the page's run: main runs under a GuestDriver (the portable run has none)", async () => {
+  const seen = await run(function* () {
+    const driver = guestDriverOf(getRunningLoop());
+    return driver === undefined ? 'no guest driver' : `guest driver, ${driver.statistics().turns} turn(s) so far`;
+  }, { budgetMs: 3 });
+  assert.equal(seen, 'guest driver, 1 turn(s) so far');
+});
+
+test("run / runInBrowser refuse a host, a loop of the caller's and a virtual clock (the page's real timers drive the loop), naming the call", async () => {
+  const main = function* (): Generator<never, number> {
+    return 1;
+  };
+  await assert.rejects(run(main, { host: {} } as object), /^TypeError: run: options.host and options.loop are not allowed/);
+  await assert.rejects(runInBrowser(main, { loop: new EventLoop() } as object), /^TypeError: runInBrowser: options.host and options.loop are not allowed/);
+  await assert.rejects(run(main, { clock: 'virtual' } as object), /^TypeError: run: options.clock must be 'real'/);
+  await assert.rejects(run(main, null as unknown as object), /^TypeError: run: options must be an object, got null/);
+  assert.equal(await run(main, { clock: 'real', budgetMs: 3, debug: true }), 1);
+});
+
+/** Installs `requestAnimationFrame` / `cancelAnimationFrame` on globalThis for `body`, then removes them. */
+async function withAnimationFrames<T>(raf: (callback: (timestampMs: number) => void) => number, cancel: (id: number) => void, body: () => Promise<T>): Promise<T> {
+  const g = globalThis as { requestAnimationFrame?: unknown; cancelAnimationFrame?: unknown };
+  g.requestAnimationFrame = raf;
+  g.cancelAnimationFrame = cancel;
+  try {
+    return await body();
+  } finally {
+    delete g.requestAnimationFrame;
+    delete g.cancelAnimationFrame;
+  }
+}
+
+test('nextFrame in a hidden page (requestAnimationFrame never fires): a timer stands in after 100 ms and cancels the frame request, instead of waiting forever', { timeout: 5_000 }, async () => {
+  const requested: number[] = [];
+  const cancelled: number[] = [];
+  const result = await withAnimationFrames(
+    () => requested.push(requested.length + 1), // ids 1, 2, ...; the callbacks are never called
+    (id) => cancelled.push(id),
+    () =>
+      runInBrowser(function* () {
+        const startMs = performance.now();
+        const first = yield* nextFrame();
+        const second = yield* nextFrame();
+        return { waitedAtLeast200Ms: performance.now() - startMs >= 199, ordered: startMs < first && first < second };
+      }),
+  );
+  assert.deepEqual(result, { waitedAtLeast200Ms: true, ordered: true });
+  assert.deepEqual(requested, [1, 2]);
+  assert.deepEqual(cancelled, [1, 2]);
+});
+
+test('nextFrame in a visible page: the frame comes first, with its own timestamp, and the stand-in timer never fires', async () => {
+  let cancelCalls = 0;
+  const frames = await withAnimationFrames(
+    (callback) => {
+      setTimeout(() => callback(1000), 5);
+      return 7;
+    },
+    () => cancelCalls++,
+    () =>
+      runInBrowser(function* () {
+        const got = [yield* nextFrame(), yield* nextFrame()];
+        yield* sleep(150); // past both stand-in timers: they were cleared
+        return got;
+      }),
+  );
+  assert.deepEqual(frames, [1000, 1000]);
+  assert.equal(cancelCalls, 0);
+});
+
 test('BrowserLoop: start() drives the loop until loop.stop(); a second BrowserLoop on the same loop is refused while the first runs', async () => {
   const loop = new EventLoop();
   const browser = new BrowserLoop({ loop, budgetMs: 2 });
@@ -104,6 +177,25 @@ test('BrowserLoop: start() drives the loop until loop.stop(); a second BrowserLo
   await stopped;
   log.assert(['timer']);
   assert.equal(browser.driver.running, false);
+  assertLoopClean(loop);
+});
+
+test('BrowserLoop stopped and started again at once runs the second time: the first run releases its host only if no run has started since', { timeout: 5_000 }, async () => {
+  // The release runs a microtask after stop(); it used to close the
+  // MessageChannel under the second run and drop that run's "soon".
+  const browser = new BrowserLoop();
+  const loop = browser.loop;
+  const log = new Log();
+  const first = browser.start();
+  browser.stop();
+  const second = browser.start();
+  loop.callSoon(() => {
+    log.push('ran in the second run');
+    loop.stop();
+  });
+  await first;
+  await second;
+  log.assert(['ran in the second run']);
   assertLoopClean(loop);
 });
 
