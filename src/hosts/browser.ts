@@ -35,7 +35,7 @@ import type { EventLoopOptions } from '../core/loop-options.js';
 import { getRunningLoop, EventLoop, type CoroutineLike } from '../tasks/event-loop.js';
 import type { Future } from '../tasks/future.js';
 import type { Operation } from '../tasks/operation.js';
-import { cancelAllTasks } from '../tasks/run.js';
+import { cancelAllTasks, runOnLoop } from '../tasks/run.js';
 import { GuestDriver, type GuestDriverOptions, type GuestHost } from './guest.js';
 
 /** The browser globals this host uses (all optional but the timers). */
@@ -294,12 +294,11 @@ export class BrowserLoop {
 
 /**
  * What `run` / `runInBrowser` accept: the loop's options, except `host`
- * (the page is the host) and `clock` (the page's timers run on real time:
- * a virtual clock would never advance), plus the driver's and the host's.
+ * (the page is the host), plus the driver's and the host's. With a clock
+ * other than 'real' (virtual time) the page does not drive the loop: it is
+ * the portable `run`, and `budgetMs` / `yieldToInput` are refused.
  */
-export interface BrowserRunOptions extends Omit<EventLoopOptions, 'host' | 'clock'>, GuestDriverOptions, BrowserHostOptions {
-  clock?: 'real';
-}
+export interface BrowserRunOptions extends Omit<EventLoopOptions, 'host'>, GuestDriverOptions, BrowserHostOptions {}
 
 /**
  * `run(main)` for the page — the `run` exported by 'eventide/browser': a
@@ -342,7 +341,13 @@ async function runBrowserLoop<T>(main: CoroutineLike<T>, options: BrowserRunOpti
     throw new TypeError(`${who}: options.host and options.loop are not allowed (the page drives a new loop); use new BrowserLoop({ loop }) to drive a loop of your own`);
   }
   if (loopOptions.clock !== undefined && loopOptions.clock !== 'real') {
-    throw new TypeError(`${who}: options.clock must be 'real' (the page's timers drive the loop, so a virtual clock would never advance); for virtual time use run from 'eventide'`);
+    // Virtual time is not the page's to drive (its timers would never move
+    // the clock): the portable run jumps from deadline to deadline, as it
+    // does everywhere, and the driver's options do not apply.
+    if (budgetMs !== undefined || yieldToInput !== undefined) {
+      throw new TypeError(`${who}: options.budgetMs and options.yieldToInput apply to the page's real clock, not to options.clock ${describe(loopOptions.clock)}`);
+    }
+    return runOnLoop(new EventLoop(loopOptions as EventLoopOptions), main);
   }
   const browser = new BrowserLoop({ loop: new EventLoop(loopOptions as EventLoopOptions), budgetMs, yieldToInput });
   const loop = browser.loop;

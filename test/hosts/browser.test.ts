@@ -102,13 +102,20 @@ test("run from 'eventide/browser' is the page's run: main runs under a GuestDriv
   assert.equal(seen, 'guest driver, 1 turn(s) so far');
 });
 
-test("run / runInBrowser refuse a host, a loop of the caller's and a virtual clock (the page's real timers drive the loop), naming the call", async () => {
+test("run / runInBrowser refuse a host and a loop of the caller's, naming the call; a virtual clock runs as the portable run does (without the page's budget)", async () => {
   const main = function* (): Generator<never, number> {
     return 1;
   };
   await assert.rejects(run(main, { host: {} } as object), /^TypeError: run: options.host and options.loop are not allowed/);
   await assert.rejects(runInBrowser(main, { loop: new EventLoop() } as object), /^TypeError: runInBrowser: options.host and options.loop are not allowed/);
-  await assert.rejects(run(main, { clock: 'virtual' } as object), /^TypeError: run: options.clock must be 'real'/);
+  assert.equal(
+    await run(function* () {
+      yield* sleep(3_600_000); // an hour, at once: the page's timers never see it
+      return getRunningLoop().time();
+    }, { clock: 'virtual' }),
+    3_600_000,
+  );
+  await assert.rejects(run(main, { clock: 'virtual', budgetMs: 3 }), /^TypeError: run: options.budgetMs and options.yieldToInput apply to the page's real clock, not to options.clock "virtual"/);
   await assert.rejects(run(main, null as unknown as object), /^TypeError: run: options must be an object, got null/);
   assert.equal(await run(main, { clock: 'real', budgetMs: 3, debug: true }), 1);
 });
