@@ -14,7 +14,9 @@
  * Invariant: an fd is owned from the transport's creation until just
  * before the transport closes it (stricter than asyncio, which lets go as
  * soon as the transport is closing, while it may still be flushing through
- * its writer). An fd table (FdSlots): the check is one array index.
+ * its writer), except while loop.sendfile's sendfile(2) runs on it, once
+ * the transport's queue has been flushed. An fd table (FdSlots): the
+ * check is one array index.
  */
 import { RuntimeError } from './errors.js';
 import { FdSlots } from './fd-slots.js';

@@ -24,7 +24,7 @@ import type { Task } from '../tasks/task.js';
 import { syscalls as sys } from './syscalls.js';
 import { checkErrno } from './errors.js';
 import { checkFd } from './selector-support.js';
-import { makeProtocol } from './transport.js';
+import { checkPriorityOption, makeProtocol } from './transport.js';
 import { checkPipeFd, ReadPipeTransport, WritePipeTransport, type PipeTransportOptions, type ReadPipeProtocol, type WritePipeProtocol } from './pipe-transport.js';
 
 export interface ConnectPipeOptions {
@@ -41,7 +41,7 @@ export interface ConnectPipeOptions {
  * const [transport] = yield* connectReadPipe(loop, () => ({ dataReceived: (d: Buffer) => lines.push(d.toString()) }), process.stdin.fd);
  */
 export function connectReadPipe<P extends ReadPipeProtocol>(loop: EventLoop, protocolFactory: () => P, pipe: number, options: ConnectPipeOptions = {}): Task<[ReadPipeTransport, P]> {
-  checkArguments(protocolFactory, pipe, 'connectReadPipe');
+  checkArguments(loop, protocolFactory, pipe, options, 'connectReadPipe');
   return loop.createTask(() => wrapPipe(loop, protocolFactory, (protocol, transportOptions) => new ReadPipeTransport(loop, pipe, protocol, transportOptions), options, 'connectReadPipe'), {
     name: `connectReadPipe fd ${pipe}`,
   });
@@ -58,7 +58,7 @@ export function connectReadPipe<P extends ReadPipeProtocol>(loop: EventLoop, pro
  * transport.close();
  */
 export function connectWritePipe<P extends WritePipeProtocol>(loop: EventLoop, protocolFactory: () => P, pipe: number, options: ConnectPipeOptions = {}): Task<[WritePipeTransport, P]> {
-  checkArguments(protocolFactory, pipe, 'connectWritePipe');
+  checkArguments(loop, protocolFactory, pipe, options, 'connectWritePipe');
   return loop.createTask(() => wrapPipe(loop, protocolFactory, (protocol, transportOptions) => new WritePipeTransport(loop, pipe, protocol, transportOptions), options, 'connectWritePipe'), {
     name: `connectWritePipe fd ${pipe}`,
   });
@@ -89,9 +89,11 @@ export function closeFd(fd: number): void {
   checkErrno(sys.close(fd), 'close', `closeFd: fd ${fd}`);
 }
 
-function checkArguments(protocolFactory: unknown, pipe: unknown, who: string): void {
+function checkArguments(loop: EventLoop, protocolFactory: unknown, pipe: unknown, options: ConnectPipeOptions, who: string): void {
   checkCallback(protocolFactory, `${who}: protocolFactory`);
   checkPipeFd(pipe, who);
+  checkPriorityOption(options, who);
+  loop.checkFdNotOwned(pipe as number, who); // a live transport's pipe cannot be taken over
 }
 
 /** Makes the protocol and the transport, then waits for connectionMade; closes the transport if that failed or the task was cancelled. */

@@ -33,7 +33,7 @@ import { sockConnect } from './sock.js';
 import { SocketTransport } from './socket-transport.js';
 import { checkPort, checkUnixPath, closeQuietly, formatAddress, isInetFamily, openSocket, setNoDelay, socketFamily, toNativeAddress } from './sockets.js';
 import { syscalls as sys } from './syscalls.js';
-import { makeProtocol, type AddressInput, type DatagramProtocol, type StreamProtocol } from './transport.js';
+import { checkPriorityOption, makeProtocol, type AddressInput, type DatagramProtocol, type StreamProtocol } from './transport.js';
 
 const C = sys.constants;
 
@@ -121,6 +121,7 @@ function* resolve(loop: EventLoop, host: string, port: number, family: number, t
 
 /** Wraps a connected fd in a transport and waits for connectionMade; closes the fd if no protocol comes of the factory. */
 function* wrapConnected<P extends StreamProtocol>(loop: EventLoop, fd: number, factory: () => P, family: number, priority: Priority | undefined, who: string): Coroutine<[SocketTransport, P]> {
+  loop.checkFdNotOwned(fd, who); // a given sock may be a live transport's: not to be taken over (nor closed here)
   let protocol: P;
   try {
     if (isInetFamily(family)) setNoDelay(fd);
@@ -131,7 +132,13 @@ function* wrapConnected<P extends StreamProtocol>(loop: EventLoop, fd: number, f
   }
   const waiter = loop.createFuture<void>();
   waiter.label = `connectionMade fd ${fd}`;
-  const transport = new SocketTransport(loop, fd, protocol, { waiter, family, ...(priority ? { priority } : {}) });
+  let transport: SocketTransport;
+  try {
+    transport = new SocketTransport(loop, fd, protocol, { waiter, family, ...(priority ? { priority } : {}) });
+  } catch (error) {
+    closeQuietly(fd); // no transport took it
+    throw error;
+  }
   try {
     yield* waiter;
   } catch (error) {
@@ -157,6 +164,7 @@ export function createConnection<P extends StreamProtocol>(
   options: CreateConnectionOptions = {},
 ): Task<[SocketTransport, P]> {
   checkFactory(protocolFactory, 'createConnection');
+  checkPriorityOption(options, 'createConnection');
   refuseTlsOptions(options, 'createConnection');
   checkHostPort(host, port, options.sock, 'createConnection');
   const localAddr = options.localAddr == null ? null : toNativeAddress(options.localAddr, 'createConnection: options.localAddr');
@@ -204,6 +212,7 @@ export function createUnixConnection<P extends StreamProtocol>(
   options: { sock?: number | null; priority?: Priority } = {},
 ): Task<[SocketTransport, P]> {
   checkFactory(protocolFactory, 'createUnixConnection');
+  checkPriorityOption(options, 'createUnixConnection');
   refuseTlsOptions(options, 'createUnixConnection');
   if (options.sock != null) checkFd(options.sock, 'createUnixConnection: options.sock');
   else checkPathArgument(path, 'createUnixConnection');
@@ -229,6 +238,7 @@ export function createUnixConnection<P extends StreamProtocol>(
  */
 export function connectAcceptedSocket<P extends StreamProtocol>(loop: EventLoop, protocolFactory: () => P, sock: number, options: { priority?: Priority } = {}): Task<[SocketTransport, P]> {
   checkFactory(protocolFactory, 'connectAcceptedSocket');
+  checkPriorityOption(options, 'connectAcceptedSocket');
   checkFd(sock, 'connectAcceptedSocket: sock');
   return loop.createTask(() => wrapConnected(loop, sock, protocolFactory, socketFamily(sock), options.priority, 'connectAcceptedSocket'), { name: `connectAcceptedSocket fd ${sock}` });
 }
@@ -267,6 +277,7 @@ export function createServer(
   options: CreateServerOptions = {},
 ): Task<Server> {
   checkFactory(protocolFactory, 'createServer');
+  checkPriorityOption(options, 'createServer');
   refuseTlsOptions(options, 'createServer');
   if (host === '' || host === undefined) host = null; // all interfaces, as asyncio's `host == '' or host is None`
   if (options.sock != null) checkFd(options.sock, 'createServer: options.sock');
@@ -353,6 +364,7 @@ function startOrClose(server: Server): void {
  */
 export function createUnixServer(loop: EventLoop, protocolFactory: () => StreamProtocol, path: string | null, options: CreateUnixServerOptions = {}): Task<Server> {
   checkFactory(protocolFactory, 'createUnixServer');
+  checkPriorityOption(options, 'createUnixServer');
   refuseTlsOptions(options, 'createUnixServer');
   if (options.sock != null) checkFd(options.sock, 'createUnixServer: options.sock');
   else checkPathArgument(path, 'createUnixServer');

@@ -138,9 +138,10 @@ abstract class PipeTransport<P extends BaseProtocol<never>> {
     this.fd = fd;
     this.protocol = protocol;
     this.scheduleOptions = options.priority === undefined ? undefined : { priority: options.priority };
-    loop.claimFd(fd, this); // until callConnectionLost closes it: addReader & co. refuse it
     const waiter = options.waiter ?? null;
+    // First, as it is what can throw (a bad priority): then nothing is claimed.
     loop.callSoon(() => this.#start(waiter, startReading), this.scheduleOptions);
+    loop.claimFd(fd, this); // until callConnectionLost closes it: addReader & co. refuse it
   }
 
   /** The loop this transport runs on. */

@@ -77,6 +77,7 @@ function* sendOverTransport(loop: EventLoop, transport: SocketTransport, file: n
     // with nothing queued): its fd is closed, and the number may already
     // name another file.
     if (closed) throw new BrokenPipeError(EPIPE, 'sendfile', `fd ${transport.fd}: the transport closed before the file was sent`);
+    hold.lendFd(); // the transport's writer is done with it
     sending = sockSendfile(loop, transport.fd, file, offset, count, options);
     try {
       return yield* sending;

@@ -100,7 +100,14 @@ export interface SendfileHold {
   readonly flushed: Future<void>;
   /** Set by the holder: called just before the transport closes its fd, so the holder stops using it. */
   onClose: (() => void) | null;
-  /** Ends the hold: writes are accepted again and reading resumes if it was on. */
+  /**
+   * Lets the holder's sockSendfile watch the fd: the transport stops owning
+   * it (as asyncio's _sendfile_native takes the transport out of
+   * loop._transports). Only once `flushed` has resolved: until then the
+   * transport's own writer is flushing, and user code must not touch it.
+   */
+  lendFd(): void;
+  /** Ends the hold: the fd is owned again, writes are accepted again and reading resumes if it was on. */
   release(): void;
 }
 
@@ -190,10 +197,12 @@ export class SocketTransport implements Transport {
     this.#family = options.family ?? names.family;
     this.#peername = names.peername;
     this.#sockname = names.sockname;
+    const waiter = options.waiter ?? null;
+    // First, as it is what can throw (a bad priority): a transport that
+    // fails here has claimed nothing and told no server.
+    loop.callSoon(() => this.#start(waiter), this.#scheduleOptions);
     loop.claimFd(fd, this); // until #callConnectionLost closes it: addReader & co. refuse it
     this.#server?.attach(this);
-    const waiter = options.waiter ?? null;
-    loop.callSoon(() => this.#start(waiter), this.#scheduleOptions);
   }
 
   /** The fd (owned by the transport). */
@@ -571,16 +580,19 @@ export class SocketTransport implements Transport {
     const wasReading = this.isReading();
     this.pauseReading();
     if (this.#queue.size === 0) flushed.setResult();
-    // The holder sends with sockSendfile on our fd (as asyncio's
-    // _sendfile_native takes the transport out of loop._transports).
-    this.#loop.releaseFd(this.#fd, this);
+    let lent = false;
     const hold: SendfileHold = {
       flushed,
       onClose: null,
+      lendFd: () => {
+        if (this.#hold !== hold || lent) return;
+        lent = true;
+        this.#loop.releaseFd(this.#fd, this);
+      },
       release: () => {
         if (this.#hold !== hold) return;
         this.#hold = null;
-        this.#loop.claimFd(this.#fd, this);
+        if (lent) this.#loop.claimFd(this.#fd, this);
         if (wasReading) this.resumeReading();
       },
     };

@@ -30,6 +30,7 @@
  * sockets.
  */
 import { describe } from '../core/assert.js';
+import { laneOf, type Priority } from '../core/priority.js';
 
 /** An IPv4 address: `['127.0.0.1', 8080]`. */
 export type InetAddress = [host: string, port: number];
@@ -209,6 +210,16 @@ export type StreamProtocol = Protocol | BufferedProtocol;
  */
 export function isBufferedProtocol(protocol: StreamProtocol): protocol is BufferedProtocol {
   return typeof (protocol as Partial<BufferedProtocol>).getBuffer === 'function';
+}
+
+/**
+ * Throws a TypeError naming `who` unless `options.priority` is absent or a
+ * priority name: checked at the call, before any fd is opened, so that no
+ * transport fails for it later with an fd in hand.
+ */
+export function checkPriorityOption(options: { priority?: unknown } | null | undefined, who: string): void {
+  const priority = options?.priority;
+  if (priority !== undefined) laneOf(priority as Priority, `${who}: options.priority`);
 }
 
 /**

@@ -147,6 +147,8 @@ test('loop.sendfile on a TCP transport: queued data first, then the file, then l
     assert.equal(transport.isReading(), false, 'reading is paused while the file goes out');
     assert.throws(() => transport.write(Buffer.from('x')), (e: unknown) => e instanceof RuntimeError && /while loop.sendfile\(\) sends a file/.test(e.message));
     assert.throws(() => transport.writeEof(), (e: unknown) => e instanceof RuntimeError && /writeEof: unable to shut down writing while loop.sendfile\(\)/.test(e.message));
+    // While the queue flushes, the fd is still the transport's: its writer cannot be taken away (the flush would stall).
+    assert.throws(() => loop.removeWriter(transport.fd), (e: unknown) => e instanceof RuntimeError && /^removeWriter: file descriptor \d+ is used by transport/.test(e.message));
     (server.transport as Transport).resumeReading();
     assert.equal(yield* sending, content.length);
     assert.equal(transport.isReading(), true, 'reading resumes');

@@ -14,8 +14,8 @@ import type { Server } from '../../src/io/server.js';
 import type { Protocol, Transport } from '../../src/io/transport.js';
 import type { EventLoop } from '../../src/tasks/event-loop.js';
 import { sleep, until, type Coroutine } from '../../src/tasks/operation.js';
-import { socketpair } from './fds.js';
-import { Collector, EchoProtocol, eventually, pattern, runIo } from './net-helpers.js';
+import { openFdCount, socketpair } from './fds.js';
+import { Collector, EchoProtocol, eventually, failure, pattern, runIo } from './net-helpers.js';
 
 const T = { timeout: 30_000 };
 
@@ -373,6 +373,29 @@ test("a transport's fd is its own: addReader & co. and the sock* functions refus
     transport.close();
     yield* eventually(() => client.lost !== undefined, 'close');
     assert.equal(loop.removeReader(fd), false, 'closed: the fd is no longer the transport\'s');
+    yield* closeServer(server);
+  });
+});
+
+test("a bad priority is refused at the call, before any fd is opened; a live transport's fd cannot be wrapped again", T, async () => {
+  await runIo(function* (loop) {
+    const [server, port] = yield* listen(loop, () => new EchoProtocol());
+    const fdsBefore = openFdCount();
+    const bad = { priority: 'urgent' as 'high' };
+    assert.throws(() => createConnection(loop, () => new Collector(), '127.0.0.1', port, bad), {
+      name: 'TypeError',
+      message: `createConnection: options.priority must be one of 'critical', 'high', 'normal', 'low', 'idle', got "urgent"`,
+    });
+    assert.throws(() => createServer(loop, () => new Collector(), '127.0.0.1', 0, bad), /^TypeError: createServer: options.priority must be one of/);
+    assert.throws(() => connectAcceptedSocket(loop, () => new Collector(), 0, bad), /^TypeError: connectAcceptedSocket: options.priority must be one of/);
+    assert.equal(openFdCount(), fdsBefore, 'nothing opened');
+    const [transport, client] = yield* createConnection(loop, () => new Collector(), '127.0.0.1', port);
+    const stolen = yield* failure(connectAcceptedSocket(loop, () => new Collector(), transport.fd));
+    assert.ok(stolen instanceof RuntimeError && stolen.message === `connectAcceptedSocket: file descriptor ${transport.fd} is used by transport ${String(transport)}`);
+    transport.write(Buffer.from('still mine'));
+    yield* eventually(() => client.data.length === 10, 'the echo');
+    transport.close();
+    yield* eventually(() => client.lost !== undefined, 'close');
     yield* closeServer(server);
   });
 });
