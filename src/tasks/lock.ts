@@ -48,8 +48,6 @@ export class Lock {
    * again (woken or cancelled); a woken waiter's future is done.
    */
   readonly #waiters = new Deque<Waiter<true>>(4);
-  /** The task this lock lends the waiters' priority to (see #lendToOwner), or null. */
-  #lentTo: Task<unknown> | null = null;
   readonly #binding = new LoopBinding(this);
 
   /**
@@ -72,25 +70,9 @@ export class Lock {
   /** What a waiting task is blocked on, for priority inheritance (see inheritance.ts). */
   readonly #loan: PriorityLoan = { refreshLoan: () => this.#lendToOwner(), endLoan: () => this.#lendToOwner() };
 
-  /**
-   * Lends the holder the best lane among the waiting tasks (or withdraws the
-   * loan). Between release() and the woken waiter's next step the lock is
-   * nobody's, but it is promised: that heir is the holder then, or a
-   * critical task queued behind a low heir would wait for the low lane.
-   */
+  /** Lends the holder the best lane among the waiting tasks (or withdraws the loan). */
   #lendToOwner(): void {
-    const holder = this.#owner ?? this.#heir();
-    if (this.#lentTo !== holder) {
-      this.#lentTo?.withdrawPriority(this);
-      this.#lentTo = holder;
-    }
-    lendToHolder(this, holder, waitingTasks(this.#waiters));
-  }
-
-  /** The task woken to take the lock next (its future holds `true`), or null. */
-  #heir(): Task<unknown> | null {
-    for (const waiter of this.#waiters) if (!waiter.future.cancelled()) return waiter.future.done() ? waiter.task : null;
-    return null;
+    lendToHolder(this, this.#owner, waitingTasks(this.#waiters));
   }
 
   get owner(): Task<unknown> | null {
@@ -138,10 +120,7 @@ export class Lock {
     } catch (error) {
       // Cancelled (possibly after release() chose us): if nobody holds the
       // lock, make sure the new head of the line is woken.
-      if (!this.#locked) {
-        this.#wakeUpFirst();
-        this.#lendToOwner();
-      }
+      if (!this.#locked) this.#wakeUpFirst();
       throw error;
     }
     this.#locked = true;
@@ -160,9 +139,9 @@ export class Lock {
   release(): void {
     if (!this.#locked) throw new RuntimeError('Lock.release(): the lock is not acquired');
     this.#locked = false;
+    this.#owner?.withdrawPriority(this);
     this.#owner = null;
     this.#wakeUpFirst();
-    this.#lendToOwner(); // from the releasing task to the heir, if any
   }
 
   /**

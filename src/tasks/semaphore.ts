@@ -94,8 +94,6 @@ export class Semaphore {
         yield* waiter.future;
       } finally {
         removeWaiter(this.#waiters, waiter);
-        // No longer an heir (see #lendToHolders): a loan it got as one ends here.
-        if (!this.#holders.includes(waiter.task)) waiter.task.withdrawPriority(this);
         this.#lendToHolders();
       }
     } catch (error) {
@@ -119,7 +117,7 @@ export class Semaphore {
   release(): void {
     this.#value++;
     this.#removeHolder(currentTask());
-    if (this.#wakeUpNext()) this.#lendToHolders(); // the heir inherits from those still waiting
+    this.#wakeUpNext();
   }
 
   /**
@@ -142,17 +140,8 @@ export class Semaphore {
     if (removed !== undefined && !this.#holders.includes(removed)) removed.withdrawPriority(this);
   }
 
-  /**
-   * Lends every holder the best lane among the waiting tasks — and every
-   * heir too: a waiter handed a permit by release() (its future holds
-   * `true`) that has not run yet. Else a low heir, woken in the low lane,
-   * would keep a critical waiter behind normal work.
-   */
   #lendToHolders(): void {
     for (const holder of this.#holders) lendToHolder(this, holder, waitingTasks(this.#waiters));
-    for (const waiter of this.#waiters) {
-      if (waiter.future.done() && !waiter.future.cancelled()) lendToHolder(this, waiter.task, waitingTasks(this.#waiters));
-    }
   }
 
   /**

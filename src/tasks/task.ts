@@ -151,12 +151,6 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
   /** What this task waits on that passes its priority on; told when #lane changes. */
   #blockedOn: PriorityLoan | null = null;
   /**
-   * A settled future whose wake-up, queued at a lower lane, was superseded
-   * by a raised step (#raiseQueuedWakeup): that wake-up must do nothing
-   * when it runs. Null almost always.
-   */
-  #supersededWakeup: Future<unknown> | null = null;
-  /**
    * What the task is suspended on: the Future whose done-callback will wake
    * it, or the Handle of its own scheduled resumption (a sleep, the first
    * step, a thrown-in error). Null only while a step runs or once done.
@@ -303,11 +297,7 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
     // A step already in the ready queue keeps its place.
     const waiter = this.#waiter;
     if (waiter instanceof Future) {
-      if (!waiter.done()) {
-        if (waiter.removeDoneCallback(this.#wakeup) > 0) waiter.addDoneCallbackInLane(this.#wakeup, lane);
-      } else if (byLoan && this.#wakeupAtDeadline === null) {
-        this.#raiseQueuedWakeup(waiter);
-      }
+      if (!waiter.done() && waiter.removeDoneCallback(this.#wakeup) > 0) waiter.addDoneCallbackInLane(this.#wakeup, lane);
     } else if (waiter instanceof TimerHandle && waiter.scheduled) {
       waiter.lane = lane;
     } else if (byLoan && waiter !== null && lane < waiter.lane && !waiter.isCancelled) {
@@ -328,19 +318,6 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
     queued.cancel();
     if (queued === this.#stepHandle) this.#stepHandle = new Handle(Task.#runStep, this, this.#lane);
     this.#waiter = this.#scheduleStep();
-  }
-
-  /**
-   * `settled` is the future this task waited on; its wake-up is queued (a
-   * done-callback handle the future made, which the task cannot reach) at
-   * a lower lane than #lane. The task takes the outcome now and queues its
-   * own step at #lane; the old wake-up, when it runs, finds
-   * #supersededWakeup and does nothing. (A task with a deadline never gets
-   * here: its wake-up queues its own step handle at once.)
-   */
-  #raiseQueuedWakeup(settled: Future<unknown>): void {
-    this.#supersededWakeup = settled;
-    this.#onWaiterDone(settled, true);
   }
 
   /** The lane index of the task's steps. @internal */
@@ -649,10 +626,7 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
   /** The wake-up: the future we waited on is done; step with its outcome. */
   #onWaiterDone(future: Future<unknown>, queueStep = false): void {
     if (this.done()) return;
-    if (this.#waiter !== future) {
-      if (future === this.#supersededWakeup) return void (this.#supersededWakeup = null); // raised already
-      throw new InvalidStateError(`${this} woken by ${future}, but waits on ${this.#waiter}`);
-    }
+    if (this.#waiter !== future) throw new InvalidStateError(`${this} woken by ${future}, but waits on ${this.#waiter}`);
     if (future.cancelled()) {
       this.#throwPending = true;
       this.#throwValue = new CancelledError(future.cancelMessage);
