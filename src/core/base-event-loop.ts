@@ -846,7 +846,8 @@ export class BaseEventLoop {
    */
   async #waitInHost(waitMs: number): Promise<void> {
     const virtual = this.#clock.skipTo !== undefined;
-    const hasTimer = this.#timers.liveCount > 0;
+    // An infinite deadline (sleep(Infinity)) is no timer to stall toward: the clock must never jump there.
+    const hasTimer = this.#timers.liveCount > 0 && this.#timers.nextDeadline() !== Infinity;
     const hostWaitMs = this.#hostWaitMs(waitMs);
     const realClock = virtual && hasTimer ? (debugTimer ??= new MonotonicClock()) : null;
     const startedMs = realClock?.now() ?? 0;
@@ -858,7 +859,7 @@ export class BaseEventLoop {
     }
     if (realClock !== null && this.#ready.length === 0 && realClock.now() - startedMs >= this.#virtualStallMs) {
       const deadline = this.#timers.nextDeadline();
-      if (deadline !== undefined) this.#clock.skipTo?.(deadline);
+      if (deadline !== undefined && deadline !== Infinity) this.#clock.skipTo?.(deadline);
     }
   }
 
@@ -870,7 +871,7 @@ export class BaseEventLoop {
    * real time only up to `virtualStallMs` (see #waitInHost).
    */
   #hostWaitMs(waitMs: number): number {
-    if (this.#timers.liveCount === 0) return Infinity;
+    if (this.#timers.liveCount === 0 || this.#timers.nextDeadline() === Infinity) return Infinity;
     return this.#clock.skipTo === undefined ? waitMs : this.#virtualStallMs;
   }
 

@@ -131,6 +131,25 @@ test('sleep(Infinity) waits until cancelled: waitFor ends it on time, on a virtu
   log.assert([['TimeoutError', 10], 'cancelled at 15', 0]);
 });
 
+test('a virtual clock whose only timer is a sleep(Infinity) waits for the outside world and never jumps to Infinity', async () => {
+  const loop = new EventLoop({ clock: 'virtual', virtualStallMs: 5 });
+  const forever = loop.createTask(function* () {
+    yield* sleep(Infinity);
+  });
+  const result = await loop.runUntilComplete(function* () {
+    // A real 50 ms wait: ten stall periods in which only the infinite timer is pending.
+    yield* until(new Promise((resolve) => setTimeout(resolve, 50)));
+    return [loop.time(), forever.done()];
+  });
+  assert.deepEqual(result, [0, false]);
+  forever.cancel();
+  await loop.runUntilComplete(function* () {
+    yield* sleep(0);
+  });
+  assert.equal(forever.cancelled(), true);
+  assertLoopClean(loop);
+});
+
 test('one sleep() operation can be yield*-ed twice; each run waits and returns the value', async () => {
   const log = new Log();
   await runInVirtualTime(function* (loop) {
