@@ -11,6 +11,10 @@
  * action ends the process (a program whose cleanup hangs can still be
  * stopped with a second Ctrl-C; nothing more is written then).
  *
+ * A program that listens for the signal itself (`addSignalHandler`,
+ * `process.on`) keeps it: the command then does nothing on that signal,
+ * as `run` from 'eventide/node' does.
+ *
  * Signals arrive as Node's process events, so they are seen whenever the
  * JavaScript thread is free: between the loop's ticks, not inside a
  * callback that blocks (as with asyncio).
@@ -69,6 +73,8 @@ export class RunInterrupt {
   }
 
   #received(signal: InterruptSignal): void {
+    // The program listens for this signal itself (addSignalHandler, process.on): it is the program's.
+    if (process.listenerCount(signal) > 1) return;
     if (this.signal !== null) {
       // Second signal: give up on a clean shutdown.
       this.uninstall();

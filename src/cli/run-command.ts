@@ -132,9 +132,14 @@ export async function runCommand(options: RunCommandOptions): Promise<unknown> {
     // The CancelledError of a main task cancelled by the signal says less than the signal.
     if (interrupt.signal === null || !(error instanceof CancelledError)) throw error;
   } finally {
-    if (recorder !== null) writeRecording(recorder, options);
-    await inspector?.close();
+    // Each step even if one before it throws (a --trace path that cannot be written):
+    // the signal listeners go first, so that Ctrl-C works as usual from here on.
     interrupt.uninstall();
+    try {
+      if (recorder !== null) writeRecording(recorder, options);
+    } finally {
+      await inspector?.close();
+    }
   }
   if (interrupt.signal !== null) throw new InterruptedError(interrupt.signal);
   return result;

@@ -102,3 +102,15 @@ test('a second SIGINT during the shutdown kills at once: the cleanup never finis
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a program that listens for SIGINT itself keeps it: main is not cancelled, the program's listener decides", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eventide-sigint-own-'));
+  try {
+    const app = join(dir, 'app.mjs');
+    writeFileSync(app, "process.on('SIGINT', () => { console.log('own listener'); process.exit(7); });\n" + sleeperProgram(0));
+    const ended = await runAndSignal([app], ['SIGINT']);
+    assert.deepEqual([ended.code, ended.signal, ended.stdout], [7, null, 'started\nown listener\n']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
