@@ -62,6 +62,8 @@ function nodeLoopParts(options: NodeLoopOptions, who: string): { selector: Selec
 
 // `new NodeEventLoop()` without a host gets the same selector and host as
 // createNodeLoop (io/ cannot import hosts/, so it is handed this choice).
+// A side effect of loading this module: package.json's "sideEffects" names
+// it, so that bundlers keep it when only EventLoop is imported.
 setNodeLoopParts(nodeLoopParts);
 
 /** EpollSelector, or PollSelector where epoll cannot be created. */
