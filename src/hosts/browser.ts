@@ -340,7 +340,9 @@ async function runBrowserLoop<T>(main: CoroutineLike<T>, options: BrowserRunOpti
   if (loopOptions.host !== undefined || loopOptions.loop !== undefined) {
     throw new TypeError(`${who}: options.host and options.loop are not allowed (the page drives a new loop); use new BrowserLoop({ loop }) to drive a loop of your own`);
   }
-  if (loopOptions.clock !== undefined && loopOptions.clock !== 'real') {
+  const clock = loopOptions.clock as unknown;
+  const virtual = clock === 'virtual' || (typeof clock === 'object' && clock !== null && (clock as { skipTo?: unknown }).skipTo !== undefined);
+  if (virtual) {
     // Virtual time is not the page's to drive (its timers would never move
     // the clock): the portable run jumps from deadline to deadline, as it
     // does everywhere, and the driver's options do not apply.
@@ -349,7 +351,14 @@ async function runBrowserLoop<T>(main: CoroutineLike<T>, options: BrowserRunOpti
     }
     return runOnLoop(new EventLoop(loopOptions as EventLoopOptions), main);
   }
-  const browser = new BrowserLoop({ loop: new EventLoop(loopOptions as EventLoopOptions), budgetMs, yieldToInput });
+  const fresh = new EventLoop(loopOptions as EventLoopOptions);
+  let browser: BrowserLoop;
+  try {
+    browser = new BrowserLoop({ loop: fresh, budgetMs, yieldToInput });
+  } catch (error) {
+    fresh.close(); // a bad budgetMs: the loop made for this run is nobody's
+    throw error;
+  }
   const loop = browser.loop;
   try {
     return await browser.runUntilComplete(loop.createTask(main, { name: 'main' }));

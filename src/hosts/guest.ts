@@ -120,12 +120,12 @@ export function guestDriverOf(loop: object): GuestDriver | undefined {
   return drivers.get(loop);
 }
 
-/** The selector's pollable fd, if it has one (EpollSelector's `epollFd`). */
 /** Why a loop driven by a host without watchFd refuses file descriptors. */
 const NO_WATCH_FD =
   'the GuestDriver host has no watchFd(fd, onReady), so the loop would never wake when the fd is ready; ' +
   'give the host a watchFd (docs/hosts.md), or drive the loop with a host that watches fds';
 
+/** The selector's pollable fd, if it has one (EpollSelector's `epollFd`). */
 function pollableFd(selector: unknown): number | undefined {
   const fd = (selector as { epollFd?: unknown }).epollFd;
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;

@@ -20,8 +20,8 @@
  * SIGINT listener, and a listener added later (`addSignalHandler`, say)
  * takes the signal over. Main thread only: workers get no signals.
  *
- * Invariant: the listener is on the process exactly between begin() and
- * end() of a run that installed it.
+ * Invariant: the listener is on the process only between begin() and
+ * end() of a run that installed it (a second SIGINT takes it off early).
  */
 import { isMainThread } from 'node:worker_threads';
 import { CancelledError } from '../core/errors.js';
