@@ -83,7 +83,12 @@ export function openPipe(): [readFd: number, writeFd: number] {
   return [fds[0] as number, fds[1] as number];
 }
 
-/** Closes an fd of yours (one end of `openPipe()` passed to a child, say). Throws an OSError (EBADF) if it is not open. */
+/**
+ * Closes an fd of yours (one end of `openPipe()` passed to a child, say).
+ * Throws an OSError (EBADF) if it is not open. Not a transport's fd: close
+ * the transport (it still owns the number, and would later close whatever
+ * file reuses it).
+ */
 export function closeFd(fd: number): void {
   checkFd(fd, 'closeFd: fd');
   checkErrno(sys.close(fd), 'close', `closeFd: fd ${fd}`);
