@@ -31,7 +31,8 @@ import { renderReport } from '../inspect/report.js';
 import { TraceRecorder } from '../inspect/trace.js';
 import { runOnLoop } from '../tasks/run.js';
 import { CancelledError } from '../core/errors.js';
-import { InterruptedError, RunInterrupt } from './interrupt.js';
+import { InterruptCancelsMain } from '../hosts/node-sigint.js';
+import { InterruptedError, INTERRUPT_SIGNALS } from './interrupt.js';
 import { chooseMainExport } from './main-export.js';
 
 export interface RunCommandOptions {
@@ -122,8 +123,8 @@ export async function runCommand(options: RunCommandOptions): Promise<unknown> {
   const recorder = options.trace !== undefined || options.report !== undefined ? new TraceRecorder(loop) : null;
   const inspect = options.inspect ?? inspectFromEnv(process.env['EVENTIDE_INSPECT']);
   let inspector: InspectorHandle | null = null;
-  const interrupt = new RunInterrupt();
-  interrupt.install();
+  const interrupt = new InterruptCancelsMain(INTERRUPT_SIGNALS);
+  interrupt.begin();
   let result: unknown;
   try {
     if (inspect !== undefined) inspector = await startInspector(loop, inspect);
@@ -134,7 +135,7 @@ export async function runCommand(options: RunCommandOptions): Promise<unknown> {
   } finally {
     // Each step even if one before it throws (a --trace path that cannot be written):
     // the signal listeners go first, so that Ctrl-C works as usual from here on.
-    interrupt.uninstall();
+    interrupt.end();
     try {
       if (recorder !== null) writeRecording(recorder, options);
     } finally {

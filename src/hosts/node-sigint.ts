@@ -1,81 +1,90 @@
 /**
- * Ctrl-C during `run` from 'eventide/node', as `asyncio.run` handles it.
+ * Ctrl-C (and, for `eventide run`, SIGTERM) during a run, as `asyncio.run`
+ * handles SIGINT. Used by `run` from 'eventide/node' and by `eventide run`.
  *
  * Node's default for SIGINT ends the process on the spot: no `finally`
  * block of any task runs, no connection is closed cleanly. asyncio.run
  * instead cancels the main task on the first SIGINT, so the program unwinds
  * the ordinary way (leftover tasks cancelled, the loop closed), and then
- * raises KeyboardInterrupt; a second SIGINT raises at once. Here:
+ * raises KeyboardInterrupt; a second SIGINT, or one once main is done,
+ * raises at once. Here:
  *
- *  - the first SIGINT cancels the main task (cancel source `'signal'`);
- *  - if the run then ends with that cancellation (the main task did not
- *    catch it), SIGINT is raised again with no listener left, so Node's
- *    default action ends the process as Ctrl-C always does (status 130 in
- *    a shell). A main task that catches the cancellation and returns ends
- *    the run normally, as in asyncio;
- *  - a second SIGINT during that shutdown ends the process at once.
+ *  - the first signal cancels the main task (cancel source `'signal'`) and
+ *    is remembered in `signal`; what the run does when it ends is its
+ *    caller's choice (`run` raises SIGINT again for Node's default action;
+ *    `eventide run` exits 130 or 143);
+ *  - a second signal, or one that comes when main is already done, ends the
+ *    process at once: the listeners are removed and the signal raised again.
  *
- * Only when nobody else handles SIGINT, as asyncio only replaces Python's
- * default handler: nothing is installed if the process already has a
- * SIGINT listener, and a listener added later (`addSignalHandler`, say)
- * takes the signal over. Main thread only: workers get no signals.
+ * Only signals nobody else handles, as asyncio only replaces Python's
+ * default handler: a signal the process already listens for is not
+ * listened to, and a listener added later (`addSignalHandler`, say) takes
+ * the signal over. Main thread only: workers get no signals.
  *
- * Invariant: the listener is on the process only between begin() and
- * end() of a run that installed it (a second SIGINT takes it off early).
+ * Invariant: the listeners are on the process only between begin() and
+ * end() (a second signal takes them off early).
  */
 import { isMainThread } from 'node:worker_threads';
-import { CancelledError } from '../core/errors.js';
 import type { Task } from '../tasks/task.js';
 
-export class SigintCancelsMain {
-  #task: Task<unknown> | null = null;
-  #installed = false;
-  /** A SIGINT arrived and cancelled the main task. */
-  #interrupted = false;
-  readonly #onSigint = (): void => this.#received();
+/** The signals a run can be interrupted by. */
+export type InterruptSignal = 'SIGINT' | 'SIGTERM';
 
-  /** Starts listening, unless SIGINT is someone else's already. */
-  begin(): void {
-    if (!isMainThread || process.listenerCount('SIGINT') > 0) return;
-    process.on('SIGINT', this.#onSigint);
-    this.#installed = true;
+/**
+ * @example
+ * const interrupt = new InterruptCancelsMain(['SIGINT']);
+ * interrupt.begin();
+ * try { return await runOnLoop(loop, main, (task) => interrupt.watch(task)); } finally { interrupt.end(); }
+ */
+export class InterruptCancelsMain {
+  /** The first signal received, which cancelled (or will cancel) the main task; null if none. */
+  signal: InterruptSignal | null = null;
+  readonly #signals: readonly InterruptSignal[];
+  #task: Task<unknown> | null = null;
+  readonly #listeners = new Map<InterruptSignal, () => void>();
+
+  constructor(signals: readonly InterruptSignal[]) {
+    this.#signals = signals;
   }
 
-  /** The run's main task, once created. */
+  /** Starts listening for each of the signals that nobody listens for already. */
+  begin(): void {
+    if (!isMainThread) return;
+    for (const signal of this.#signals) {
+      if (process.listenerCount(signal) > 0) continue;
+      const listener = (): void => this.#received(signal);
+      this.#listeners.set(signal, listener);
+      process.on(signal, listener);
+    }
+  }
+
+  /** The run's main task, once created: cancelled at once if a signal came first. */
   watch(task: Task<unknown>): void {
     this.#task = task;
+    if (this.signal !== null) this.#cancelMain();
   }
 
-  /**
-   * The run is over, with `error` if it failed. Stops listening; if a SIGINT
-   * cancelled the main task and that cancellation ended the run, raises
-   * SIGINT again for Node's default action.
-   */
-  end(error?: unknown): void {
-    if (!this.#installed) return;
-    this.#uninstall();
-    if (this.#interrupted && error instanceof CancelledError && process.listenerCount('SIGINT') === 0) {
-      process.kill(process.pid, 'SIGINT');
-    }
+  /** Stops listening (idempotent). */
+  end(): void {
+    for (const [signal, listener] of this.#listeners) process.off(signal, listener);
+    this.#listeners.clear();
   }
 
-  #received(): void {
-    // A listener added since (the program's own) has taken SIGINT over.
-    if (process.listenerCount('SIGINT') > 1) return;
-    const task = this.#task;
-    if (this.#interrupted || task === null || task.done()) {
-      // Second Ctrl-C, or nothing left to cancel: Node's default action, now.
-      this.#uninstall();
-      process.kill(process.pid, 'SIGINT');
+  #received(signal: InterruptSignal): void {
+    // A listener added since (the program's own) has taken the signal over.
+    if (process.listenerCount(signal) > 1) return;
+    if (this.signal !== null || this.#task?.done() === true) {
+      // Second signal, or nothing left to cancel: Node's default action, now.
+      this.end();
+      process.kill(process.pid, signal);
       return;
     }
-    this.#interrupted = true;
-    task.cancel('interrupted by SIGINT', { source: 'signal' });
+    this.signal = signal;
+    this.#cancelMain();
   }
 
-  #uninstall(): void {
-    if (!this.#installed) return;
-    process.off('SIGINT', this.#onSigint);
-    this.#installed = false;
+  #cancelMain(): void {
+    const task = this.#task;
+    if (task !== null && !task.done()) task.cancel(`interrupted by ${this.signal}`, { source: 'signal' });
   }
 }

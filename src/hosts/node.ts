@@ -14,6 +14,7 @@
  * default mode then becomes 'blocking' (asking for 'guest' is an error).
  */
 import { describe } from '../core/assert.js';
+import { CancelledError } from '../core/errors.js';
 import type { LoopHost } from '../core/host.js';
 import type { Selector } from '../core/selector.js';
 import { EpollSelector } from '../io/epoll-selector.js';
@@ -22,7 +23,7 @@ import { NodeEventLoop, setNodeLoopParts } from '../io/node-event-loop.js';
 import type { CoroutineLike, EventLoopOptions } from '../tasks/event-loop.js';
 import { runOnLoop } from '../tasks/run.js';
 import { NodeBlockingHost } from './node-blocking.js';
-import { SigintCancelsMain } from './node-sigint.js';
+import { InterruptCancelsMain } from './node-sigint.js';
 import { isPollableSelector, NodeGuestHost } from './node-guest.js';
 
 /** Who waits when the loop is idle: Node's loop ('guest') or the loop's own epoll_wait ('blocking'). */
@@ -123,14 +124,17 @@ export function createNodeLoop(options: NodeLoopOptions = {}): NodeEventLoop {
  */
 export async function run<T>(main: CoroutineLike<T>, options: NodeRunOptions = {}): Promise<T> {
   const loop = createNodeLoop(options);
-  const sigint = new SigintCancelsMain();
-  sigint.begin();
+  const interrupt = new InterruptCancelsMain(['SIGINT']);
+  interrupt.begin();
   try {
-    const result = await runOnLoop(loop, main, (task) => sigint.watch(task));
-    sigint.end();
-    return result;
+    return await runOnLoop(loop, main, (task) => interrupt.watch(task));
   } catch (error) {
-    sigint.end(error);
+    // Main ended by Ctrl-C's cancellation: end as Ctrl-C ends a process (asyncio raises
+    // KeyboardInterrupt), with our listener off first so that Node's default action meets none.
+    interrupt.end();
+    if (interrupt.signal !== null && error instanceof CancelledError && process.listenerCount('SIGINT') === 0) process.kill(process.pid, 'SIGINT');
     throw error;
+  } finally {
+    interrupt.end(); // idempotent
   }
 }
