@@ -846,8 +846,7 @@ export class BaseEventLoop {
    */
   async #waitInHost(waitMs: number): Promise<void> {
     const virtual = this.#clock.skipTo !== undefined;
-    // An infinite deadline (sleep(Infinity)) is no timer to stall toward: the clock must never jump there.
-    const hasTimer = this.#timers.liveCount > 0 && this.#timers.nextDeadline() !== Infinity;
+    const hasTimer = this.#hasFiniteTimer();
     const hostWaitMs = this.#hostWaitMs(waitMs);
     const realClock = virtual && hasTimer ? (debugTimer ??= new MonotonicClock()) : null;
     const startedMs = realClock?.now() ?? 0;
@@ -859,7 +858,7 @@ export class BaseEventLoop {
     }
     if (realClock !== null && this.#ready.length === 0 && realClock.now() - startedMs >= this.#virtualStallMs) {
       const deadline = this.#timers.nextDeadline();
-      if (deadline !== undefined && deadline !== Infinity) this.#clock.skipTo?.(deadline);
+      if (deadline !== undefined && deadline !== Infinity) this.#clock.skipTo?.(deadline); // timers may have changed during the wait
     }
   }
 
@@ -871,8 +870,17 @@ export class BaseEventLoop {
    * real time only up to `virtualStallMs` (see #waitInHost).
    */
   #hostWaitMs(waitMs: number): number {
-    if (this.#timers.liveCount === 0 || this.#timers.nextDeadline() === Infinity) return Infinity;
+    if (!this.#hasFiniteTimer()) return Infinity;
     return this.#clock.skipTo === undefined ? waitMs : this.#virtualStallMs;
+  }
+
+  /**
+   * Whether a live timer has a finite deadline. One at Infinity
+   * (`sleep(Infinity)`) never comes due: a wait has no deadline from it, and
+   * a virtual clock must never jump to it.
+   */
+  #hasFiniteTimer(): boolean {
+    return this.#timers.liveCount > 0 && this.#timers.nextDeadline() !== Infinity;
   }
 
   /** Something was scheduled from outside while the host waits: end the wait (a guest driver is told once). */

@@ -35,7 +35,7 @@ import type { EventLoopOptions } from '../core/loop-options.js';
 import { getRunningLoop, EventLoop, type CoroutineLike } from '../tasks/event-loop.js';
 import type { Future } from '../tasks/future.js';
 import type { Operation } from '../tasks/operation.js';
-import { cancelAllTasks, runOnLoop } from '../tasks/run.js';
+import { cancelAllTasks, run as runPortable } from '../tasks/run.js';
 import { GuestDriver, type GuestDriverOptions, type GuestHost } from './guest.js';
 
 /** The browser globals this host uses (all optional but the timers). */
@@ -349,7 +349,7 @@ async function runBrowserLoop<T>(main: CoroutineLike<T>, options: BrowserRunOpti
     if (budgetMs !== undefined || yieldToInput !== undefined) {
       throw new TypeError(`${who}: options.budgetMs and options.yieldToInput apply to the page's real clock, not to options.clock ${describe(loopOptions.clock)}`);
     }
-    return runOnLoop(new EventLoop(loopOptions as EventLoopOptions), main);
+    return runPortable(main, loopOptions as EventLoopOptions);
   }
   const fresh = new EventLoop(loopOptions as EventLoopOptions);
   let browser: BrowserLoop;

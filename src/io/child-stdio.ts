@@ -7,7 +7,8 @@
  */
 import { constants as osConstants } from 'node:os';
 import { describe } from '../core/assert.js';
-import { laneOf, type Priority } from '../core/priority.js';
+import type { Priority } from '../core/priority.js';
+import { checkPriorityOption } from './transport.js';
 import { openPipe } from './connect-pipe.js';
 import { closeQuietly } from './sockets.js';
 
@@ -58,7 +59,7 @@ export function checkSpawnOptions(options: unknown, who: string): asserts option
   for (const name of STREAM_NAMES) checkStdio((options as SpawnOptions)[name], name, who);
   // Checked here, before anything is opened or started: a bad one found
   // later would fail with a child already running.
-  laneOf((options as SpawnOptions).priority, `${who}: options.priority`);
+  checkPriorityOption(options, who);
 }
 
 function checkStdio(value: unknown, name: string, who: string): void {
