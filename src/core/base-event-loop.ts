@@ -723,7 +723,7 @@ export class BaseEventLoop {
     const tookMs = timer === null ? undefined : timer.now() - startMs;
     hooks.afterCallback?.(handle, tookMs);
     if (tookMs !== undefined && tookMs >= this.slowCallbackDurationMs) {
-      // A handle that ran a task's step (`#runStep`, `#wakeup`) is named
+      // A handle that ran a task's step (`#runStep`) is named
       // after the task, and has no creation trace of its own: its task's tells more.
       const what = stepped === null ? String(handle) : stepped.stepLabel();
       const createdAt = handle.sourceStack ?? stepped?.sourceStack;

@@ -146,7 +146,7 @@ function check() {
   const taskId = Atomics.load(i32, 2);
   const taskName = taskId === 0 ? null : name(${TASK_NAME_AT}, Atomics.load(i32, 4));
   // A callback that runs a task's step is named after the task: its own
-  // function is eventide's (#runStep, #wakeup), which tells the reader nothing.
+  // function is eventide's (#runStep), which tells the reader nothing.
   const callbackName = taskId === 0 ? name(${CALLBACK_NAME_AT}, Atomics.load(i32, 3)) : 'step of task ' + JSON.stringify(taskName) + ' #' + taskId;
   if (Atomics.load(i32, 1) !== seq || Atomics.load(i32, 0) !== 1) return; // torn: it moved on
   const now = Date.now();

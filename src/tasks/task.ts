@@ -7,11 +7,13 @@
  *     never runs it inline;
  *  2. a step resumes the generator (`next` with the value it waited for, or
  *     `throw` with an error) until it yields an instruction or returns;
- *  3. for a Future it registers its wake-up as the future's done-callback,
- *     at the task's priority; for a Sleep it schedules its own timer;
- *     for a Promise it first converts it to a Future;
- *  4. when that fires, the wake-up callback runs the next step directly —
- *     one hop through the ready queue per resumption.
+ *  3. for a Future it registers its wake-up with the future; for a Sleep it
+ *     schedules its own timer; for a Promise it first converts it to a Future;
+ *  4. when the future settles, the wake-up queues the task's own step
+ *     handle, at the task's priority, in the place a done-callback would
+ *     take — one hop through the ready queue per resumption. A queued step
+ *     is always a handle the task owns, so priority inheritance can move it
+ *     to a higher lane (`#raiseQueuedStep`).
  *
  * Because every resumption passes through the ready queue, the loop decides
  * the order (priorities), can throw CancelledError in at the exact
@@ -156,6 +158,12 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
    * step, a thrown-in error). Null only while a step runs or once done.
    */
   #waiter: Future<unknown> | Handle | null = null;
+  /**
+   * The Future in #waiter has settled and its wake-up has queued
+   * #stepHandle (#waiter stays that Future until the step runs, for
+   * `waitingOn` and the task tree). Cleared when a step starts.
+   */
+  #wokenStepQueued = false;
   /** The Handle of this task's own steps, reused (see #scheduleStep; replaced only by #raiseQueuedStep). */
   #stepHandle: Handle;
   /** Value sent into the generator at the next step. */
@@ -177,18 +185,18 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
    */
   #spawnerId = 0;
   #probe: TaskProbe | null = null;
-  /** This task's wake-up, registered on the futures it waits for. */
+  /**
+   * This task's wake-up, registered as a settle hook on the future it waits
+   * for: called when that future settles, it queues the task's own step
+   * (`#stepHandle`) at the task's lane then — the same place in the ready
+   * queue a done-callback queued at that moment would take. So a queued
+   * wake-up is always a Handle the task owns, which priority inheritance
+   * can move up (`#raiseQueuedStep`), and a step's deadline counts from
+   * when the future settled.
+   */
   readonly #wakeup = (future: Future<unknown>): void => this.#onWaiterDone(future);
   /** `deadlineMs` of the task's options: each step's deadline, from when it is queued. */
   readonly #deadlineMs: number | undefined;
-  /**
-   * The wake-up of a task with a deadline: registered as a settle hook, so
-   * that the step is queued (with its deadline) when the future settles —
-   * where a plain wake-up would be a done-callback queued at that moment.
-   * Null without a deadline: most tasks have none, and a closure is ~64
-   * bytes of every task (memory bench: 810 bytes per waiting task).
-   */
-  readonly #wakeupAtDeadline: ((future: Future<unknown>) => void) | null;
 
   /**
    * Prefer `loop.createTask(coro)`; the task starts on the loop's next tick.
@@ -202,7 +210,6 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
     this.#lane = this.#ownLane = laneOfOptions(taskOptions, 'createTask'); // checks it is an object
     const options = taskOptions ?? {};
     this.#deadlineMs = options.deadlineMs === undefined ? undefined : checkDeadline(options.deadlineMs, 'createTask');
-    this.#wakeupAtDeadline = this.#deadlineMs === undefined ? null : (future) => this.#onWaiterDone(future, true);
     this.#name = options.name !== undefined ? String(options.name) : ++taskCounter;
     this.#stepHandle = new Handle(Task.#runStep, this, this.#lane);
     this.#scheduleStep(); // the first step (with its deadline, if any)
@@ -280,28 +287,34 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
   }
 
   /**
-   * Recomputes #lane from #ownLane and the loans; moves pending wake-ups.
-   * `byLoan`: a task we block lent us its priority — a step of ours already
-   * in the ready queue at a lower lane moves up too (else the lender would
-   * wait behind everything between the lanes: the inversion inheritance is
-   * there to prevent). A change of the task's own priority takes effect at
-   * its next wake-up, as documented for `priority`.
+   * Recomputes #lane from #ownLane and the loans.
+   *
+   * Where the new lane applies: a future we wait on holds no lane (its
+   * wake-up queues our step at #lane when it settles), and a sleep's timer
+   * still in the heap is retagged. A step already in the ready queue keeps
+   * its place — unless `byLoan` raised us: then a task we block lent us its
+   * priority, and our queued step moves up too (else the lender would wait
+   * behind everything between the lanes: the inversion inheritance is there
+   * to prevent). A change of the task's own priority takes effect at its
+   * next wake-up, as documented for `priority`; a loan that ends never
+   * moves a queued step down.
+   *
+   * Invariant relied on: a step is queued (#waiter a Handle, or
+   * #wokenStepQueued) only while the task is not running — a step clears
+   * both first — so a loan lent to a task whose step is on the stack never
+   * queues a second step.
    */
   #applyEffectiveLane(byLoan = false): void {
     let lane = this.#ownLane;
     if (this.#loans !== null) for (const lent of this.#loans.values()) if (lent < lane) lane = lent;
     if (lane === this.#lane) return;
     this.#lane = lane;
-    // A future we wait on holds our wake-up at the old lane: re-register.
-    // A sleep's timer still in the heap picks its lane only when it fires.
-    // A step already in the ready queue keeps its place.
     const waiter = this.#waiter;
-    if (waiter instanceof Future) {
-      if (!waiter.done() && waiter.removeDoneCallback(this.#wakeup) > 0) waiter.addDoneCallbackInLane(this.#wakeup, lane);
-    } else if (waiter instanceof TimerHandle && waiter.scheduled) {
+    if (waiter instanceof TimerHandle && waiter.scheduled) {
       waiter.lane = lane;
-    } else if (byLoan && waiter !== null && lane < waiter.lane && !waiter.isCancelled) {
-      this.#raiseQueuedStep(waiter);
+    } else if (byLoan) {
+      const queued = this.#wokenStepQueued ? this.#stepHandle : waiter instanceof Handle ? waiter : null;
+      if (queued !== null && lane < queued.lane && !queued.isCancelled) this.#raiseQueuedStep(queued);
     }
     // Pass the change on down a chain of blocked tasks (transitive inheritance).
     this.#blockedOn?.refreshLoan();
@@ -312,12 +325,16 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
    * lower lane than #lane. A deque cannot move an item, so the entry is
    * cancelled (the loop skips it) and a fresh step is queued at #lane —
    * with a new step handle if `queued` was the reused one (a cancelled
-   * handle stays dead).
+   * handle stays dead). The step keeps its deadline.
    */
   #raiseQueuedStep(queued: Handle): void {
     queued.cancel();
     if (queued === this.#stepHandle) this.#stepHandle = new Handle(Task.#runStep, this, this.#lane);
-    this.#waiter = this.#scheduleStep();
+    const handle = this.#stepHandle;
+    handle.lane = this.#lane;
+    handle.deadlineAt = queued.deadlineAt;
+    this.loop.requeue(handle);
+    if (!this.#wokenStepQueued) this.#waiter = handle;
   }
 
   /** The lane index of the task's steps. @internal */
@@ -458,7 +475,7 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
   #cancelInCycle(message: string | undefined): boolean {
     const waiter = this.#waiter;
     if (waiter instanceof Future && !waiter.done()) {
-      waiter.removeDoneCallback(this.#wakeupAtDeadline ?? this.#wakeup);
+      waiter.removeDoneCallback(this.#wakeup);
       this.#throwInSoon(new CancelledError(message), true);
     } else {
       this.#mustCancel = true;
@@ -569,6 +586,7 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
     this.#throwValue = undefined;
     this.#sendValue = undefined;
     this.#waiter = null;
+    this.#wokenStepQueued = false;
 
     const previous = swapCurrentTask(this);
     let result: IteratorResult<unknown, T>;
@@ -603,8 +621,7 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
       this.#waiter = yielded;
       if (yielded instanceof Task && !yielded.done()) this.setBlockedOn(new AwaitLoan(this, yielded));
       if (this.loop.instrumentHooks.taskScheduled !== null) this.#armWakeReport(yielded);
-      if (this.#wakeupAtDeadline === null) yielded.addDoneCallbackInLane(this.#wakeup, this.#lane);
-      else yielded.addDoneCallbackInLane(this.#wakeupAtDeadline, SETTLE_HOOK);
+      yielded.addDoneCallbackInLane(this.#wakeup, SETTLE_HOOK);
       if (this.#mustCancel && yielded.cancel(this.#cancelMessage)) this.#mustCancel = false;
     } else if (yielded instanceof Sleep) {
       // A Sleep finishes when it is sent back to itself (see Sleep.next).
@@ -623,10 +640,12 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
     }
   }
 
-  /** The wake-up: the future we waited on is done; step with its outcome. */
-  #onWaiterDone(future: Future<unknown>, queueStep = false): void {
+  /** The wake-up: the future we waited on is done; queue a step with its outcome. */
+  #onWaiterDone(future: Future<unknown>): void {
     if (this.done()) return;
-    if (this.#waiter !== future) throw new InvalidStateError(`${this} woken by ${future}, but waits on ${this.#waiter}`);
+    if (this.#waiter !== future || this.#wokenStepQueued) {
+      throw new InvalidStateError(`${this} woken by ${future}, but waits on ${this.#waiter}`);
+    }
     if (future.cancelled()) {
       this.#throwPending = true;
       this.#throwValue = new CancelledError(future.cancelMessage);
@@ -639,8 +658,8 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
         this.#sendValue = future.result();
       }
     }
-    if (queueStep) this.#waiter = this.#scheduleStep();
-    else this.#run();
+    this.#scheduleStep();
+    this.#wokenStepQueued = true;
   }
 
   /** Throws `error` in at the next step, queued now (`byCancel`: for the wake cause). */
@@ -702,7 +721,7 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
   /**
    * A step with its hooks (Trio's order: beforeTaskStep, taskExited,
    * afterTaskStep) and timing. Tells the loop which task the handle it is
-   * running serves (`steppedTask`: the loop cannot tell a wake-up's task).
+   * running serves (`steppedTask`), for its slow-callback warning.
    */
   #stepObserved(): void {
     const hooks = this.loop.instrumentHooks;

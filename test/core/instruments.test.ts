@@ -174,12 +174,13 @@ test('hook order for a known program: spawn, steps, callbacks, I/O waits, timers
     // tick 4: main resumes
     'io wait 0',
     '/io wait 0',
-    'cb wake on fut',
+    // the future's settling queued main's own step (a wake-up is the task's step handle)
+    'cb step main',
     'step main',
     // `yield* child` on a finished task does not suspend: main returns in this step
     'exit main',
     '/step main',
-    '/cb wake on fut',
+    '/cb step main',
     'afterRun',
   ]);
   assert.equal(loop.time(), 5);
