@@ -14,7 +14,9 @@
  *    free). A waiter leaves the queue only when its own task runs again.
  *  - Not owned, as in asyncio: any task (or a plain callback) may release a
  *    lock another task acquired. `owner` records which task acquired it,
- *    for introspection and, later, priority inheritance.
+ *    for introspection and priority inheritance.
+ *  - Priority inheritance: the waiters lend their best lane to the owner,
+ *    and between a release and the woken waiter's step, to that heir.
  */
 import { checkCallback } from '../core/assert.js';
 import { Deque } from '../core/deque.js';
@@ -66,15 +68,39 @@ export class Lock {
     return this.#locked;
   }
 
-  /** The task that holds the lock, or null. */
   /** What a waiting task is blocked on, for priority inheritance (see inheritance.ts). */
   readonly #loan: PriorityLoan = { refreshLoan: () => this.#lendToOwner(), endLoan: () => this.#lendToOwner() };
+  /** The task the waiters' priority is lent to now (see #lendToOwner), or null. */
+  #borrower: Task<unknown> | null = null;
 
-  /** Lends the holder the best lane among the waiting tasks (or withdraws the loan). */
-  #lendToOwner(): void {
-    lendToHolder(this, this.#owner, waitingTasks(this.#waiters));
+  /**
+   * Who stands between the waiters and the lock: its owner while it is
+   * held; while it is free, the task at the head of the line once its
+   * future is done (woken by release(), or cancelled), which must run
+   * before the lock can move on — the heir.
+   */
+  #heldBy(): Task<unknown> | null {
+    if (this.#locked) return this.#owner;
+    const first = this.#waiters.peekFront();
+    return first !== undefined && first.future.done() ? first.task : null;
   }
 
+  /**
+   * Lends whoever holds the lock (or is about to: the heir) the best lane
+   * among the tasks still waiting, or withdraws the loan when none waits.
+   * Without the heir's loan a release to a `low` waiter would leave a
+   * `critical` one behind it waiting for the low lane.
+   */
+  #lendToOwner(): void {
+    const borrower = this.#heldBy();
+    if (this.#borrower !== borrower) {
+      this.#borrower?.withdrawPriority(this);
+      this.#borrower = borrower;
+    }
+    lendToHolder(this, borrower, waitingTasks(this.#waiters));
+  }
+
+  /** The task that holds the lock, or null. */
   get owner(): Task<unknown> | null {
     return this.#owner;
   }
@@ -121,6 +147,7 @@ export class Lock {
       // Cancelled (possibly after release() chose us): if nobody holds the
       // lock, make sure the new head of the line is woken.
       if (!this.#locked) this.#wakeUpFirst();
+      this.#lendToOwner(); // to the new heir, if any
       throw error;
     }
     this.#locked = true;
@@ -139,9 +166,9 @@ export class Lock {
   release(): void {
     if (!this.#locked) throw new RuntimeError('Lock.release(): the lock is not acquired');
     this.#locked = false;
-    this.#owner?.withdrawPriority(this);
     this.#owner = null;
     this.#wakeUpFirst();
+    this.#lendToOwner(); // from the old owner to the heir
   }
 
   /**

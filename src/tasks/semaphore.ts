@@ -98,14 +98,16 @@ export class Semaphore {
       }
     } catch (error) {
       // Woken (a permit was handed to us) but cancelled: hand it back.
-      if (waiter.future.done() && !waiter.future.cancelled()) this.#value++;
+      if (waiter.future.done() && !waiter.future.cancelled()) {
+        this.#value++;
+        this.#dropHolder(waiter.task);
+      }
       throw error;
     } finally {
       // Newcomers may have queued behind us while permits were free.
       while (this.#value > 0) if (!this.#wakeUpNext()) break;
     }
-    this.#addHolder(waiter.task);
-    return true;
+    return true; // a holder since #wakeUpNext handed it the permit
   }
 
   /**
@@ -123,7 +125,9 @@ export class Semaphore {
   /**
    * Tasks holding a permit, for priority inheritance. Permits are not owned
    * (any code may release), so a release drops the releasing task's entry,
-   * or else the oldest holder's.
+   * or else the oldest holder's. A waiter holds its permit from when it is
+   * handed over (#wakeUpNext), before its task runs: until then it is what
+   * the waiters behind it wait for, so it borrows their priority too.
    */
   readonly #holders: Task<unknown>[] = [];
   readonly #loan: PriorityLoan = { refreshLoan: () => this.#lendToHolders(), endLoan: () => this.#lendToHolders() };
@@ -136,7 +140,17 @@ export class Semaphore {
 
   #removeHolder(task: Task<unknown> | null): void {
     const index = task === null ? -1 : this.#holders.indexOf(task);
-    const [removed] = this.#holders.splice(index >= 0 ? index : 0, 1);
+    this.#dropHolderAt(index >= 0 ? index : 0);
+  }
+
+  /** Drops one entry of `task`, which holds a permit. */
+  #dropHolder(task: Task<unknown>): void {
+    const index = this.#holders.indexOf(task);
+    if (index >= 0) this.#dropHolderAt(index);
+  }
+
+  #dropHolderAt(index: number): void {
+    const [removed] = this.#holders.splice(index, 1);
     if (removed !== undefined && !this.#holders.includes(removed)) removed.withdrawPriority(this);
   }
 
@@ -178,12 +192,17 @@ export class Semaphore {
     return `<${this.constructor.name} [${state}${waiting > 0 ? `, waiters:${waiting}` : ''}]>`;
   }
 
-  /** Hands one permit to the first waiter still waiting; false if there is none. */
+  /**
+   * Hands one permit to the first waiter still waiting; false if there is
+   * none. The waiter holds it from now on (and borrows the priority of
+   * those behind it), though its task runs later.
+   */
   #wakeUpNext(): boolean {
     for (const waiter of this.#waiters) {
       if (!waiter.future.done()) {
         this.#value--;
         waiter.future.setResult(true);
+        this.#addHolder(waiter.task);
         return true;
       }
     }

@@ -207,3 +207,211 @@ test('a Semaphore\'s permit holders borrow the priority of a task waiting for a 
     'b before release: idle',
   ]);
 });
+
+test('a holder whose wake-up is already queued (the future it awaits has settled) moves up when a critical task blocks on its lock, as a queued step does', async () => {
+  const log = new Log();
+  await runInVirtualTime(function* (loop) {
+    const lock = new Lock();
+    const gate = loop.createFuture<number>();
+    const low = loop.createTask(function* () {
+      yield* lock.acquire();
+      const value = yield* gate;
+      log.push(`low woke with ${value} (${low.effectivePriority})`);
+      lock.release();
+    }, { name: 'low', priority: 'low' });
+    yield* sleep(1);
+    loop.callSoon(() => {
+      gate.setResult(7); // low's wake-up is queued in the low lane now
+      for (let i = 0; i < 3; i++) loop.callSoon(() => log.push(`normal ${i}`));
+      loop.createTask(function* () {
+        log.push('critical wants the lock');
+        yield* lock.acquire();
+        log.push('critical got the lock');
+        lock.release();
+      }, { name: 'critical', priority: 'critical' });
+    });
+    yield* sleep(10);
+    assert.equal(low.done(), true);
+    assert.equal(low.effectivePriority, 'low');
+  });
+  // Before: the wake-up stayed in the low lane and critical waited behind normal work.
+  log.assert(['critical wants the lock', 'low woke with 7 (critical)', 'critical got the lock', 'normal 0', 'normal 1', 'normal 2']);
+});
+
+/** The primitives whose release hands the lock or permit to one waiter, which runs later. */
+const handOverPrimitives: [string, string, () => Lock | Semaphore][] = [
+  ['Lock', 'the lock', () => new Lock()],
+  ['Semaphore', 'a permit', () => new Semaphore(1)],
+];
+
+for (const [kind, thing, make] of handOverPrimitives) {
+  test(`a ${kind} handed over to a low waiter lends it the priority of a critical task still waiting, from release until the heir runs and takes ${thing}`, async () => {
+    const log = new Log();
+    await runInVirtualTime(function* (loop) {
+      const primitive = make();
+      loop.createTask(function* () {
+        yield* primitive.acquire();
+        yield* sleep(1);
+        primitive.release(); // wakes low, first in line; critical still waits
+        for (let i = 0; i < 3; i++) loop.callSoon(() => log.push(`normal ${i}`));
+      }, { name: 'holder' });
+      yield* sleep(0.5);
+      const low = loop.createTask(function* () {
+        yield* primitive.acquire();
+        log.push(`low got ${thing} (${low.effectivePriority})`);
+        primitive.release();
+        log.push(`low released (${low.effectivePriority})`);
+      }, { name: 'low', priority: 'low' });
+      yield* sleep(0.1);
+      const critical = loop.createTask(function* () {
+        yield* primitive.acquire();
+        log.push(`critical got ${thing}`);
+        primitive.release();
+      }, { name: 'critical', priority: 'critical' });
+      yield* sleep(10);
+      // low stepped twice: it blocked, then ran once at its hand-over (no stale second wake-up).
+      assert.deepEqual([low.done(), low.steps, critical.done(), low.effectivePriority], [true, 2, true, 'low']);
+    });
+    // Before: low's wake-up stayed in the low lane, behind the normal callbacks, and critical with it.
+    log.assert([`low got ${thing} (critical)`, 'low released (low)', `critical got ${thing}`, 'normal 0', 'normal 1', 'normal 2']);
+  });
+
+  test(`a ${kind} heir cancelled before it runs gives its loan back, and ${thing} goes to the next waiter`, async () => {
+    await runInVirtualTime(function* (loop) {
+      const primitive = make();
+      yield* primitive.acquire();
+      const heir = loop.createTask(function* () {
+        yield* primitive.acquire();
+        primitive.release();
+      }, { name: 'heir', priority: 'idle' });
+      const critical = loop.createTask(function* () {
+        yield* sleep(1);
+        yield* primitive.acquire();
+        primitive.release();
+      }, { name: 'critical', priority: 'critical' });
+      yield* sleep(2);
+      primitive.release();
+      assert.equal(heir.effectivePriority, 'critical');
+      heir.cancel();
+      yield* critical;
+      assert.deepEqual([heir.cancelled(), heir.effectivePriority, primitive.locked()], [true, 'idle', false]);
+    });
+  });
+}
+
+test('a queued wake-up raised twice (high, then critical) runs its step once, with the future\'s value, and reports nothing', async () => {
+  const log = new Log();
+  const errors: unknown[] = [];
+  await runInVirtualTime(function* (loop) {
+    loop.setExceptionHandler((context) => errors.push(context.message));
+    const lockA = new Lock();
+    const lockB = new Lock();
+    const gate = loop.createFuture<number>();
+    const low = loop.createTask(function* () {
+      yield* lockA.acquire();
+      yield* lockB.acquire();
+      const value = yield* gate;
+      log.push(`low woke with ${value} (${low.effectivePriority})`);
+      lockB.release();
+      lockA.release();
+      log.push(`low released (${low.effectivePriority})`);
+    }, { name: 'low', priority: 'low' });
+    yield* sleep(1);
+    loop.callSoon(() => {
+      gate.setResult(7); // low's wake-up is queued in the low lane now
+      for (let i = 0; i < 2; i++) loop.callSoon(() => log.push(`normal ${i}`));
+      loop.createTask(function* () {
+        loop.createTask(function* () {
+          log.push('critical wants A');
+          yield* lockA.acquire();
+          log.push('critical got A');
+          lockA.release();
+        }, { name: 'critical', priority: 'critical' });
+        log.push('high wants B');
+        yield* lockB.acquire(); // raises low's queued wake-up to high
+        log.push('high got B');
+        lockB.release();
+      }, { name: 'high', priority: 'high' });
+    });
+    yield* sleep(10);
+    // Step 1 took both locks and waited on gate; step 2 was the one wake-up.
+    assert.deepEqual([low.done(), low.steps, low.effectivePriority], [true, 2, 'low']);
+  });
+  log.assert([
+    'high wants B',
+    'critical wants A', // raises it again, to critical
+    'low woke with 7 (critical)',
+    'low released (low)',
+    'critical got A',
+    'high got B',
+    'normal 0',
+    'normal 1',
+  ]);
+  assert.deepEqual(errors, []);
+});
+
+test('a raised wake-up whose loan ends before it runs still runs once, where it was raised to (a loan that ends never moves a queued step down)', async () => {
+  const log = new Log();
+  const errors: unknown[] = [];
+  await runInVirtualTime(function* (loop) {
+    loop.setExceptionHandler((context) => errors.push(context.message));
+    const lock = new Lock();
+    const gate = loop.createFuture<string>();
+    const low = loop.createTask(function* () {
+      yield* lock.acquire();
+      log.push(`low woke with ${yield* gate} (${low.effectivePriority})`);
+      lock.release();
+    }, { name: 'low', priority: 'low' });
+    yield* sleep(1);
+    loop.callSoon(() => {
+      gate.setResult('go');
+      loop.callSoon(() => log.push('normal'));
+      const lender = loop.createTask(function* () {
+        loop.callSoon(() => {
+          lender.priority = 'low'; // the loan falls to low: low's own lane
+          log.push(`lender lowered; low at ${low.effectivePriority}`);
+        }, { priority: 'critical' });
+        yield* lock.acquire(); // raises low's queued wake-up to critical
+        log.push('lender got the lock');
+        lock.release();
+      }, { name: 'lender', priority: 'critical' });
+    });
+    yield* sleep(10);
+    assert.deepEqual([low.done(), low.steps], [true, 2]);
+  });
+  log.assert(['lender lowered; low at low', 'low woke with go (low)', 'normal', 'lender got the lock']);
+  assert.deepEqual(errors, []);
+});
+
+test('a Lock\'s head waiter cancelled just before a release borrows the priority of the critical waiter behind it until it leaves the line', async () => {
+  const log = new Log();
+  await runInVirtualTime(function* (loop) {
+    const lock = new Lock();
+    yield* lock.acquire();
+    const low = loop.createTask(function* () {
+      try {
+        yield* lock.acquire();
+      } catch (error) {
+        log.push(`low leaves the line (${low.effectivePriority})`);
+        throw error;
+      }
+    }, { name: 'low', priority: 'low' });
+    yield* sleep(0.5); // low is first in line
+    const critical = loop.createTask(function* () {
+      yield* lock.acquire();
+      log.push('critical got the lock');
+      lock.release();
+    }, { name: 'critical', priority: 'critical' });
+    yield* sleep(1);
+    loop.callSoon(() => {
+      low.cancel(); // its step is queued in the low lane; it is still first in line
+      lock.release(); // nobody to wake: low must run first, and borrows critical's lane
+      for (let i = 0; i < 2; i++) loop.callSoon(() => log.push(`normal ${i}`));
+    });
+    yield* sleep(10);
+    assert.deepEqual([low.cancelled(), low.effectivePriority, critical.done()], [true, 'low', true]);
+  });
+  // low ran ahead of the normal callbacks (in critical's lane); its loan ended as it left the line.
+  // Before: it ran in the low lane, after them, and critical with it.
+  log.assert(['low leaves the line (low)', 'critical got the lock', 'normal 0', 'normal 1']);
+});
