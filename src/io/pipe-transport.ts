@@ -379,7 +379,7 @@ export class WritePipeTransport extends PipeTransport<WritePipeProtocol> impleme
    */
   write(data: BytesLike): void {
     checkBytes(data, 'WritePipeTransport.write');
-    if (this.#closedByUser) throw new RuntimeError(`WritePipeTransport.write: the transport is closing (close(), abort() or writeEof() was called), fd ${this.fd}`);
+    this.#checkWritable('write');
     const length = byteLengthOf(data);
     if (length === 0) return;
     if (this.lost) return this.#dropLostWrite();
@@ -395,9 +395,31 @@ export class WritePipeTransport extends PipeTransport<WritePipeProtocol> impleme
     this.#flow.maybePause(this.#queue.size);
   }
 
-  /** Writes each buffer in turn; if any is not bytes, a TypeError and none is written (all or nothing, as asyncio). */
+  /**
+   * Writes the buffers in order, as one write: with nothing queued, one
+   * writev sends them all (asyncio joins them). If any is not bytes, a
+   * TypeError and none is written (all or nothing).
+   */
   writelines(list: Iterable<BytesLike>): void {
-    for (const data of checkByteList(list, 'WritePipeTransport.writelines')) this.write(data);
+    const items = checkByteList(list, 'WritePipeTransport.writelines');
+    this.#checkWritable('writelines');
+    if (items.length < 2 || this.#queue.size > 0 || this.lost) {
+      for (const data of items) this.write(data);
+      return;
+    }
+    let total = 0;
+    for (const data of items) total += data.byteLength;
+    if (total === 0) return;
+    const n = sys.writev(this.fd, items);
+    if (n === total) return;
+    if (n < 0 && n !== -EAGAIN) return this.fatalError(osError(n, 'writev', `fd ${this.fd}`), 'Fatal write error on pipe transport');
+    this.startWriting(this.#onWritable);
+    this.#queue.pushUnsent(items, Math.max(n, 0));
+    this.#flow.maybePause(this.#queue.size);
+  }
+
+  #checkWritable(who: string): void {
+    if (this.#closedByUser) throw new RuntimeError(`WritePipeTransport.${who}: the transport is closing (close(), abort() or writeEof() was called), fd ${this.fd}`);
   }
 
   /** Closes the write end once the queue is flushed: the reader sees end of file. No-op if already closing. */

@@ -295,9 +295,7 @@ export class SocketTransport implements Transport {
    */
   write(data: BytesLike): void {
     checkBytes(data, 'SocketTransport.write');
-    if (this.#eof) throw new RuntimeError('SocketTransport.write: cannot write after writeEof()');
-    if (this.#closedByUser) throw this.#closedError('write');
-    if (this.#hold !== null) throw new RuntimeError(`SocketTransport.write: unable to write while loop.sendfile() sends a file, fd ${this.#fd}`);
+    this.#checkWritable('write');
     const length = byteLengthOf(data);
     if (length === 0) return;
     if (this.#lost) return this.#dropLostWrite();
@@ -313,9 +311,35 @@ export class SocketTransport implements Transport {
     this.#flow.maybePause(this.#queue.size);
   }
 
-  /** Writes each buffer in turn; if any is not bytes, a TypeError and none is written (all or nothing, as asyncio). */
+  /**
+   * Writes the buffers in order, as one write: with nothing queued, one
+   * writev sends them all (asyncio joins them; a write per item would be a
+   * system call and a segment each). If any is not bytes, a TypeError and
+   * none is written (all or nothing).
+   */
   writelines(list: Iterable<BytesLike>): void {
-    for (const data of checkByteList(list, 'SocketTransport.writelines')) this.write(data);
+    const items = checkByteList(list, 'SocketTransport.writelines');
+    this.#checkWritable('writelines');
+    if (items.length < 2 || this.#queue.size > 0 || this.#lost) {
+      for (const data of items) this.write(data);
+      return;
+    }
+    let total = 0;
+    for (const data of items) total += data.byteLength;
+    if (total === 0) return;
+    const n = sys.writev(this.#fd, items);
+    if (n === total) return;
+    if (n < 0 && n !== -EAGAIN) return this.#fatalError(osError(n, 'writev', this.#detail()), 'Fatal write error on socket transport');
+    this.#startWriting();
+    this.#queue.pushUnsent(items, Math.max(n, 0));
+    this.#flow.maybePause(this.#queue.size);
+  }
+
+  /** Throws if `who` (write, writelines) may not write now: after writeEof, once closing, or during a sendfile. */
+  #checkWritable(who: string): void {
+    if (this.#eof) throw new RuntimeError(`SocketTransport.${who}: cannot write after writeEof()`);
+    if (this.#closedByUser) throw this.#closedError(who);
+    if (this.#hold !== null) throw new RuntimeError(`SocketTransport.${who}: unable to write while loop.sendfile() sends a file, fd ${this.#fd}`);
   }
 
   /**

@@ -327,7 +327,7 @@ export function byteLengthOf(data: BytesLike): number {
  * TypeError naming its index, and nothing is written.
  *
  * @example
- * for (const data of checkByteList(list, 'SocketTransport.writelines')) this.write(data);
+ * const items = checkByteList(list, 'SocketTransport.writelines'); // then one writev
  */
 export function checkByteList(list: unknown, who: string): BytesLike[] {
   if (list === null || typeof list !== 'object' || typeof (list as Partial<Iterable<unknown>>)[Symbol.iterator] !== 'function') {

@@ -21,6 +21,23 @@ export class WriteQueue {
     this.size += copy.byteLength;
   }
 
+  /**
+   * Queues copies of what `items` hold past their first `skip` bytes taken
+   * together: the part of a gathered write (writev) the kernel did not take.
+   * Empty items queue nothing.
+   */
+  pushUnsent(items: readonly BytesLike[], skip: number): void {
+    for (const item of items) {
+      const length = item.byteLength;
+      if (skip >= length) {
+        skip -= length;
+      } else {
+        this.pushTail(item, skip);
+        skip = 0;
+      }
+    }
+  }
+
   /** Drops `n` written bytes (n <= size) from the front. */
   consume(n: number): void {
     const chunks = this.chunks;

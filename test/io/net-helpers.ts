@@ -133,6 +133,18 @@ export function pattern(length: number): Buffer {
   return out;
 }
 
+/** `whole` cut into pieces of 0 to 4,000 bytes (empty ones included), as Buffers, Uint8Arrays and DataViews. */
+export function cutIntoPieces(whole: Buffer): ArrayBufferView[] {
+  const pieces: ArrayBufferView[] = [];
+  for (let at = 0, i = 0; at < whole.length; i++) {
+    const end = Math.min(whole.length, at + ((i * 1237) % 4001));
+    const piece = whole.subarray(at, end);
+    pieces.push(i % 3 === 0 ? piece : i % 3 === 1 ? new Uint8Array(piece) : new DataView(piece.buffer, piece.byteOffset, piece.byteLength));
+    at = end;
+  }
+  return pieces;
+}
+
 /**
  * Waits (1 ms polls) until `predicate()` holds; throws naming `what` after
  * `timeoutMs` — a guard against hangs, never a pass condition.

@@ -22,7 +22,7 @@ import { syscalls as sys } from '../../src/io/syscalls.js';
 import { createNodeLoop } from '../../src/hosts/node.js';
 import { sleep, until } from '../../src/tasks/operation.js';
 import { C, closeAll, openFdCount, pipe, readString, socketpair } from './fds.js';
-import { eventually, failure, pattern, runIo } from './net-helpers.js';
+import { cutIntoPieces, eventually, failure, pattern, runIo } from './net-helpers.js';
 
 const T = { timeout: 30_000 };
 
@@ -148,6 +148,23 @@ test('back-pressure both ways: a paused reader fills the pipe, the writer queues
     writer.close();
     yield* eventually(() => readerProtocol.lost !== undefined && writerProtocol.lost !== undefined, 'both ends to be lost');
     assert.deepEqual(readerProtocol.events, ['made', 'eof', 'lost']);
+  });
+});
+
+test('writelines through a pipe: one gathered write, the rest (past IOV_MAX buffers and the pipe\'s 64 KiB) queued from where the kernel stopped, in order', T, async () => {
+  await runIo(function* (loop) {
+    const [r, w] = pipe();
+    const [, readerProtocol] = yield* connectReadPipe(loop, () => new Reader(), r);
+    const [writer] = yield* connectWritePipe(loop, () => new Writer(), w);
+    const whole = pattern(1024 * 1024 + 3);
+    writer.writelines(cutIntoPieces(whole));
+    assert.ok(writer.getWriteBufferSize() > 0 && writer.getWriteBufferSize() < whole.length, 'part written at once, the rest queued');
+    writer.writelines([Buffer.from('!'), Buffer.from('?')]);
+    whole.fill(0);
+    yield* eventually(() => readerProtocol.data.length === 1024 * 1024 + 5, 'every byte');
+    assert.ok(readerProtocol.data.equals(Buffer.concat([pattern(1024 * 1024 + 3), Buffer.from('!?')])), 'same bytes, same order');
+    writer.close();
+    yield* eventually(() => readerProtocol.lost !== undefined, 'end of file');
   });
 });
 

@@ -15,7 +15,7 @@ import type { Protocol, Transport } from '../../src/io/transport.js';
 import type { EventLoop } from '../../src/tasks/event-loop.js';
 import { sleep, until, type Coroutine } from '../../src/tasks/operation.js';
 import { openFdCount, socketpair } from './fds.js';
-import { Collector, EchoProtocol, eventually, failure, pattern, runIo } from './net-helpers.js';
+import { Collector, cutIntoPieces, EchoProtocol, eventually, failure, pattern, runIo } from './net-helpers.js';
 
 const T = { timeout: 30_000 };
 
@@ -293,6 +293,32 @@ test('bad input: a string or a number written is a TypeError, and the connection
     transport.close();
     yield* eventually(() => client.lost !== undefined, 'close');
     yield* closeServer(server);
+  });
+});
+
+test('writelines sends its buffers as one gathered write: more buffers than IOV_MAX and more bytes than the socket takes are queued from where the kernel stopped, in order, after what was queued before', T, async () => {
+  await runIo(function* (loop) {
+    const [left, right] = socketpair();
+    const [a] = yield* connectAcceptedSocket(loop, () => new Collector(), left);
+    const [, pb] = yield* connectAcceptedSocket(loop, () => new Collector(), right);
+    const whole = pattern(2 * 1024 * 1024 + 5);
+    const pieces = cutIntoPieces(whole);
+    assert.ok(pieces.length > 1024, `${pieces.length} pieces: more than IOV_MAX`);
+    a.writelines(pieces.slice(0, 3)); // the socket takes these whole: nothing queued
+    assert.equal(a.getWriteBufferSize(), 0);
+    a.writelines(pieces.slice(3));
+    const queued = a.getWriteBufferSize();
+    assert.ok(queued > 0 && queued < whole.length, `part sent at once, the rest queued (${queued} bytes)`);
+    a.writelines([Buffer.from('and then'), Buffer.from(' this')]); // behind the queue
+    whole.fill(0); // the queue holds copies
+    yield* eventually(() => pb.data.length === 2 * 1024 * 1024 + 5 + 13, 'every byte');
+    assert.ok(pb.data.equals(Buffer.concat([pattern(2 * 1024 * 1024 + 5), Buffer.from('and then this')])), 'same bytes, same order');
+    assert.equal(a.getWriteBufferSize(), 0);
+    a.writelines([]);
+    a.writelines([Buffer.alloc(0), new Uint8Array(0)]);
+    assert.equal(a.getWriteBufferSize(), 0, 'nothing to write is no write');
+    a.close();
+    yield* eventually(() => pb.lost !== undefined, 'close');
   });
 });
 
