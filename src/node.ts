@@ -28,6 +28,7 @@ export {
   PermissionError,
   ProcessLookupError,
   SocketTimeoutError,
+  GaiError,
   SendfileNotAvailableError,
   osError,
   errnoName,

@@ -20,6 +20,7 @@ import { describe } from '../core/assert.js';
 import type { EventLoop } from '../tasks/event-loop.js';
 import type { Future } from '../tasks/future.js';
 import { promiseToFuture } from '../tasks/task.js';
+import { GaiError, toGaiError } from './errors.js';
 import { formatAddress, numericFamily } from './sockets.js';
 import { syscalls as sys } from './syscalls.js';
 import type { Inet6Address, InetAddress } from './transport.js';
@@ -81,8 +82,8 @@ function entries(addresses: readonly { address: string; family: number }[], port
  * Resolves `host` (a name or a numeric address) for `port`: a number, its
  * decimal string, or a service name from /etc/services ('http', for the
  * socket types it is defined for, as the C library answers). Resolves to a
- * list of AddrInfo tuples; a name that does not resolve rejects with
- * Node's resolver error (code 'ENOTFOUND', ...).
+ * list of AddrInfo tuples; a name that does not resolve rejects with a
+ * GaiError (code 'ENOTFOUND', 'EAI_AGAIN', ...), as asyncio's socket.gaierror.
  *
  * @example
  * const infos = yield* getaddrinfo(loop, 'localhost', 80, { type: C.SOCK_STREAM });
@@ -97,7 +98,12 @@ export function getaddrinfo(loop: EventLoop, host: string, port: number | string
     return future;
   }
   const family = options.family === C.AF_INET ? 4 : options.family === C.AF_INET6 ? 6 : 0;
-  const promise = lookup(host, { all: true, family, verbatim: true }).then((found) => entries(found, portNumber, options));
+  const promise = lookup(host, { all: true, family, verbatim: true }).then(
+    (found) => entries(found, portNumber, options),
+    (error: unknown) => {
+      throw toGaiError(error, 'getaddrinfo', host);
+    },
+  );
   const future = promiseToFuture(loop, promise);
   future.label = `getaddrinfo ${host}:${port ?? ''}`;
   return future;
@@ -118,8 +124,8 @@ const KNOWN_FLAGS = NI_NUMERICHOST | NI_NUMERICSERV | NI_NOFQDN | NI_NAMEREQD | 
  * Resolves a numeric `[host, port]` (or an IPv6 4-tuple) to `[hostName,
  * serviceName]`, as asyncio's getnameinfo (the system's getnameinfo, run
  * on libuv's thread pool by Node's `dns.lookupService`). Without a name for
- * the host it answers the numeric address, unless `NI_NAMEREQD` (then
- * Node's ENOTFOUND error); a port with no service name answers its number.
+ * the host it answers the numeric address, unless `NI_NAMEREQD` (then a
+ * GaiError, code ENOTFOUND); a port with no service name answers its number.
  *
  * @example
  * const [host, service] = yield* getnameinfo(loop, ['127.0.0.1', 22]); // ['localhost', 'ssh']
@@ -148,7 +154,7 @@ export function getnameinfo(loop: EventLoop, sockaddr: InetAddress | Inet6Addres
     ({ hostname }): [string, string] => [(flags & NI_NOFQDN) !== 0 ? (hostname.split('.')[0] as string) : hostname, service],
     (error: NodeJS.ErrnoException): [string, string] => {
       if (error.code === 'ENOTFOUND' && (flags & NI_NAMEREQD) === 0) return [host, service];
-      throw error;
+      throw toGaiError(error, 'getnameinfo', host);
     },
   );
   const future = promiseToFuture(loop, answer);
@@ -164,9 +170,9 @@ function canonicalAddress(host: string, family: number): string {
   return new SocketAddress({ address, family: 'ipv6' }).address + (zoneAt < 0 ? '' : host.slice(zoneAt));
 }
 
-/** The error Node's resolver gives a host with no name (the system's EAI_NONAME). */
-function notFound(host: string): Error {
-  return Object.assign(new Error(`getnameinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND', syscall: 'getnameinfo', hostname: host });
+/** The error for a host with no name (the system's EAI_NONAME). */
+function notFound(host: string): GaiError {
+  return new GaiError('ENOTFOUND', 'getnameinfo', host);
 }
 
 /**

@@ -116,16 +116,80 @@ export class OSError extends Error {
    * @param errno the C errno (a negative value is taken as -errno)
    * @param syscall the failing call, e.g. 'connect'
    * @param detail what it was called on, e.g. 'fd 12, 127.0.0.1:80'
+   * @param own for a family of errors with numbers of its own (GaiError's
+   *   EAI_*): its number, code and text, used as they are
    */
-  constructor(errno: number, syscall: string, detail?: string) {
-    const positive = Math.abs(errno);
-    const code = errnoName(positive);
+  constructor(errno: number, syscall: string, detail?: string, own?: OwnErrorNumber) {
+    const number = own?.errno ?? Math.abs(errno);
+    const code = own?.code ?? errnoName(number);
     const where = detail ? ` (${detail})` : '';
-    super(`${syscall}${where} failed: ${code}: ${errnoMessage(positive)}`);
-    this.errno = positive;
+    super(`${syscall}${where} failed: ${code}: ${own?.text ?? errnoMessage(number)}`, own?.cause === undefined ? undefined : { cause: own.cause });
+    this.errno = number;
     this.code = code;
     this.syscall = syscall;
   }
+}
+
+/** An error number outside errno's (see OSError's `own`). */
+export interface OwnErrorNumber {
+  readonly errno: number;
+  readonly code: string;
+  readonly text: string;
+  readonly cause?: unknown;
+}
+
+/**
+ * The C library's getaddrinfo errors (glibc's EAI_* numbers and texts),
+ * by the code Node's resolver gives them: Node names EAI_NONAME and
+ * EAI_NODATA 'ENOTFOUND' and keeps the others' names.
+ */
+const EAI_BY_NODE_CODE: Record<string, [number, string]> = {
+  ENOTFOUND: [-2, 'Name or service not known'],
+  EAI_BADFLAGS: [-1, 'Bad value for ai_flags'],
+  EAI_NONAME: [-2, 'Name or service not known'],
+  EAI_AGAIN: [-3, 'Temporary failure in name resolution'],
+  EAI_FAIL: [-4, 'Non-recoverable failure in name resolution'],
+  EAI_NODATA: [-5, 'No address associated with hostname'],
+  EAI_FAMILY: [-6, 'ai_family not supported'],
+  EAI_SOCKTYPE: [-7, 'ai_socktype not supported'],
+  EAI_SERVICE: [-8, 'Servname not supported for ai_socktype'],
+  EAI_MEMORY: [-10, 'Memory allocation failure'],
+  EAI_SYSTEM: [-11, 'System error'],
+  EAI_OVERFLOW: [-12, 'Argument buffer overflow'],
+};
+
+/**
+ * A host name (or address) that did not resolve: Python's socket.gaierror,
+ * an OSError. Raised by getaddrinfo and getnameinfo, and so by
+ * createConnection, openConnection & co. given a name. `code` is Node's
+ * ('ENOTFOUND', 'EAI_AGAIN', ...); `errno` the C library's EAI_* number,
+ * negative as Python's gaierror has it (-2 for a name not known); `cause`
+ * Node's own error.
+ *
+ * @example
+ * try { yield* openConnection('no-such-host.invalid', 80); } catch (e) {
+ *   if (e instanceof GaiError && e.code === 'ENOTFOUND') console.error(`unknown host ${e.hostname}`);
+ * }
+ */
+export class GaiError extends OSError {
+  override name = 'GaiError';
+  /** The host that was looked up. */
+  readonly hostname: string;
+
+  constructor(code: string, syscall: string, hostname: string, cause?: unknown) {
+    const [errno, text] = EAI_BY_NODE_CODE[code] ?? [0, 'Name resolution failed'];
+    super(0, syscall, hostname, { errno, code, text, cause });
+    this.hostname = hostname;
+  }
+}
+
+/**
+ * Node's resolver error (from `dns.lookup` / `dns.lookupService`) as a
+ * GaiError; anything else (a bug, not a resolver answer) as it is.
+ */
+export function toGaiError(error: unknown, syscall: string, hostname: string): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && typeof code === 'string' ? new GaiError(code, syscall, hostname, error) : error;
 }
 
 /** EAGAIN / EWOULDBLOCK / EALREADY / EINPROGRESS: the operation would block. */

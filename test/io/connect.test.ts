@@ -12,7 +12,7 @@ import test from 'node:test';
 import { CancelledError } from '../../src/core/errors.js';
 import { createConnection, createServer, createUnixConnection, createUnixServer } from '../../src/io/connect.js';
 import { openConnection, openUnixConnection, startServer, startUnixServer } from '../../src/io/streams.js';
-import { ConnectionRefusedError, ECONNREFUSED, FileNotFoundError } from '../../src/io/errors.js';
+import { ConnectionRefusedError, ECONNREFUSED, FileNotFoundError, GaiError } from '../../src/io/errors.js';
 import { syscalls as sys } from '../../src/io/syscalls.js';
 import type { Protocol } from '../../src/io/transport.js';
 import { sleep } from '../../src/tasks/operation.js';
@@ -65,10 +65,11 @@ test('a host name is resolved (getaddrinfo on Node\'s resolver) and each address
   });
 });
 
-test('a name that does not resolve fails with the resolver\'s error', T, async () => {
+test('a name that does not resolve fails with a GaiError (asyncio: socket.gaierror)', T, async () => {
   await runIo(function* (loop) {
     const error = yield* failure(createConnection(loop, () => new Collector(), 'no-such-host.invalid', 80));
-    assert.ok(error instanceof Error && /ENOTFOUND|EAI_AGAIN/.test((error as { code?: string }).code ?? ''), String(error));
+    assert.ok(error instanceof GaiError && ['ENOTFOUND', 'EAI_AGAIN'].includes(error.code), String(error));
+    assert.equal(error.hostname, 'no-such-host.invalid');
   });
 });
 

@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { getaddrinfo, getnameinfo, NI_DGRAM, NI_NAMEREQD, NI_NOFQDN, NI_NUMERICHOST, NI_NUMERICSERV } from '../../src/io/dns.js';
 import { until } from '../../src/tasks/operation.js';
 import { syscalls as sys } from '../../src/io/syscalls.js';
+import { GaiError, OSError } from '../../src/io/errors.js';
 import { failure, runIo } from './net-helpers.js';
 
 const C = sys.constants;
@@ -63,7 +64,17 @@ test('localhost resolves through the resolver, filtered by family', async () => 
       assert.equal(port, 8080);
     }
     const error = yield* failure(getaddrinfo(loop, 'no-such-host.invalid', 80));
-    assert.ok(['ENOTFOUND', 'EAI_AGAIN'].includes((error as { code?: string }).code ?? ''), String(error));
+    // Python's socket.gaierror: an OSError with the C library's EAI number (no network here may mean EAI_AGAIN).
+    assert.ok(error instanceof GaiError && error instanceof OSError, String(error));
+    assert.equal(error.name, 'GaiError');
+    assert.deepEqual([error.syscall, error.hostname], ['getaddrinfo', 'no-such-host.invalid']);
+    if (error.code === 'ENOTFOUND') {
+      assert.equal(error.errno, -2);
+      assert.equal(error.message, 'getaddrinfo (no-such-host.invalid) failed: ENOTFOUND: Name or service not known');
+    } else {
+      assert.deepEqual([error.code, error.errno], ['EAI_AGAIN', -3]);
+    }
+    assert.equal((error.cause as NodeJS.ErrnoException).code, error.code, "Node's error is the cause");
   });
 });
 
@@ -126,7 +137,8 @@ test('getnameinfo: numeric flags answer at once; a host without a name is its ad
     if (!namedByResolver) {
       assert.deepEqual(yield* getnameinfo(loop, ['::1', 80, 0, 0]), ['::1', servicesEntry(80, 'tcp')], 'no name: the address');
       const error = yield* failure(getnameinfo(loop, ['::1', 80, 0, 0], NI_NAMEREQD));
-      assert.equal((error as NodeJS.ErrnoException).code, 'ENOTFOUND');
+      assert.ok(error instanceof GaiError);
+      assert.deepEqual([error.code, error.errno, error.syscall, error.hostname], ['ENOTFOUND', -2, 'getnameinfo', '::1']);
     } else {
       const { hostname } = yield* until(lookupService('::1', 80));
       assert.deepEqual(yield* getnameinfo(loop, ['::1', 80, 0, 0]), [hostname, servicesEntry(80, 'tcp')]);
@@ -151,7 +163,8 @@ test('getnameinfo answers addresses as the system prints them (IPv6 compressed, 
     assert.deepEqual(yield* getnameinfo(loop, ['::FFFF:7F00:1', 80], NI_NUMERICHOST | NI_NUMERICSERV), ['::ffff:127.0.0.1', '80']);
     assert.deepEqual(yield* getnameinfo(loop, ['FE80:0::1%lo', 80, 0, 0], NI_NUMERICHOST | NI_NUMERICSERV), ['fe80::1%lo', '80']);
     const error = yield* failure(getnameinfo(loop, ['127.0.0.1', 80], NI_NUMERICHOST | NI_NAMEREQD));
-    assert.equal((error as NodeJS.ErrnoException).code, 'ENOTFOUND');
-    assert.equal((error as NodeJS.ErrnoException).syscall, 'getnameinfo');
+    assert.ok(error instanceof GaiError);
+    assert.deepEqual([error.code, error.errno, error.syscall, error.hostname], ['ENOTFOUND', -2, 'getnameinfo', '127.0.0.1']);
+    assert.equal(error.message, 'getnameinfo (127.0.0.1) failed: ENOTFOUND: Name or service not known');
   });
 });
