@@ -63,8 +63,15 @@ export class EventLoop extends BaseEventLoop {
    */
   createTask<T>(coro: CoroutineLike<T>, options?: TaskOptions): Task<T> {
     if (this.isClosed()) throw new RuntimeError('createTask: the event loop is closed');
-    const generator = toCoroutine(coro, 'createTask');
-    const task = new Task<T>(this, generator, options);
+    return new Task<T>(this, toCoroutine(coro, 'createTask'), options); // registers itself (registerTask)
+  }
+
+  /**
+   * @internal Called by every Task's constructor, so that `allTasks()` sees
+   * a task made with `new Task(loop, coro)` too (as asyncio's Task registers
+   * itself), until it is done.
+   */
+  registerTask(task: Task<unknown>): void {
     if (this.getDebug()) {
       const ref = new WeakRef<Task<unknown>>(task);
       this.#weakTasks.add(ref);
@@ -73,7 +80,6 @@ export class EventLoop extends BaseEventLoop {
       this.#tasks.add(task);
       task.addDoneCallbackInLane(this.#forgetTask, SETTLE_HOOK);
     }
-    return task;
   }
 
   /** Tasks of this loop that are not done yet, in creation order. */

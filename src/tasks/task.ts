@@ -36,7 +36,7 @@ import { laneOf, laneOfOptions, PRIORITIES, type Priority } from '../core/priori
 import { currentTask, swapCurrentTask } from './current.js';
 import { Future, SETTLE_HOOK } from './future.js';
 import { AwaitLoan, type PriorityLoan } from './inheritance.js';
-import { isThenable, Sleep, type Coroutine } from './operation.js';
+import { isCoroutine, isThenable, Sleep, type Coroutine } from './operation.js';
 
 /**
  * Where a task is in its life: `pending` (created, first step not run yet),
@@ -205,6 +205,8 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
    * const task = loop.createTask(function* () { yield* sleep(10); return 1; }, { name: 'one' });
    */
   constructor(loop: BaseEventLoop, coro: Coroutine<T>, taskOptions?: TaskOptions | null) {
+    if (loop.isClosed()) throw new RuntimeError('Task: the event loop is closed');
+    if (!isCoroutine(coro)) throw new TypeError(`Task: coro must be a generator object, got ${describe(coro)}`);
     super(loop);
     this.#coro = coro;
     this.#lane = this.#ownLane = laneOfOptions(taskOptions, 'createTask'); // checks it is an object
@@ -221,6 +223,7 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
       this.#registryToken = {};
       pendingTaskRegistry.register(this, { loop, label: String(this) }, this.#registryToken);
     }
+    (loop as { registerTask?(task: Task<unknown>): void }).registerTask?.(this); // allTasks() (EventLoop)
   }
 
   /** A label for logs and introspection: the name given to createTask, else `Task-<n>`. Settable. */

@@ -73,6 +73,21 @@ for (const [label, value, shown] of [
   });
 }
 
+test('new Task(loop, coro) registers itself as createTask does (asyncio: Task.__init__ registers): in allTasks() until done; bad input and a closed loop throw at the call', async () => {
+  const loop = newLoop();
+  const task = new Task(loop, (function* () {
+    yield* sleep(1);
+    return 'made directly';
+  })(), { name: 'direct' });
+  assert.deepEqual(loop.allTasks(), [task]);
+  assert.equal(await loop.runUntilComplete(task), 'made directly');
+  assert.deepEqual(loop.allTasks(), []);
+  assert.throws(() => new Task(loop, 42 as never), { name: 'TypeError', message: 'Task: coro must be a generator object, got 42' });
+  assert.deepEqual([loop.allTasks().length, loop.statistics().ready], [0, 0]);
+  loop.close();
+  assert.throws(() => new Task(loop, (function* () {})()), { name: 'RuntimeError', message: 'Task: the event loop is closed' });
+});
+
 test('createTask with an unknown priority throws TypeError and adds no task', () => {
   const loop = newLoop();
   assert.throws(
