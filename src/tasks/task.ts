@@ -572,6 +572,11 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
   #step(): void {
     if (this.done()) throw new InvalidStateError(`step: ${this} is already done`);
     this.#steps++;
+    // Not queued any more — before ending the loan below, which can come
+    // back round a cycle of awaiting tasks as a loan to this task: with a
+    // step still marked queued, that would queue a second one.
+    this.#waiter = null;
+    this.#wokenStepQueued = false;
     if (this.#blockedOn !== null) {
       // Running again: no longer blocked on whatever borrowed our priority.
       this.#blockedOn.endLoan();
@@ -588,8 +593,6 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
     this.#throwPending = false;
     this.#throwValue = undefined;
     this.#sendValue = undefined;
-    this.#waiter = null;
-    this.#wokenStepQueued = false;
 
     const previous = swapCurrentTask(this);
     let result: IteratorResult<unknown, T>;
@@ -647,7 +650,12 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
   #onWaiterDone(future: Future<unknown>): void {
     if (this.done()) return;
     if (this.#waiter !== future || this.#wokenStepQueued) {
-      throw new InvalidStateError(`${this} woken by ${future}, but waits on ${this.#waiter}`);
+      // A bug of ours if it ever happens. Reported, not thrown: this runs
+      // inside the settling of `future`, and a throw would skip the
+      // wake-ups registered after this one.
+      const exception = new InvalidStateError(`${this} woken by ${future}, but waits on ${this.#waiter}`);
+      this.loop.callExceptionHandler({ message: 'Unexpected task wake-up', exception, task: this, future });
+      return;
     }
     if (future.cancelled()) {
       this.#throwPending = true;

@@ -415,3 +415,41 @@ test('a Lock\'s head waiter cancelled just before a release borrows the priority
   // Before: it ran in the low lane, after them, and critical with it.
   log.assert(['low leaves the line (low)', 'critical got the lock', 'normal 0', 'normal 1']);
 });
+
+test('a loan that comes back round a cycle of awaiting tasks as the step starts queues no second step; a later waiter of the same future is still woken', async () => {
+  const errors: unknown[] = [];
+  const log = new Log();
+  await runInVirtualTime(function* (loop) {
+    loop.setExceptionHandler((context) => errors.push(context.message));
+    const gate = loop.createFuture<number>();
+    let t2: Task<number> | null = null;
+    const t0 = loop.createTask(function* () {
+      yield* sleep(0);
+      yield* t2!; // t0 and t2 now await each other
+    }, { name: 't0', priority: 'idle' });
+    t2 = loop.createTask(function* () {
+      try {
+        yield* t0;
+      } catch (error) {
+        log.push(`t2 caught ${(error as Error).name} at step ${t2!.steps}`);
+      }
+      return yield* gate;
+    }, { name: 't2', priority: 'idle' });
+    yield* sleep(1);
+    loop.callSoon(() => {
+      t2!.cancel(); // round the cycle: t2's step is queued, in the idle lane
+      t2!.priority = 'critical'; // its own priority moves no queued step...
+      t2!.priority = 'normal'; // ...but leaves a lane lent round the cycle
+    });
+    yield* sleep(1);
+    const other = loop.createTask(function* () {
+      return yield* gate;
+    }, { name: 'other' });
+    yield* sleep(1);
+    gate.setResult(42); // before: threw InvalidStateError (t2 waited twice) and lost other's wake-up
+    yield* sleep(1);
+    assert.deepEqual([t2.result(), t2.steps, other.result(), t0.done(), t0.cancelled()], [42, 3, 42, true, false]);
+  });
+  log.assert(['t2 caught CancelledError at step 2']);
+  assert.deepEqual(errors, []);
+});
