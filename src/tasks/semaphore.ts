@@ -125,7 +125,7 @@ export class Semaphore {
   /**
    * Tasks holding a permit, for priority inheritance. Permits are not owned
    * (any code may release), so a release drops the releasing task's entry,
-   * or else the oldest holder's. A waiter holds its permit from when it is
+   * or else a finished holder's, or else the oldest holder's. A waiter holds its permit from when it is
    * handed over (#wakeUpNext), before its task runs: until then it is what
    * the waiters behind it wait for, so it borrows their priority too.
    */
@@ -139,8 +139,11 @@ export class Semaphore {
   }
 
   #removeHolder(task: Task<unknown> | null): void {
-    const index = task === null ? -1 : this.#holders.indexOf(task);
-    this.#dropHolderAt(index >= 0 ? index : 0);
+    let index = task === null ? -1 : this.#holders.indexOf(task);
+    // Released by someone holding none (a callback, another task): the
+    // permit of a holder that has finished, if any, else the oldest.
+    if (index < 0) index = Math.max(0, this.#holders.findIndex((holder) => holder.done()));
+    this.#dropHolderAt(index);
   }
 
   /** Drops one entry of `task`, which holds a permit. */

@@ -453,3 +453,34 @@ test('a loan that comes back round a cycle of awaiting tasks as the step starts 
   log.assert(['t2 caught CancelledError at step 2']);
   assert.deepEqual(errors, []);
 });
+
+test('a Semaphore released by a callback for a task that finished holding a permit takes back that task\'s entry, not a live holder\'s loan', async () => {
+  await runInVirtualTime(function* (loop) {
+    const semaphore = new Semaphore(2);
+    const done = new Event();
+    const live = loop.createTask(function* () {
+      yield* semaphore.acquire();
+      yield* done.wait();
+      semaphore.release();
+    }, { name: 'live', priority: 'low' });
+    yield* sleep(1);
+    const leaker = loop.createTask(function* () {
+      yield* semaphore.acquire(); // and never releases
+    }, { name: 'leaker', priority: 'low' });
+    yield* sleep(1);
+    const waiters = ['c1', 'c2'].map((name) =>
+      loop.createTask(function* () {
+        yield* semaphore.withLock(function* () {
+          yield* done.wait();
+        });
+      }, { name, priority: 'critical' }),
+    );
+    yield* sleep(1);
+    assert.deepEqual([leaker.done(), live.effectivePriority], [true, 'critical']);
+    semaphore.release(); // the leaker's permit, given back by someone who holds none: c1 gets it, c2 still waits
+    assert.equal(live.effectivePriority, 'critical', 'live still holds a permit c2 waits for');
+    done.set();
+    yield* sleep(1);
+    assert.deepEqual([live.done(), live.effectivePriority, ...waiters.map((task) => task.done())], [true, 'low', true, true]);
+  });
+});
