@@ -141,7 +141,8 @@ export interface OwnErrorNumber {
 /**
  * The C library's getaddrinfo errors (glibc's EAI_* numbers and texts),
  * by the code Node's resolver gives them: Node names EAI_NONAME and
- * EAI_NODATA 'ENOTFOUND' and keeps the others' names.
+ * EAI_NODATA 'ENOTFOUND' and keeps the others' names. (EAI_SYSTEM never
+ * gets here: libuv reports the errno behind it, see toGaiError.)
  */
 const EAI_BY_NODE_CODE: Record<string, [number, string]> = {
   ENOTFOUND: [-2, 'Name or service not known'],
@@ -153,8 +154,8 @@ const EAI_BY_NODE_CODE: Record<string, [number, string]> = {
   EAI_FAMILY: [-6, 'ai_family not supported'],
   EAI_SOCKTYPE: [-7, 'ai_socktype not supported'],
   EAI_SERVICE: [-8, 'Servname not supported for ai_socktype'],
+  EAI_ADDRFAMILY: [-9, 'Address family for hostname not supported'],
   EAI_MEMORY: [-10, 'Memory allocation failure'],
-  EAI_SYSTEM: [-11, 'System error'],
   EAI_OVERFLOW: [-12, 'Argument buffer overflow'],
 };
 
@@ -184,12 +185,22 @@ export class GaiError extends OSError {
 }
 
 /**
- * Node's resolver error (from `dns.lookup` / `dns.lookupService`) as a
- * GaiError; anything else (a bug, not a resolver answer) as it is.
+ * Node's resolver error (from `dns.lookup` / `dns.lookupService`) as
+ * Python has it: a GaiError for the resolver's own failures (ENOTFOUND,
+ * EAI_*); for a system error under it (glibc's EAI_SYSTEM, which libuv
+ * reports as its errno, e.g. EMFILE) the OSError of that errno, as
+ * Python's getaddrinfo raises. Anything else (a bug, not a resolver
+ * answer) as it is.
  */
 export function toGaiError(error: unknown, syscall: string, hostname: string): unknown {
   const code = (error as { code?: unknown } | null)?.code;
-  return error instanceof Error && typeof code === 'string' ? new GaiError(code, syscall, hostname, error) : error;
+  if (!(error instanceof Error) || typeof code !== 'string') return error;
+  if (code === 'ENOTFOUND' || code.startsWith('EAI_')) return new GaiError(code, syscall, hostname, error);
+  const errno = errnoValue(code);
+  if (errno <= 0) return new GaiError(code, syscall, hostname, error);
+  const systemError = osError(errno, syscall, hostname);
+  Object.defineProperty(systemError, 'cause', { value: error, writable: true, configurable: true });
+  return systemError;
 }
 
 /** EAGAIN / EWOULDBLOCK / EALREADY / EINPROGRESS: the operation would block. */

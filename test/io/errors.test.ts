@@ -19,11 +19,13 @@ import {
   errnoName,
   FileExistsError,
   FileNotFoundError,
+  GaiError,
   InterruptedError,
   OSError,
   osError,
   PermissionError,
   SocketTimeoutError,
+  toGaiError,
 } from '../../src/io/errors.js';
 
 const E = constants.errno;
@@ -83,4 +85,28 @@ test('checkErrno passes results >= 0 through and throws the named error for nega
   assert.equal(checkErrno(0, 'close'), 0);
   assert.equal(checkErrno(17, 'socket'), 17);
   assert.throws(() => checkErrno(-E.EEXIST, 'bind', '/tmp/x'), (error: unknown) => error instanceof FileExistsError && error.message === 'bind (/tmp/x) failed: EEXIST: file already exists');
+});
+
+test("Node's resolver errors as Python raises them: the resolver's own a GaiError with glibc's EAI number, a system error under it (EAI_SYSTEM) the OSError of its errno", () => {
+  const fromNode = (code: string, errno?: number): Error => Object.assign(new Error(`getaddrinfo ${code} example.test`), { code, errno, syscall: 'getaddrinfo', hostname: 'example.test' });
+  const notFound = toGaiError(fromNode('ENOTFOUND', -3008), 'getaddrinfo', 'example.test');
+  assert.ok(notFound instanceof GaiError && notFound instanceof OSError);
+  assert.deepEqual(
+    [notFound.name, notFound.errno, notFound.code, notFound.syscall, notFound.hostname, notFound.message, (notFound.cause as Error).message],
+    ['GaiError', -2, 'ENOTFOUND', 'getaddrinfo', 'example.test', 'getaddrinfo (example.test) failed: ENOTFOUND: Name or service not known', 'getaddrinfo ENOTFOUND example.test'],
+  );
+  const again = toGaiError(fromNode('EAI_AGAIN', -3001), 'getaddrinfo', 'example.test') as GaiError;
+  assert.deepEqual([again.errno, again.code, again.message], [-3, 'EAI_AGAIN', 'getaddrinfo (example.test) failed: EAI_AGAIN: Temporary failure in name resolution']);
+  const family = toGaiError(fromNode('EAI_ADDRFAMILY'), 'getaddrinfo', 'example.test') as GaiError;
+  assert.deepEqual([family.errno, family.code], [-9, 'EAI_ADDRFAMILY']);
+  const system = toGaiError(fromNode('EMFILE', -E.EMFILE), 'getaddrinfo', 'example.test');
+  assert.ok(system instanceof OSError && !(system instanceof GaiError));
+  assert.deepEqual([system.errno, system.code, system.syscall, system.message], [E.EMFILE, 'EMFILE', 'getaddrinfo', 'getaddrinfo (example.test) failed: EMFILE: too many open files']);
+  assert.equal((system.cause as { code: string }).code, 'EMFILE');
+  const refused = toGaiError(fromNode('ECONNREFUSED'), 'getnameinfo', '10.0.0.1');
+  assert.ok(refused instanceof ConnectionRefusedError, 'the errno picks the class, as osError does');
+  const unknown = toGaiError(fromNode('EWEIRD'), 'getaddrinfo', 'example.test') as GaiError;
+  assert.deepEqual([unknown.name, unknown.errno, unknown.code], ['GaiError', 0, 'EWEIRD']);
+  const bug = new TypeError('not from the resolver');
+  assert.equal(toGaiError(bug, 'getaddrinfo', 'example.test'), bug, 'an error with no code passes through');
 });
