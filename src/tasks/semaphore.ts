@@ -125,9 +125,10 @@ export class Semaphore {
   /**
    * Tasks holding a permit, for priority inheritance. Permits are not owned
    * (any code may release), so a release drops the releasing task's entry,
-   * or else a finished holder's, or else the oldest holder's. A waiter holds its permit from when it is
-   * handed over (#wakeUpNext), before its task runs: until then it is what
-   * the waiters behind it wait for, so it borrows their priority too.
+   * or else a finished holder's, or else the oldest holder's. A waiter
+   * holds its permit from when it is handed over (#wakeUpNext), before its
+   * task runs: until then it is what the waiters behind it wait for, so it
+   * borrows their priority too.
    */
   readonly #holders: Task<unknown>[] = [];
   readonly #loan: PriorityLoan = { refreshLoan: () => this.#lendToHolders(), endLoan: () => this.#lendToHolders() };
