@@ -105,7 +105,7 @@ export function errnoMessage(errno: number): string {
  */
 export class OSError extends Error {
   override name = 'OSError';
-  /** The positive C errno (os.constants.errno). */
+  /** The positive C errno (os.constants.errno); a GaiError's is the negative EAI_* number, as in Python. */
   readonly errno: number;
   /** Its symbolic name, e.g. 'ECONNRESET'. */
   readonly code: string;
