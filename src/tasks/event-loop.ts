@@ -137,6 +137,18 @@ export function getRunningLoop(): EventLoop {
   return requireRunningLoop() as EventLoop;
 }
 
+/**
+ * The tasks of `loop` (default: the running loop) that are not done yet,
+ * in creation order: asyncio.all_tasks, as an array. Throws RuntimeError
+ * when no loop is given and none is running.
+ *
+ * @example
+ * for (const task of allTasks()) if (task !== currentTask()) task.cancel();
+ */
+export function allTasks(loop?: EventLoop): Task<unknown>[] {
+  return (loop ?? getRunningLoop()).allTasks();
+}
+
 /** @internal Calls a generator function if given one; checks it is a coroutine. */
 export function toCoroutine<T>(coro: CoroutineLike<T>, what: string): Coroutine<T> {
   const generator = typeof coro === 'function' ? (coro as CoroutineFunction<T>)() : coro;

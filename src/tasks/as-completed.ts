@@ -1,0 +1,234 @@
+/**
+ * asCompleted: the outcomes of several ops in the order they finish —
+ * asyncio.as_completed.
+ *
+ *   for (const next of asCompleted(ops)) {
+ *     const value = yield* next; // the earliest op not yet handed out
+ *   }
+ *
+ * The ops start at the call (coroutines in new tasks, at the caller's
+ * priority, as gather does). Each step of the iteration hands out a
+ * Future that stands for "the next op to finish", whichever that turns
+ * out to be: it settles as that op settled (its result, its exception, or
+ * cancelled). `futures()` is asyncio 3.13's `async for` form: its Futures
+ * evaluate to the op's own Future or Task instead, so the caller can tell
+ * which op it was.
+ *
+ * How it works (asyncio's shape): every op gets a done-callback that puts
+ * the op on the `#finished` queue, or hands it straight to the oldest
+ * Future handed out that is still waiting. A Future handed out and then
+ * cancelled (its task was cancelled while waiting) takes nothing: the op
+ * goes to the next one, so no outcome is lost.
+ *
+ * With `timeoutMs`, ops still running at the deadline count as finished
+ * with a TimeoutError, one each, in place of their outcome. They are not
+ * cancelled (asyncio neither): the caller decides what to do with them.
+ *
+ * Invariants: the iteration hands out exactly as many Futures as there
+ * are distinct ops; each op's outcome (or its TimeoutError) is delivered
+ * at most once; `#finished` and the live part of `#waiting` are never both
+ * non-empty.
+ */
+import { describe } from '../core/assert.js';
+import { TimeoutError } from '../core/errors.js';
+import type { Handle } from '../core/handle.js';
+import { COMBINES, type CombinedFuture } from './combined.js';
+import { currentLane, ensureFuture, loopOf, toFutureOrCoroutine, type AnyOp, type OpResult } from './ensure-future.js';
+import type { EventLoop } from './event-loop.js';
+import { Future } from './future.js';
+import { isCoroutine } from './operation.js';
+import { checkTimeoutMs } from './timeout.js';
+
+export interface AsCompletedOptions {
+  /** Ops still running this many ms after the call count as finished with a TimeoutError. null or Infinity (default): no limit. */
+  timeoutMs?: number | null;
+}
+
+/** Put on the finished queue, once per op still running, when the time is up. */
+const TIMED_OUT = Symbol('timed out');
+type Finished<T> = Future<T> | typeof TIMED_OUT;
+
+/**
+ * A Future handed out by the iteration. It stands for the ops still
+ * running, so the await graph (inspect/call-graph.ts) draws them under the
+ * task waiting on it.
+ */
+class NextCompleted<R> extends Future<R> implements CombinedFuture {
+  readonly #source: { running(): readonly Future<unknown>[] };
+  /** Evaluates to the op itself (`futures()`), not to its outcome. */
+  readonly givesOp: boolean;
+
+  constructor(loop: EventLoop, source: { running(): readonly Future<unknown>[] }, givesOp: boolean) {
+    super(loop);
+    this.#source = source;
+    this.givesOp = givesOp;
+  }
+
+  [COMBINES](): readonly Future<unknown>[] {
+    return this.#source.running();
+  }
+}
+
+/**
+ * The iterator `asCompleted` returns: iterate it for the ops' outcomes,
+ * or `futures()` for the ops themselves, in the order they finish. Both
+ * draw from the same ops: together they hand out one Future per op.
+ */
+export class AsCompleted<T> implements IterableIterator<Future<T>> {
+  readonly #loop: EventLoop;
+  readonly #total: number;
+  /** Ops not finished and not timed out (asyncio's `_todo`). */
+  readonly #running: Set<Future<T>>;
+  /** Ops finished (or timed out) before a Future handed out could take them, oldest first. */
+  readonly #finished: Finished<T>[] = [];
+  /** Futures handed out that wait for an op, oldest first; some may have been cancelled since. */
+  readonly #waiting: NextCompleted<unknown>[] = [];
+  #handedOut = 0;
+  readonly #timeoutMs: number | null;
+  #timer: Handle | null = null;
+  readonly #onOpDone = (op: Future<T>): void => this.#opFinished(op);
+
+  /** @internal Made by asCompleted(): the ops are already Futures, distinct, and started. */
+  constructor(loop: EventLoop, ops: ReadonlySet<Future<T>>, timeoutMs: number | null) {
+    this.#loop = loop;
+    this.#total = ops.size;
+    this.#running = new Set(ops);
+    this.#timeoutMs = timeoutMs;
+    const lane = currentLane(); // the caller hears back at its own priority, as with gather
+    for (const op of ops) op.addDoneCallbackInLane(this.#onOpDone, lane);
+    if (timeoutMs !== null && ops.size > 0) {
+      this.#timer = loop.scheduleTimer(loop.time() + timeoutMs, () => this.#timedOut(), undefined, lane, timeoutMs);
+    }
+  }
+
+  /** How many Futures the iteration has still to hand out. */
+  get remaining(): number {
+    return this.#total - this.#handedOut;
+  }
+
+  /** The ops still running (neither finished nor timed out). */
+  running(): Future<T>[] {
+    return [...this.#running];
+  }
+
+  /** The next Future, settling as the next op to finish did; done after one per op. */
+  next(): IteratorResult<Future<T>, undefined> {
+    if (this.remaining === 0) return { done: true, value: undefined };
+    return { done: false, value: this.#handOut<T>(false) };
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  /**
+   * asyncio 3.13's `async for` form: Futures that evaluate to the op
+   * itself (the Future or Task it was, or the Task made for a coroutine),
+   * in the order the ops finish. A timed-out op is a TimeoutError here too.
+   *
+   * @example
+   * for (const next of asCompleted(tasks).futures()) {
+   *   const task = yield* next;
+   *   console.log(task.name, task.result());
+   * }
+   */
+  futures(): IterableIterator<Future<Future<T>>> {
+    const source = this;
+    return {
+      next(): IteratorResult<Future<Future<T>>, undefined> {
+        if (source.remaining === 0) return { done: true, value: undefined };
+        return { done: false, value: source.#handOut<Future<T>>(true) };
+      },
+      [Symbol.iterator]() {
+        return this;
+      },
+    };
+  }
+
+  toString(): string {
+    return `<AsCompleted ${this.#handedOut}/${this.#total} handed out, ${this.#running.size} running>`;
+  }
+
+  #handOut<R>(givesOp: boolean): Future<R> {
+    this.#handedOut++;
+    const next = new NextCompleted<R>(this.#loop, this, givesOp);
+    next.label = `asCompleted: ${this.#handedOut} of ${this.#total}`;
+    const finished = this.#finished.shift();
+    if (finished !== undefined) this.#deliver(next, finished);
+    else this.#waiting.push(next);
+    return next;
+  }
+
+  #opFinished(op: Future<T>): void {
+    if (!this.#running.delete(op)) return; // timed out first: its TimeoutError has gone out instead
+    if (this.#running.size === 0) this.#timer?.cancel();
+    this.#pass(op);
+  }
+
+  #timedOut(): void {
+    this.#timer = null;
+    const late = [...this.#running];
+    this.#running.clear();
+    for (const op of late) {
+      op.removeDoneCallback(this.#onOpDone);
+      this.#pass(TIMED_OUT);
+    }
+  }
+
+  /** Gives `finished` to the oldest Future handed out that still waits, else queues it. */
+  #pass(finished: Finished<T>): void {
+    let next = this.#waiting.shift();
+    while (next !== undefined && next.done()) next = this.#waiting.shift(); // cancelled while waiting: takes nothing
+    if (next === undefined) this.#finished.push(finished);
+    else this.#deliver(next, finished);
+  }
+
+  /** Settles a Future handed out with what the finished op gives it. */
+  #deliver(next: NextCompleted<unknown>, finished: Finished<T>): void {
+    if (finished === TIMED_OUT) {
+      next.setException(new TimeoutError(`asCompleted: not finished within ${this.#timeoutMs} ms`));
+    } else if (next.givesOp) {
+      next.setResult(finished);
+    } else if (finished.cancelled()) {
+      next.cancel(finished.cancelMessage);
+    } else {
+      const exception = finished.exception(); // retrieved: it is delivered here
+      if (exception !== null) next.setException(exception);
+      else next.setResult(finished.result());
+    }
+  }
+}
+
+/**
+ * Starts `ops` and returns an iterator of Futures, one per distinct op,
+ * that settle in the order the ops finish (asyncio.as_completed). Ops are
+ * Futures, Tasks, coroutines or generator functions, as for gather; the
+ * same Future or coroutine given twice counts once. With `timeoutMs`, the
+ * Futures still waiting at the deadline throw TimeoutError; the ops go on.
+ *
+ * Throws at the call, before anything starts: TypeError if `ops` is not a
+ * collection of ops (a single Future or coroutine included), or for a
+ * bad `timeoutMs`.
+ *
+ * @example
+ * for (const next of asCompleted([fetchA(), fetchB(), fetchC()], { timeoutMs: 5000 })) {
+ *   const page = yield* next; // fastest first; TimeoutError for those too slow
+ *   render(page);
+ * }
+ */
+export function asCompleted<O extends AnyOp>(ops: Iterable<O>, options: AsCompletedOptions = {}): AsCompleted<OpResult<O>> {
+  if (ops instanceof Future || isCoroutine(ops)) {
+    throw new TypeError(`asCompleted: ops must be a collection (e.g. an array) of ops, not a single ${describe(ops)}`);
+  }
+  if (ops === null || ops === undefined || typeof (ops as Partial<Iterable<O>>)[Symbol.iterator] !== 'function') {
+    throw new TypeError(`asCompleted: ops must be an iterable of ops, got ${describe(ops)}`);
+  }
+  if (options === null || typeof options !== 'object') throw new TypeError(`asCompleted: options must be an object, got ${describe(options)}`);
+  const timeoutMs = options.timeoutMs === undefined ? null : checkTimeoutMs(options.timeoutMs, 'asCompleted: options.timeoutMs');
+
+  // Check everything before starting anything.
+  const items = [...ops].map((op, index) => toFutureOrCoroutine(op as AnyOp, `asCompleted: op ${index}`));
+  const loop = loopOf(items, 'asCompleted');
+  const futures = new Set([...new Set(items)].map((item) => ensureFuture(item, loop)));
+  return new AsCompleted(loop, futures as Set<Future<OpResult<O>>>, timeoutMs);
+}
