@@ -12,7 +12,9 @@
  * Connecting to a name tries each address the resolver gives, in order,
  * and fails with the error if they all failed the same way (so
  * `ConnectionRefusedError` stays catchable), or an AggregateError of the
- * different errors. Every fd opened on the way is closed on failure and on
+ * different errors. With `happyEyeballsDelayMs` the attempts overlap
+ * (RFC 8305, staggered.ts) and may be reordered by family
+ * (interleave.ts). Every fd opened on the way is closed on failure and on
  * cancellation.
  *
  * Loops with these as methods: NodeEventLoop (node-event-loop.ts).
@@ -31,7 +33,9 @@ import { refuseTlsOptions } from './no-tls.js';
 import { checkServerOptions, Server, type Listener } from './server.js';
 import { sockConnect } from './sock.js';
 import { SocketTransport } from './socket-transport.js';
-import { checkPort, checkUnixPath, closeQuietly, formatAddress, isInetFamily, openSocket, setNoDelay, socketFamily, toNativeAddress } from './sockets.js';
+import { checkPort, checkUnixPath, closeQuietly, formatAddress, isInetFamily, openSocket, setNoDelay, socketFamily, toNativeAddress, type NativeAddress } from './sockets.js';
+import { checkDelayMs, staggeredRace } from './staggered.js';
+import { interleaveAddrinfos } from './interleave.js';
 import { syscalls as sys } from './syscalls.js';
 import { checkPriorityOption, makeProtocol, type AddressInput, type DatagramProtocol, type StreamProtocol } from './transport.js';
 
@@ -46,6 +50,23 @@ export interface CreateConnectionOptions {
   sock?: number | null;
   /** Priority of the connection's callbacks. Default 'normal'. */
   priority?: Priority;
+  /**
+   * Happy Eyeballs (RFC 8305), asyncio's `happy_eyeballs_delay` (in ms
+   * here): the attempts to the resolved addresses overlap. The next one
+   * starts when the previous one fails or this many ms after it started,
+   * whichever comes first; the first to connect wins, and every other
+   * attempt is cancelled and its socket closed. RFC 8305 recommends 250.
+   * A finite number >= 0. Default null: one address at a time, each after
+   * the previous one failed.
+   */
+  happyEyeballsDelayMs?: number | null;
+  /**
+   * asyncio's `interleave`: reorder the resolved addresses so that
+   * families alternate, the resolver's first family leading with this many
+   * (interleaveAddrinfos); 0 keeps the resolver's order. A non-negative
+   * integer. Default null: 1 when `happyEyeballsDelayMs` is given, else 0.
+   */
+  interleave?: number | null;
 }
 
 export interface CreateServerOptions {
@@ -112,6 +133,82 @@ function combinedError(errors: unknown[], what: string): unknown {
   return new AggregateError(errors, `${what}: ${errors.map((e) => (e instanceof Error ? e.message : String(e))).join('; ')}`);
 }
 
+/** How createConnection tries the resolved addresses: its options, checked (checkConnectPlan). */
+export interface ConnectPlan {
+  localAddr: NativeAddress | null;
+  /** null: one at a time (no Happy Eyeballs). */
+  happyEyeballsDelayMs: number | null;
+  /** 0: the resolver's order. */
+  interleave: number;
+}
+
+/** @internal The options that say how to try the addresses, checked at the call (TypeError / RangeError naming the option). */
+export function checkConnectPlan(options: CreateConnectionOptions, who: string): ConnectPlan {
+  const localAddr = options.localAddr == null ? null : toNativeAddress(options.localAddr, `${who}: options.localAddr`);
+  const happyEyeballsDelayMs = checkDelayMs(options.happyEyeballsDelayMs, `${who}: options.happyEyeballsDelayMs`);
+  const { interleave } = options;
+  if (interleave != null && typeof interleave !== 'number') throw new TypeError(`${who}: options.interleave must be a non-negative integer or null, got ${describe(interleave)}`);
+  if (interleave != null && !(Number.isInteger(interleave) && interleave >= 0)) throw new RangeError(`${who}: options.interleave must be a non-negative integer or null, got ${describe(interleave)}`);
+  // asyncio: a delay without an interleave means interleave=1.
+  return { localAddr, happyEyeballsDelayMs, interleave: interleave ?? (happyEyeballsDelayMs === null ? 0 : 1) };
+}
+
+/** Binds `fd` to `localAddr` (if any) and connects it to `address`; closes it on any failure, cancellation included. */
+function* connectSocket(loop: EventLoop, fd: number, address: AddressInput, localAddr: NativeAddress | null): Coroutine<void> {
+  try {
+    if (localAddr !== null) checkErrno(sys.bind(fd, localAddr.family, localAddr.host, localAddr.port), 'bind', `local address for ${formatAddress(address)}`);
+    yield* sockConnect(loop, fd, address);
+  } catch (error) {
+    closeQuietly(fd);
+    throw error;
+  }
+}
+
+/**
+ * @internal Connects a new TCP socket to the first of `infos` that
+ * accepts, as `plan` says; evaluates to `[fd, family]` (the caller owns the
+ * fd). Every other fd is closed, on failure and on cancellation too. Fails
+ * with the attempts' combined error, or with a TypeError when no address
+ * has localAddr's family. `host` and `port` only name the target in
+ * errors. createConnection's body after the resolver, and the entry tests
+ * use to give their own addresses.
+ */
+export function* connectToAny(loop: EventLoop, infos: readonly AddrInfo[], plan: ConnectPlan, host: string, port: number): Coroutine<[fd: number, family: number]> {
+  const { localAddr } = plan;
+  let candidates = localAddr === null ? infos : infos.filter(([family]) => family === localAddr.family);
+  if (candidates.length === 0) throw new TypeError(`createConnection: no address of ${host} matches the family of localAddr`);
+  const what = `createConnection(${host}, ${port})`;
+  if (plan.interleave > 0) candidates = interleaveAddrinfos(candidates, plan.interleave);
+  if (plan.happyEyeballsDelayMs !== null) return yield* raceAddresses(loop, candidates, plan.happyEyeballsDelayMs, localAddr, what);
+  const errors: unknown[] = [];
+  for (const [family, , , , address] of candidates) {
+    const fd = openSocket(family, C.SOCK_STREAM, 'createConnection');
+    try {
+      yield* connectSocket(loop, fd, address, localAddr);
+    } catch (error) {
+      if (!(error instanceof OSError)) throw error; // cancellation and bugs end the attempt
+      errors.push(error);
+      continue;
+    }
+    return [fd, family];
+  }
+  throw combinedError(errors, what);
+}
+
+/** Happy Eyeballs: the attempts staggered by `delayMs`; the first connected socket wins, the others are closed. */
+function* raceAddresses(loop: EventLoop, infos: readonly AddrInfo[], delayMs: number, localAddr: NativeAddress | null, what: string): Coroutine<[fd: number, family: number]> {
+  const attempts = infos.map(([family, , , , address]) => function* (): Coroutine<[number, number]> {
+    const fd = openSocket(family, C.SOCK_STREAM, 'createConnection');
+    yield* connectSocket(loop, fd, address, localAddr);
+    return [fd, family];
+  });
+  const { winner, errors } = yield* staggeredRace(loop, attempts, delayMs, { name: what, discard: ([fd]) => closeQuietly(fd) });
+  if (winner !== null) return winner.result;
+  // As one at a time would: a bug is not folded into the connection errors.
+  const bug = errors.find((error) => !(error instanceof OSError));
+  throw bug !== undefined ? bug : combinedError(errors, what);
+}
+
 /** Resolves `host` unless it is numeric (no resolver round-trip then). */
 function* resolve(loop: EventLoop, host: string, port: number, family: number, type: number): Coroutine<AddrInfo[]> {
   const infos = yield* getaddrinfo(loop, host, port, { family, type });
@@ -155,6 +252,8 @@ function* wrapConnected<P extends StreamProtocol>(loop: EventLoop, fd: number, f
  *
  * @example
  * const [transport, protocol] = yield* createConnection(loop, () => new Client(), '127.0.0.1', 8888);
+ * // Happy Eyeballs: the next address 250 ms after the previous one, unless it failed sooner
+ * const [t] = yield* createConnection(loop, () => new Client(), 'example.com', 80, { happyEyeballsDelayMs: 250 });
  */
 export function createConnection<P extends StreamProtocol>(
   loop: EventLoop,
@@ -167,27 +266,12 @@ export function createConnection<P extends StreamProtocol>(
   checkPriorityOption(options, 'createConnection');
   refuseTlsOptions(options, 'createConnection');
   checkHostPort(host, port, options.sock, 'createConnection');
-  const localAddr = options.localAddr == null ? null : toNativeAddress(options.localAddr, 'createConnection: options.localAddr');
+  const plan = checkConnectPlan(options, 'createConnection');
   return loop.createTask(function* (): Coroutine<[SocketTransport, P]> {
     if (options.sock != null) return yield* wrapConnected(loop, options.sock, protocolFactory, socketFamily(options.sock), options.priority, 'createConnection');
     const infos = yield* resolve(loop, host as string, port as number, options.family ?? 0, C.SOCK_STREAM);
-    const errors: unknown[] = [];
-    for (const [family, , , , address] of infos) {
-      if (localAddr !== null && localAddr.family !== family) continue;
-      const fd = openSocket(family, C.SOCK_STREAM, 'createConnection');
-      try {
-        if (localAddr !== null) checkErrno(sys.bind(fd, localAddr.family, localAddr.host, localAddr.port), 'bind', `local address for ${formatAddress(address)}`);
-        yield* sockConnect(loop, fd, address);
-      } catch (error) {
-        closeQuietly(fd);
-        if (!(error instanceof OSError)) throw error; // cancellation and bugs end the attempt
-        errors.push(error);
-        continue;
-      }
-      return yield* wrapConnected(loop, fd, protocolFactory, family, options.priority, 'createConnection');
-    }
-    if (errors.length === 0) throw new TypeError(`createConnection: no address of ${host} matches the family of localAddr`);
-    throw combinedError(errors, `createConnection(${host}, ${port})`);
+    const [fd, family] = yield* connectToAny(loop, infos, plan, host as string, port as number);
+    return yield* wrapConnected(loop, fd, protocolFactory, family, options.priority, 'createConnection');
   }, { name: `createConnection ${host ?? `fd ${options.sock}`}:${port ?? ''}` });
 }
 

@@ -17,19 +17,10 @@ import { syscalls as sys } from '../../src/io/syscalls.js';
 import type { Protocol } from '../../src/io/transport.js';
 import { sleep } from '../../src/tasks/operation.js';
 import { ipv6Loopback, openFdCount } from './fds.js';
-import { Collector, EchoProtocol, eventually, failure, runIo } from './net-helpers.js';
+import { Collector, EchoProtocol, eventually, failure, hangingPort, refusingPort, runIo } from './net-helpers.js';
 
 const C = sys.constants;
 const T = { timeout: 30_000 };
-
-/** A port on 127.0.0.1 that is bound but not listening: connecting is refused. Returns [fd, port]. */
-function refusingPort(): [number, number] {
-  const fd = sys.socket(C.AF_INET, C.SOCK_STREAM | C.SOCK_CLOEXEC, 0);
-  assert.equal(sys.bind(fd, C.AF_INET, '127.0.0.1', 0), 0);
-  const out = { family: 0, address: '', port: 0, flowInfo: 0, scopeId: 0 };
-  assert.equal(sys.getsockname(fd, out), 0);
-  return [fd, out.port];
-}
 
 test('connecting where nobody listens fails with ConnectionRefusedError (errno, syscall) and leaks no fd', T, async () => {
   const [fd, port] = refusingPort();
@@ -210,16 +201,7 @@ test('Unix socket paths are checked at the call, before a socket is opened: up t
 });
 
 test('cancelling createConnection while it connects closes its socket', T, async () => {
-  // A listener that never accepts, its queue filled by raw clients: the
-  // kernel drops further SYNs, so the next connect stays in progress.
-  const [listener, port] = refusingPort();
-  assert.equal(sys.listen(listener, 0), 0);
-  const fillers: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const fd = sys.socket(C.AF_INET, C.SOCK_STREAM | C.SOCK_NONBLOCK | C.SOCK_CLOEXEC, 0);
-    sys.connect(fd, C.AF_INET, '127.0.0.1', port);
-    fillers.push(fd);
-  }
+  const [port, fds] = hangingPort();
   try {
     await runIo(function* (loop) {
       yield* sleep(1); // the host's own fds (blocking mode opens one lazily) exist from the first wait on
@@ -235,7 +217,7 @@ test('cancelling createConnection while it connects closes its socket', T, async
       assert.equal(loop.statistics().writers, 0, 'and is no longer watched');
     });
   } finally {
-    for (const fd of [...fillers, listener]) sys.close(fd);
+    for (const fd of fds) sys.close(fd);
   }
 });
 

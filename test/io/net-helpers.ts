@@ -12,6 +12,7 @@ import { sleep, type Coroutine, type Operation } from '../../src/tasks/operation
 import type { NodeEventLoop } from '../../src/io/node-event-loop.js';
 import type { Protocol, Transport } from '../../src/io/transport.js';
 import { assertLoopClean } from '../../src/testing.js';
+import { syscalls as sys } from '../../src/io/syscalls.js';
 import { openFdCount } from './fds.js';
 
 export interface RunIoOptions {
@@ -166,4 +167,39 @@ export function* failure(op: Operation<unknown>): Coroutine<unknown> {
     return error;
   }
   return assert.fail('expected the operation to fail');
+}
+
+/** The loopback address of `family` (AF_INET or AF_INET6). */
+export function loopback(family: number): string {
+  return family === sys.constants.AF_INET6 ? '::1' : '127.0.0.1';
+}
+
+/** A port on the loopback of `family` that is bound but not listening: connecting is refused. Returns [fd, port]; close the fd. */
+export function refusingPort(family: number = sys.constants.AF_INET): [number, number] {
+  const C = sys.constants;
+  const fd = sys.socket(family, C.SOCK_STREAM | C.SOCK_CLOEXEC, 0);
+  assert.ok(fd >= 0, `socket() failed with ${fd}`);
+  assert.equal(sys.bind(fd, family, loopback(family), 0), 0);
+  const out = { family: 0, address: '', port: 0, flowInfo: 0, scopeId: 0 };
+  assert.equal(sys.getsockname(fd, out), 0);
+  return [fd, out.port];
+}
+
+/**
+ * A port where a connect stays in progress: a listener with backlog 0 that
+ * never accepts, its queue filled by raw clients, so the kernel drops
+ * further SYNs (and the retransmitted ones: a connect to it hangs for
+ * minutes). Returns the port and the fds to close (listener and fillers).
+ */
+export function hangingPort(family: number = sys.constants.AF_INET): [port: number, fds: number[]] {
+  const C = sys.constants;
+  const [listener, port] = refusingPort(family);
+  assert.equal(sys.listen(listener, 0), 0);
+  const fds = [listener];
+  for (let i = 0; i < 3; i++) {
+    const fd = sys.socket(family, C.SOCK_STREAM | C.SOCK_NONBLOCK | C.SOCK_CLOEXEC, 0);
+    sys.connect(fd, family, loopback(family), port);
+    fds.push(fd);
+  }
+  return [port, fds];
 }
