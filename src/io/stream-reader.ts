@@ -33,6 +33,8 @@ import type { ReadTransport } from './transport.js';
 export const DEFAULT_STREAM_LIMIT = 64 * 1024;
 
 const EMPTY = Buffer.alloc(0);
+/** readLine's separator list, made once. */
+const NEWLINE: readonly Buffer[] = [Buffer.from('\n')];
 
 /**
  * The stream ended before the read was satisfied. `partial` holds what
@@ -94,11 +96,19 @@ export function checkStreamLimit(limit: unknown, who: string): void {
   if (!Number.isInteger(limit) || (limit as number) <= 0) throw new RangeError(`${who}: limit must be a positive integer, got ${describe(limit)}`);
 }
 
-function toSeparator(separator: unknown): Buffer {
+function toSeparator(separator: unknown, what = 'separator'): Buffer {
   const sep = typeof separator === 'string' ? Buffer.from(separator) : ArrayBuffer.isView(separator) ? Buffer.from(separator.buffer, separator.byteOffset, separator.byteLength) : null;
-  if (sep === null) throw new TypeError(`readUntil: separator must be a string or bytes, got ${describe(separator)}`);
-  if (sep.length === 0) throw new RangeError('readUntil: separator must be at least one byte');
+  if (sep === null) throw new TypeError(`readUntil: ${what} must be a string or bytes, got ${describe(separator)}`);
+  if (sep.length === 0) throw new RangeError(`readUntil: ${what} must be at least one byte`);
   return sep;
+}
+
+/** One separator, or several (asyncio 3.13's tuple), as Buffers shortest first. */
+function toSeparators(separator: unknown): Buffer[] {
+  if (!Array.isArray(separator)) return [toSeparator(separator)];
+  if (separator.length === 0) throw new RangeError('readUntil: separator must hold at least one separator');
+  // Shortest first: at equal ends the shortest match wins (LimitOverrunError counts from its start).
+  return separator.map((one, index) => toSeparator(one, `separator[${index}]`)).sort((a, b) => a.length - b.length);
 }
 
 /**
@@ -252,9 +262,9 @@ export class StreamReader {
    * for (let line = yield* reader.readLine(); line.length > 0; line = yield* reader.readLine()) handle(line);
    */
   *readLine(): Coroutine<Buffer> {
-    const sep = Buffer.from('\n');
+    const sep = NEWLINE[0] as Buffer;
     try {
-      return yield* this.#readUntil(sep, 'readLine');
+      return yield* this.#readUntil(NEWLINE, 'readLine');
     } catch (error) {
       if (error instanceof IncompleteReadError) return error.partial;
       if (error instanceof LimitOverrunError) {
@@ -272,11 +282,15 @@ export class StreamReader {
    * it: IncompleteReadError with the rest (consumed). More than `limit`
    * bytes before it: LimitOverrunError (nothing consumed).
    *
+   * Given several separators (asyncio 3.13's tuple), the result is the
+   * shortest that ends with any of them.
+   *
    * @example
    * const header = yield* reader.readUntil('\r\n\r\n');
+   * const line = yield* reader.readUntil(['\r\n', '\n']); // either line ending
    */
-  *readUntil(separator: string | ArrayBufferView = '\n'): Coroutine<Buffer> {
-    return yield* this.#readUntil(toSeparator(separator), 'readUntil');
+  *readUntil(separator: string | ArrayBufferView | readonly (string | ArrayBufferView)[] = '\n'): Coroutine<Buffer> {
+    return yield* this.#readUntil(toSeparators(separator), 'readUntil');
   }
 
   toString(): string {
@@ -290,23 +304,36 @@ export class StreamReader {
 
   // -------------------------------------------------------- internals
 
-  /** readUntil, for readLine too: `who` names the wait in task introspection. */
-  *#readUntil(sep: Buffer, who: string): Coroutine<Buffer> {
+  /**
+   * readUntil, for readLine too: `who` names the wait in task
+   * introspection. `seps` is non-empty, shortest first.
+   */
+  *#readUntil(seps: readonly Buffer[], who: string): Coroutine<Buffer> {
     if (this.#exception !== null) throw this.#exception;
-    let offset = 0; // everything before this was searched already
-    let found = -1;
+    const shortest = (seps[0] as Buffer).length;
+    const longest = (seps[seps.length - 1] as Buffer).length;
+    let offset = 0; // no separator starts before this: searched already
+    let start = -1; // where the match that ends first starts
+    let end = -1; // and where it ends
     for (;;) {
-      if (this.#size - offset >= sep.length) {
-        found = this.#join().indexOf(sep, offset);
-        if (found !== -1) break;
-        offset = this.#size + 1 - sep.length;
+      if (this.#size - offset >= shortest) {
+        const buffer = this.#join();
+        for (const sep of seps) {
+          const at = buffer.indexOf(sep, offset);
+          if (at !== -1 && (end === -1 || at + sep.length < end)) {
+            start = at;
+            end = at + sep.length;
+          }
+        }
+        if (end !== -1) break;
+        offset = Math.max(0, this.#size + 1 - longest);
         if (offset > this.#limit) throw new LimitOverrunError('Separator is not found, and chunk exceed the limit', offset);
       }
       if (this.#eof) throw new IncompleteReadError(this.#take(this.#size), null);
       yield* this.#waitForData(who);
     }
-    if (found > this.#limit) throw new LimitOverrunError('Separator is found, but chunk is longer than limit', found);
-    const data = this.#take(found + sep.length);
+    if (start > this.#limit) throw new LimitOverrunError('Separator is found, but chunk is longer than limit', start);
+    const data = this.#take(end);
     this.#maybeResumeTransport();
     return data;
   }

@@ -325,6 +325,49 @@ test('StreamReader: readUntil waits across chunks; limit overruns throw LimitOve
   });
 });
 
+test('StreamReader: readUntil with several separators (asyncio 3.13) gives the shortest read ending in any of them, across chunks and within the limit', T, async () => {
+  await runIo(function* (loop) {
+    const reader = new StreamReader({ limit: 8, loop });
+    reader.feedData(Buffer.from('one\r\ntwo\nthree|'));
+    const endings = ['\n', '\r\n'];
+    assert.equal((yield* reader.readUntil(endings)).toString(), 'one\r\n', 'the \\r\\n line: its end comes first');
+    assert.equal((yield* reader.readUntil(endings)).toString(), 'two\n');
+    assert.equal((yield* reader.readUntil(['|', Buffer.from('ee')])).toString(), 'three', "'ee' ends before '|'");
+    assert.equal((yield* reader.readUntil(['|', 'x'])).toString(), '|');
+
+    // Only the longest separator decides how far back a split one may start: 'END' split as 'E' + 'ND'.
+    const got = loop.createTask(() => reader.readUntil(['END', '!']));
+    yield* sleep(0);
+    reader.feedData(Buffer.from('abcE'));
+    yield* sleep(0);
+    assert.equal(got.done(), false);
+    reader.feedData(Buffer.from('ND!'));
+    assert.equal((yield* got).toString(), 'abcEND');
+    assert.equal((yield* reader.readUntil(['!'])).toString(), '!');
+
+    // The limit counts from where the match that ended first starts.
+    reader.feedData(Buffer.from('0123456789;;'));
+    const over = yield* failure(reader.readUntil([';;', ';']));
+    assert.ok(over instanceof LimitOverrunError && /is found/.test(over.message));
+    assert.equal(over.consumed, 10);
+    assert.equal(reader.bufferedBytes, 12, 'nothing consumed');
+    yield* reader.readExactly(12);
+    reader.feedData(Buffer.from('0123456789'));
+    const notFound = yield* failure(reader.readUntil(['\n', '\r\n']));
+    assert.ok(notFound instanceof LimitOverrunError && /not found/.test(notFound.message));
+    assert.equal(notFound.consumed, 9, 'the longest separator (2 bytes) could still start at byte 9');
+    yield* reader.readExactly(10);
+
+    assert.ok((yield* failure(reader.readUntil([]))) instanceof RangeError);
+    const bad = yield* failure(reader.readUntil(['\n', 7 as unknown as string]));
+    assert.ok(bad instanceof TypeError);
+    assert.equal(bad.message, 'readUntil: separator[1] must be a string or bytes, got 7');
+    const empty = yield* failure(reader.readUntil(['\n', '']));
+    assert.ok(empty instanceof RangeError);
+    assert.equal(empty.message, 'readUntil: separator[1] must be at least one byte');
+  });
+});
+
 test('StreamReader: read(-1) reads to EOF; read(0) is empty; readLine returns a last line without newline', T, async () => {
   await runIo(function* (loop) {
     const reader = new StreamReader({ loop });
