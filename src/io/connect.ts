@@ -76,6 +76,13 @@ export interface CreateServerOptions {
   reusePort?: boolean;
   /** SO_REUSEADDR (rebind while old connections linger in TIME_WAIT). Default true, as asyncio on Unix. */
   reuseAddress?: boolean;
+  /**
+   * SO_KEEPALIVE on the listening sockets, which the accepted connections
+   * inherit: the kernel probes idle peers and a dead one ends the
+   * connection (asyncio 3.13's `keep_alive`). Not applied to a given
+   * `sock`. Default false.
+   */
+  keepAlive?: boolean;
   /** Only this family when `host` is a name or null. */
   family?: number;
   /** Serve on this already bound socket fd instead (host and port must be null). */
@@ -333,6 +340,7 @@ function bindListener(family: number, host: string, port: number, options: Creat
   try {
     if (options.reuseAddress ?? true) checkErrno(sys.setsockoptInt(fd, C.SOL_SOCKET, C.SO_REUSEADDR, 1), 'setsockopt', 'SO_REUSEADDR');
     if (options.reusePort) checkErrno(sys.setsockoptInt(fd, C.SOL_SOCKET, C.SO_REUSEPORT, 1), 'setsockopt', 'SO_REUSEPORT');
+    if (options.keepAlive) checkErrno(sys.setsockoptInt(fd, C.SOL_SOCKET, C.SO_KEEPALIVE, 1), 'setsockopt', 'SO_KEEPALIVE');
     // Serve IPv6 on the IPv6 socket only: '::' must not also claim IPv4's port (asyncio does the same).
     if (family === C.AF_INET6) sys.setsockoptInt(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, 1);
     checkErrno(sys.bind(fd, family, host, port), 'bind', `while attempting to bind on address ${formatAddress([host, port])}`);
@@ -372,6 +380,10 @@ export function createServer(
     checkPort(port, 'createServer');
   }
   checkServerOptions(options, 'createServer');
+  for (const flag of ['reusePort', 'reuseAddress', 'keepAlive', 'startServing'] as const) {
+    const value: unknown = options[flag];
+    if (value !== undefined && typeof value !== 'boolean') throw new TypeError(`createServer: options.${flag} must be a boolean, got ${describe(value)}`);
+  }
   return loop.createTask(function* (): Coroutine<Server> {
     const listeners: Listener[] = [];
     try {

@@ -12,6 +12,8 @@ import type { ExceptionContext } from '../../src/core/base-event-loop.js';
 import { RuntimeError } from '../../src/core/errors.js';
 import { createConnection, createServer } from '../../src/io/connect.js';
 import { OSError } from '../../src/io/errors.js';
+import type { TransportSocket } from '../../src/io/sockets.js';
+import { syscalls as sys } from '../../src/io/syscalls.js';
 import type { Server } from '../../src/io/server.js';
 import type { Protocol, Transport } from '../../src/io/transport.js';
 import { CancelledError } from '../../src/core/errors.js';
@@ -21,6 +23,8 @@ import type { Task } from '../../src/tasks/task.js';
 import { describeTask } from '../../src/inspect/task-info.js';
 import { openFdCount } from './fds.js';
 import { Collector, EchoProtocol, eventually, failure, pattern, runIo } from './net-helpers.js';
+
+const C = sys.constants;
 
 const T = { timeout: 60_000 };
 
@@ -123,6 +127,40 @@ test('reusePort lets two servers share a port; without it the second bind fails 
     b.close();
     yield* a.waitClosed();
     yield* b.waitClosed();
+  });
+});
+
+test('keepAlive (asyncio 3.13 keep_alive): SO_KEEPALIVE on the listening socket, inherited by each accepted connection; off by default; a non-boolean is a TypeError', T, async () => {
+  await runIo(function* (loop) {
+    const keepAliveOf = (server: Server, transports: Transport[]) => [
+      server.sockets[0]?.getsockoptInt(C.SOL_SOCKET, C.SO_KEEPALIVE),
+      ...transports.map((t) => (t.getExtraInfo('socket') as TransportSocket).getsockoptInt(C.SOL_SOCKET, C.SO_KEEPALIVE)),
+    ];
+    const accepted: Transport[] = [];
+    class Keep extends EchoProtocol {
+      override connectionMade(transport: Transport): void {
+        super.connectionMade(transport);
+        accepted.push(transport);
+      }
+    }
+    const on = yield* createServer(loop, () => new Keep(), '127.0.0.1', 0, { keepAlive: true });
+    const off = yield* createServer(loop, () => new Keep(), '127.0.0.1', 0);
+    const [toOn] = yield* createConnection(loop, () => new Collector(), '127.0.0.1', portOf(on));
+    yield* eventually(() => accepted.length === 1, 'the first connection to be accepted');
+    const [toOff] = yield* createConnection(loop, () => new Collector(), '127.0.0.1', portOf(off));
+    yield* eventually(() => accepted.length === 2, 'the second connection to be accepted');
+    assert.deepEqual(keepAliveOf(on, [accepted[0] as Transport]), [1, 1]);
+    assert.deepEqual(keepAliveOf(off, [accepted[1] as Transport]), [0, 0]);
+    const fdsBefore = openFdCount();
+    assert.throws(() => createServer(loop, () => new Keep(), '127.0.0.1', 0, { keepAlive: 'yes' as unknown as boolean }), {
+      name: 'TypeError',
+      message: 'createServer: options.keepAlive must be a boolean, got "yes"',
+    });
+    assert.equal(openFdCount(), fdsBefore, 'no socket opened');
+    for (const t of [toOn, toOff]) t.close();
+    for (const s of [on, off]) s.close();
+    yield* on.waitClosed();
+    yield* off.waitClosed();
   });
 });
 
