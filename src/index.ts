@@ -9,7 +9,7 @@
  * });
  */
 export { BaseEventLoop, MAX_SELECT_TIMEOUT_MS, DEFAULT_SLICE_MS, DEFAULT_VIRTUAL_STALL_MS } from './core/base-event-loop.js';
-export type { EventLoopOptions, ExceptionContext, ExceptionHandler, LoopLogger, LoopStatistics } from './core/base-event-loop.js';
+export type { EventLoopOptions, ExceptionContext, ExceptionHandler, LoopLogger, LoopStatistics, TaskContext } from './core/base-event-loop.js';
 export { Handle, TimerHandle } from './core/handle.js';
 export { PRIORITIES, DEFAULT_PRIORITY, STARVATION_BOUNDS } from './core/priority.js';
 export type { CallOptions, Priority, ScheduleOptions, StarvationBound } from './core/priority.js';

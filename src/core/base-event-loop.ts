@@ -32,10 +32,11 @@ import {
   type EventLoopOptions,
   type LoopLogger,
   type LoopStatistics,
+  type TaskContext,
 } from './loop-options.js';
 
 export { DEFAULT_SLICE_MS, DEFAULT_VIRTUAL_STALL_MS } from './loop-options.js';
-export type { EventLoopOptions, LoopLogger, LoopStatistics } from './loop-options.js';
+export type { EventLoopOptions, LoopLogger, LoopStatistics, TaskContext } from './loop-options.js';
 
 /** What the exception handler is told. Fields beyond `message` apply when relevant. */
 export interface ExceptionContext {
@@ -193,7 +194,16 @@ export class BaseEventLoop {
     this.#virtualStallMs = stallMs;
     this.#bounds = resolveStarvationBounds(options.starvationBounds);
     this.#logger = options.logger ?? console;
+    const capture = options.captureTaskContext ?? null;
+    if (capture !== null && typeof capture !== 'function') throw new TypeError(`captureTaskContext must be a function or null, got ${describe(capture)}`);
+    this.captureTaskContext = capture;
   }
+
+  /**
+   * Captures each new task's context where it is created (Task reads it);
+   * null: tasks run in the loop's. See EventLoopOptions.captureTaskContext.
+   */
+  readonly captureTaskContext: (() => TaskContext | null) | null;
 
   // ---------------------------------------------------------------- time
 

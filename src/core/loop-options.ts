@@ -15,7 +15,23 @@ export interface LoopLogger {
   error(...args: unknown[]): void;
 }
 
+/**
+ * Where a task's steps run: asyncio's `contextvars.Context`, whose
+ * `run(fn)` this is. It calls `fn` inside the context and returns what
+ * `fn` returns. Node's `AsyncLocalStorage.snapshot()` is one; so is
+ * `(fn) => resource.runInAsyncScope(fn)` for an `AsyncResource`.
+ */
+export type TaskContext = <R>(fn: () => R) => R;
+
 export interface EventLoopOptions {
+  /**
+   * Captures the context a new task runs its steps in, where the task is
+   * created (asyncio copies the current contextvars context for each
+   * task). Not called for a task given its own `context`. Default none:
+   * steps run in whatever context the loop runs in. Node loops capture
+   * AsyncLocalStorage's (see NodeLoopOptions.asyncContext).
+   */
+  captureTaskContext?: (() => TaskContext | null) | null;
   /** `'real'` (default), `'virtual'`, or any Clock. */
   clock?: 'real' | 'virtual' | Clock;
   /** Default: a TimerOnlySelector (no fds). io/ provides epoll. */

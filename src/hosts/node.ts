@@ -33,6 +33,8 @@ export type NodeHostMode = 'guest' | 'blocking';
 export interface NodeLoopOptions extends Omit<EventLoopOptions, 'host'> {
   /** Default 'guest' ('blocking' when the selector has no epoll fd). */
   mode?: NodeHostMode;
+  /** Tasks keep AsyncLocalStorage's stores (default true): see NodeEventLoopOptions.asyncContext. */
+  asyncContext?: boolean;
 }
 
 export interface NodeRunOptions extends NodeLoopOptions {}
@@ -44,6 +46,7 @@ function nodeLoopParts(options: NodeLoopOptions, who: string): { selector: Selec
   if (mode !== undefined && mode !== 'guest' && mode !== 'blocking') {
     throw new TypeError(`${who}: mode must be 'guest' or 'blocking', got ${describe(mode)}`);
   }
+
   if (givenHost !== undefined) {
     throw new TypeError(`${who}: options.host is not allowed (the host is chosen by mode); use new EventLoop({ selector, host }) for a host of your own`);
   }

@@ -26,7 +26,7 @@
  * normally is not cancelled.
  */
 import { describe } from '../core/assert.js';
-import { checkDeadline } from '../core/loop-options.js';
+import { checkDeadline, type TaskContext } from '../core/loop-options.js';
 import type { BaseEventLoop } from '../core/base-event-loop.js';
 import { CancelledError, InvalidStateError, RuntimeError } from '../core/errors.js';
 import { MonotonicClock } from '../core/clock.js';
@@ -57,6 +57,20 @@ export interface TaskOptions {
    * late `callSoon(cb, {deadlineMs})` (loop.statistics().deadlinesMissed).
    */
   deadlineMs?: number;
+  /**
+   * The context every step of the task runs in (asyncio's
+   * `create_task(coro, context=ctx)`): e.g. Node's
+   * `AsyncLocalStorage.snapshot()`. null: none, whatever the loop
+   * captures. Default: what the loop's `captureTaskContext` captures here.
+   */
+  context?: TaskContext | null;
+}
+
+function checkContext(context: unknown): TaskContext | null {
+  if (context !== null && typeof context !== 'function') {
+    throw new TypeError(`createTask: options.context must be a function that runs a callback in the context (e.g. AsyncLocalStorage.snapshot()), or null; got ${describe(context)}`);
+  }
+  return context as TaskContext | null;
 }
 
 /** Reports tasks collected while still pending (debug mode). */
@@ -197,6 +211,8 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
   readonly #wakeup = (future: Future<unknown>): void => this.#onWaiterDone(future);
   /** `deadlineMs` of the task's options: each step's deadline, from when it is queued. */
   readonly #deadlineMs: number | undefined;
+  /** Where each step runs (TaskOptions.context); null: wherever the loop runs it. */
+  readonly #context: TaskContext | null;
 
   /**
    * Prefer `loop.createTask(coro)`; the task starts on the loop's next tick.
@@ -213,6 +229,7 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
     const options = taskOptions ?? {};
     this.#deadlineMs = options.deadlineMs === undefined ? undefined : checkDeadline(options.deadlineMs, 'createTask');
     this.#name = options.name !== undefined ? String(options.name) : ++taskCounter;
+    this.#context = options.context !== undefined ? checkContext(options.context) : loop.captureTaskContext === null ? null : loop.captureTaskContext();
     this.#stepHandle = new Handle(Task.#runStep, this, this.#lane);
     this.#scheduleStep(); // the first step (with its deadline, if any)
     this.#waiter = this.#stepHandle;
@@ -559,7 +576,9 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
 
   /** The ready-queue callback for a step: static, so no closure per step. */
   static #runStep(task: Task<unknown>): void {
-    task.#run();
+    const context = task.#context;
+    if (context === null) task.#run();
+    else context(() => task.#run());
   }
 
   /** Runs a step; through #stepObserved when a step hook or task timing asks. */

@@ -1,0 +1,104 @@
+/**
+ * Node loops keep AsyncLocalStorage's stores per task (io/async-context.ts),
+ * as asyncio's tasks keep their contextvars: in both host modes, across
+ * sleeps, fd waits and promise waits; `asyncContext: false` turns it off.
+ */
+import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import test from 'node:test';
+import { createNodeLoop, run } from '../../src/hosts/node.js';
+import { NodeEventLoop } from '../../src/io/node-event-loop.js';
+import { sockRecv } from '../../src/io/sock.js';
+import { getRunningLoop } from '../../src/tasks/event-loop.js';
+import { sleep, until, type Coroutine } from '../../src/tasks/operation.js';
+import { MODES } from '../hosts/node-helpers.js';
+import { closeAll, socketpair, writeString } from './fds.js';
+
+const als = new AsyncLocalStorage<string>();
+
+/** What `als` holds at each of the task's waits: a sleep, a promise, an fd. */
+function* observe(fd: number): Coroutine<(string | undefined)[]> {
+  const seen = [als.getStore()];
+  yield* sleep(1);
+  seen.push(als.getStore());
+  yield* until(new Promise((resolve) => setTimeout(resolve, 1)));
+  seen.push(als.getStore());
+  yield* sockRecv(getRunningLoop() as NodeEventLoop, fd, 16);
+  seen.push(als.getStore());
+  return seen;
+}
+
+for (const mode of MODES) {
+  test(`${mode} host: each task keeps the store current where it was created, through sleeps, promises and fd waits; enterWith stays in its task`, async () => {
+    const [a, b, c, d] = [...socketpair(), ...socketpair()] as [number, number, number, number];
+    try {
+      const result = await als.run('outer', () =>
+        run(
+          function* () {
+            const loop = getRunningLoop();
+            const first = als.run('request 1', () => loop.createTask(observe(a)));
+            const second = als.run('request 2', () => loop.createTask(observe(c)));
+            const leaker = loop.createTask(function* () {
+              als.enterWith('leaked?');
+              yield* sleep(1);
+              return als.getStore();
+            });
+            yield* sleep(5);
+            for (const fd of [b, d]) writeString(fd, 'x');
+            return { main: als.getStore(), first: yield* first, second: yield* second, leaker: yield* leaker, after: als.getStore() };
+          },
+          { mode },
+        ),
+      );
+      assert.deepEqual(result, {
+        main: 'outer',
+        first: ['request 1', 'request 1', 'request 1', 'request 1'],
+        second: ['request 2', 'request 2', 'request 2', 'request 2'],
+        leaker: 'leaked?',
+        after: 'outer',
+      });
+    } finally {
+      closeAll(a, b, c, d);
+    }
+  });
+}
+
+test('asyncContext: false — every step sees the store the loop was started in, as before', async () => {
+  const seen = await als.run('outer', () =>
+    run(
+      function* () {
+        const loop = getRunningLoop();
+        const task = als.run('inner', () =>
+          loop.createTask(function* () {
+            yield* sleep(1);
+            return als.getStore();
+          }),
+        );
+        return yield* task;
+      },
+      { asyncContext: false },
+    ),
+  );
+  assert.equal(seen, 'outer');
+});
+
+test('createNodeLoop and new NodeEventLoop capture by default; a captureTaskContext given wins; a non-boolean asyncContext is a TypeError', async () => {
+  for (const loop of [createNodeLoop(), new NodeEventLoop()]) {
+    const task = als.run('made here', () =>
+      loop.createTask(function* () {
+        return als.getStore();
+      }),
+    );
+    assert.equal(await loop.runUntilComplete(task), 'made here');
+    loop.close();
+  }
+  const own = createNodeLoop({ captureTaskContext: null });
+  const task = als.run('made here', () =>
+    own.createTask(function* () {
+      return als.getStore();
+    }),
+  );
+  assert.equal(await own.runUntilComplete(task), undefined);
+  own.close();
+  assert.throws(() => createNodeLoop({ asyncContext: 'yes' as never }), { name: 'TypeError', message: 'NodeEventLoop: options.asyncContext must be a boolean, got "yes"' });
+});

@@ -1,0 +1,133 @@
+/**
+ * Task contexts (asyncio's `create_task(coro, context=ctx)` and the
+ * contextvars copy each task takes): TaskOptions.context and the loop's
+ * captureTaskContext, with a fake context — a label that the runner makes
+ * current around the callback — so the core is tested without Node.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { currentTask, EventLoop, sleep, type TaskContext } from '../../src/index.js';
+import { runInVirtualTime } from '../../src/testing.js';
+
+/** The fake context's "store": what a step sees. */
+let current = 'loop';
+
+/** A runner for the context labelled `label`: makes it current around `fn`. */
+function contextOf(label: string): TaskContext {
+  return <R>(fn: () => R): R => {
+    const outer = current;
+    current = label;
+    try {
+      return fn();
+    } finally {
+      current = outer;
+    }
+  };
+}
+
+test('options.context: every step of the task runs inside it, the first, the ones after sleeps and the one that takes a cancellation', async () => {
+  await runInVirtualTime(function* (loop) {
+    const seen: string[] = [];
+    const task = loop.createTask(
+      function* () {
+        seen.push(current);
+        yield* sleep(10);
+        seen.push(current);
+        try {
+          yield* sleep(100);
+        } finally {
+          seen.push(`${current} (cancelled)`);
+        }
+      },
+      { context: contextOf('request 7') },
+    );
+    yield* sleep(20);
+    assert.equal(current, 'loop', 'the context does not leak out of the step');
+    task.cancel();
+    yield* sleep(0);
+    assert.equal(task.cancelled(), true);
+    assert.deepEqual(seen, ['request 7', 'request 7', 'request 7 (cancelled)']);
+  });
+});
+
+test("captureTaskContext: called where each task is created, so a task made inside another's step captures that task's context; an explicit context or null wins", async () => {
+  const captured: string[] = [];
+  const capture = () => {
+    captured.push(current);
+    return contextOf(`copy of ${current}`);
+  };
+  const seen: Record<string, string> = {};
+  await runInVirtualTime(
+    function* (loop) {
+      seen.main = current;
+      const child = loop.createTask(function* () {
+        seen.child = current;
+        const grandchild = loop.createTask(function* () {
+          seen.grandchild = current;
+        });
+        yield* grandchild;
+      });
+      const own = loop.createTask(
+        function* () {
+          seen.own = current;
+        },
+        { context: contextOf('own') },
+      );
+      const none = loop.createTask(
+        function* () {
+          seen.none = current;
+        },
+        { context: null },
+      );
+      yield* child;
+      yield* own;
+      yield* none;
+    },
+    { captureTaskContext: capture },
+  );
+  assert.deepEqual(seen, {
+    main: 'copy of loop',
+    child: 'copy of copy of loop',
+    grandchild: 'copy of copy of copy of loop',
+    own: 'own',
+    none: 'loop',
+  });
+  assert.deepEqual(captured, ['loop', 'copy of loop', 'copy of copy of loop'], 'not called for a task given its own context or null');
+});
+
+test('a context runner that throws: the step does not run, the error goes to the exception handler, the loop goes on', async () => {
+  const loop = new EventLoop({ clock: 'virtual' });
+  const reported: unknown[] = [];
+  loop.setExceptionHandler((context) => reported.push(context.exception));
+  const broken = new Error('context gone');
+  const task = loop.createTask(
+    function* () {
+      yield* sleep(1);
+    },
+    { context: () => { throw broken; } },
+  );
+  const other = loop.createTask(function* () {
+    yield* sleep(5);
+    return currentTask()?.name;
+  }, { name: 'other' });
+  assert.equal(await loop.runUntilComplete(other), 'other');
+  assert.deepEqual(reported, [broken]);
+  assert.equal(task.done(), false, 'its step never ran');
+  task.cancel();
+  await loop.runUntilComplete(function* () {
+    yield* sleep(0);
+  });
+  loop.close();
+});
+
+test('bad contexts are refused at the call', () => {
+  const loop = new EventLoop({ clock: 'virtual' });
+  function* body() {}
+  assert.throws(() => loop.createTask(body, { context: 'ctx' as never }), {
+    name: 'TypeError',
+    message: "createTask: options.context must be a function that runs a callback in the context (e.g. AsyncLocalStorage.snapshot()), or null; got \"ctx\"",
+  });
+  assert.equal(loop.allTasks().length, 0);
+  assert.throws(() => new EventLoop({ captureTaskContext: {} as never }), { name: 'TypeError', message: 'captureTaskContext must be a function or null, got an Object' });
+  loop.close();
+});
