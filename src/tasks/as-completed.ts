@@ -18,15 +18,18 @@
  * the op on the `#finished` queue, or hands it straight to the oldest
  * Future handed out that is still waiting. A Future handed out and then
  * cancelled (its task was cancelled while waiting) takes nothing: the op
- * goes to the next one, so no outcome is lost.
+ * goes to the next one, so no outcome is lost. Nor when the task is
+ * cancelled after its Future settled but before it ran to read it: the
+ * outcome goes back, ahead of the others, for the next Future handed out.
  *
  * With `timeoutMs`, ops still running at the deadline count as finished
  * with a TimeoutError, one each, in place of their outcome. They are not
  * cancelled (asyncio neither): the caller decides what to do with them.
  *
  * Invariants: the iteration hands out exactly as many Futures as there
- * are distinct ops; each op's outcome (or its TimeoutError) is delivered
- * at most once; `#finished` and the live part of `#waiting` are never both
+ * are distinct ops; each op's outcome (or its TimeoutError) is read at
+ * most once (a Future whose task was cancelled before reading it gives it
+ * back); `#finished` and the live part of `#waiting` are never both
  * non-empty.
  */
 import { describe } from '../core/assert.js';
@@ -48,17 +51,32 @@ export interface AsCompletedOptions {
 const TIMED_OUT = Symbol('timed out');
 type Finished<T> = Future<T> | typeof TIMED_OUT;
 
+/** What a Future handed out needs of the iteration. */
+interface NextSource {
+  running(): readonly Future<unknown>[];
+  /** An outcome taken by a Future whose consumer was cancelled before it read it: to the next one. */
+  giveBack(finished: Finished<unknown>): void;
+}
+
 /**
  * A Future handed out by the iteration. It stands for the ops still
  * running, so the await graph (inspect/call-graph.ts) draws them under the
  * task waiting on it.
+ *
+ * A task waiting on it (`yield*`) is woken with the outcome but reads it
+ * only when it runs. Cancelled in between (a `timeout` or a cancel()
+ * landing in the same tick), it gets CancelledError instead: the outcome
+ * goes back to the iteration for the next Future handed out, as asyncio's
+ * Queue.get hands an item on to the next getter.
  */
 class NextCompleted<R> extends Future<R> implements CombinedFuture {
-  readonly #source: { running(): readonly Future<unknown>[] };
+  readonly #source: NextSource;
   /** Evaluates to the op itself (`futures()`), not to its outcome. */
   readonly givesOp: boolean;
+  /** @internal What it was settled with, until a `yield*` reads it (or it goes back). */
+  taken: Finished<unknown> | null = null;
 
-  constructor(loop: EventLoop, source: { running(): readonly Future<unknown>[] }, givesOp: boolean) {
+  constructor(loop: EventLoop, source: NextSource, givesOp: boolean) {
     super(loop);
     this.#source = source;
     this.givesOp = givesOp;
@@ -66,6 +84,29 @@ class NextCompleted<R> extends Future<R> implements CombinedFuture {
 
   [COMBINES](): readonly Future<unknown>[] {
     return this.#source.running();
+  }
+
+  /** `yield* next`: as a Future's, and an outcome thrown over by the waiting task's cancellation goes back. */
+  override *[Symbol.iterator](): Generator<Future<R>, R, unknown> {
+    if (!this.done()) {
+      try {
+        yield this;
+      } catch (error) {
+        this.#notRead(error);
+        throw error;
+      }
+    }
+    this.taken = null; // read here
+    return this.result();
+  }
+
+  /** The waiting task threw `error` in instead of reading the outcome: give it back unless `error` is that outcome. */
+  #notRead(error: unknown): void {
+    const taken = this.taken;
+    if (taken === null || !this.done() || this.cancelled()) return; // nothing taken, or the op's own cancellation delivered
+    if (this.peekException() !== undefined && error === this.peekException()) return; // the op's own error delivered
+    this.taken = null;
+    this.#source.giveBack(taken);
   }
 }
 
@@ -87,6 +128,11 @@ export class AsCompleted<T> implements IterableIterator<Future<T>> {
   readonly #timeoutMs: number | null;
   #timer: Handle | null = null;
   readonly #onOpDone = (op: Future<T>): void => this.#opFinished(op);
+  /** What the Futures handed out see of this iteration. */
+  readonly #asSource: NextSource = {
+    running: () => this.running(),
+    giveBack: (finished) => this.#pass(finished as Finished<T>, true),
+  };
 
   /** @internal Made by asCompleted(): the ops are already Futures, distinct, and started. */
   constructor(loop: EventLoop, ops: ReadonlySet<Future<T>>, timeoutMs: number | null) {
@@ -151,7 +197,7 @@ export class AsCompleted<T> implements IterableIterator<Future<T>> {
 
   #handOut<R>(givesOp: boolean): Future<R> {
     this.#handedOut++;
-    const next = new NextCompleted<R>(this.#loop, this, givesOp);
+    const next = new NextCompleted<R>(this.#loop, this.#asSource, givesOp);
     next.label = `asCompleted: ${this.#handedOut} of ${this.#total}`;
     const finished = this.#finished.shift();
     if (finished !== undefined) this.#deliver(next, finished);
@@ -175,16 +221,21 @@ export class AsCompleted<T> implements IterableIterator<Future<T>> {
     }
   }
 
-  /** Gives `finished` to the oldest Future handed out that still waits, else queues it. */
-  #pass(finished: Finished<T>): void {
+  /**
+   * Gives `finished` to the oldest Future handed out that still waits, else
+   * queues it (at the front if it is `givenBack`: it finished before those queued).
+   */
+  #pass(finished: Finished<T>, givenBack = false): void {
     let next = this.#waiting.shift();
     while (next !== undefined && next.done()) next = this.#waiting.shift(); // cancelled while waiting: takes nothing
-    if (next === undefined) this.#finished.push(finished);
-    else this.#deliver(next, finished);
+    if (next !== undefined) this.#deliver(next, finished);
+    else if (givenBack) this.#finished.unshift(finished);
+    else this.#finished.push(finished);
   }
 
   /** Settles a Future handed out with what the finished op gives it. */
   #deliver(next: NextCompleted<unknown>, finished: Finished<T>): void {
+    next.taken = finished;
     if (finished === TIMED_OUT) {
       next.setException(new TimeoutError(`asCompleted: not finished within ${this.#timeoutMs} ms`));
     } else if (next.givesOp) {

@@ -258,3 +258,38 @@ test('allTasks(): the tasks of the running loop (or of a given loop) that are no
   assert.throws(() => allTasks(), { name: 'RuntimeError' });
   assert.ok(RuntimeError);
 });
+
+test('a consumer cancelled after its Future got an outcome, before it could run, loses nothing: the next Future handed out gets that outcome (asyncio\'s Queue.get hands it on)', async () => {
+  await runInVirtualTime(function* (loop) {
+    for (const fails of [false, true]) {
+      const boom = new Error('boom');
+      const first = loop.createFuture<string>();
+      const second = loop.createFuture<string>();
+      const it = asCompleted([first, second]);
+      const consumer = loop.createTask(function* () {
+        return yield* it.next().value!;
+      });
+      yield* sleep(1);
+      if (fails) first.setException(boom);
+      else first.setResult('first');
+      // Runs after asCompleted's own done-callback: the consumer's Future has settled, the consumer has not run yet.
+      first.addDoneCallback(() => consumer.cancel());
+      let error: unknown;
+      try {
+        yield* consumer;
+      } catch (e) {
+        error = e;
+      }
+      assert.ok(error instanceof CancelledError, String(error));
+      assert.equal(consumer.cancelled(), true);
+      assert.equal(it.remaining, 1); // the cancelled wait used up a turn, as in asyncio
+      const next = it.next().value!;
+      assert.equal(next.done(), true, 'the outcome is there at once');
+      if (fails) assert.equal(next.exception(), boom);
+      else assert.equal(yield* next, 'first');
+      second.setResult('second');
+      yield* sleep(0); // its done-callback
+      assert.deepEqual(it.next(), { done: true, value: undefined }); // 'second' is not handed out
+    }
+  });
+});
