@@ -140,13 +140,16 @@ export function getRunningLoop(): EventLoop {
 /**
  * The tasks of `loop` (default: the running loop) that are not done yet,
  * in creation order: asyncio.all_tasks, as an array. Throws RuntimeError
- * when no loop is given and none is running.
+ * when no loop is given and none is running, or when the loop is a bare
+ * BaseEventLoop (tasks can run there, but it keeps no list of them).
  *
  * @example
  * for (const task of allTasks()) if (task !== currentTask()) task.cancel();
  */
 export function allTasks(loop?: EventLoop): Task<unknown>[] {
-  return (loop ?? getRunningLoop()).allTasks();
+  const target: unknown = loop ?? requireRunningLoop();
+  if (!(target instanceof EventLoop)) throw new RuntimeError(`allTasks: needs an EventLoop (one that keeps track of its tasks), got ${describe(target)}`);
+  return target.allTasks();
 }
 
 /** @internal Calls a generator function if given one; checks it is a coroutine. */

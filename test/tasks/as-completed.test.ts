@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import {
   allTasks,
   asCompleted,
+  BaseEventLoop,
   buildTaskGraph,
   CancelledError,
   currentTask,
@@ -292,4 +293,26 @@ test('a consumer cancelled after its Future got an outcome, before it could run,
       assert.deepEqual(it.next(), { done: true, value: undefined }); // 'second' is not handed out
     }
   });
+});
+
+test('allTasks() where the running loop is a BaseEventLoop (it runs tasks but does not track them): a RuntimeError saying so', async () => {
+  const loop = new BaseEventLoop();
+  const errors: unknown[] = [];
+  loop.callSoon(() => {
+    for (const given of [undefined, loop]) {
+      try {
+        allTasks(given as EventLoop | undefined);
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    loop.stop();
+  });
+  await loop.runForever();
+  loop.close();
+  assert.equal(errors.length, 2);
+  for (const error of errors) {
+    assert.ok(error instanceof RuntimeError, String(error));
+    assert.match(error.message, /^allTasks: needs an EventLoop \(one that keeps track of its tasks\), got /);
+  }
 });
