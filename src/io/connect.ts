@@ -380,9 +380,10 @@ export function createServer(
     checkPort(port, 'createServer');
   }
   checkServerOptions(options, 'createServer');
+  // null is the default, as undefined (asyncio's None; `?? default` below reads it so).
   for (const flag of ['reusePort', 'reuseAddress', 'keepAlive', 'startServing'] as const) {
     const value: unknown = options[flag];
-    if (value !== undefined && typeof value !== 'boolean') throw new TypeError(`createServer: options.${flag} must be a boolean, got ${describe(value)}`);
+    if (value != null && typeof value !== 'boolean') throw new TypeError(`createServer: options.${flag} must be a boolean or null, got ${describe(value)}`);
   }
   return loop.createTask(function* (): Coroutine<Server> {
     const listeners: Listener[] = [];

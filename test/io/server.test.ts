@@ -154,13 +154,37 @@ test('keepAlive (asyncio 3.13 keep_alive): SO_KEEPALIVE on the listening socket,
     const fdsBefore = openFdCount();
     assert.throws(() => createServer(loop, () => new Keep(), '127.0.0.1', 0, { keepAlive: 'yes' as unknown as boolean }), {
       name: 'TypeError',
-      message: 'createServer: options.keepAlive must be a boolean, got "yes"',
+      message: 'createServer: options.keepAlive must be a boolean or null, got "yes"',
     });
     assert.equal(openFdCount(), fdsBefore, 'no socket opened');
     for (const t of [toOn, toOff]) t.close();
     for (const s of [on, off]) s.close();
     yield* on.waitClosed();
     yield* off.waitClosed();
+  });
+});
+
+test('null for reusePort, reuseAddress, keepAlive or startServing means the default, as asyncio\'s None (and as before they were checked); other non-booleans are a TypeError', T, async () => {
+  await runIo(function* (loop) {
+    const nulls = { reusePort: null, reuseAddress: null, keepAlive: null, startServing: null } as unknown as { reusePort: boolean };
+    const server = yield* createServer(loop, () => new EchoProtocol(), '127.0.0.1', 0, nulls);
+    assert.equal(server.isServing(), true, 'startServing: null starts it, as the default');
+    const listener = server.sockets[0] as TransportSocket;
+    assert.deepEqual(
+      [C.SO_REUSEADDR, C.SO_REUSEPORT, C.SO_KEEPALIVE].map((option) => listener.getsockoptInt(C.SOL_SOCKET, option)),
+      [1, 0, 0],
+      'SO_REUSEADDR on (the default), SO_REUSEPORT and SO_KEEPALIVE off',
+    );
+    const [client] = yield* createConnection(loop, () => new Collector(), '127.0.0.1', portOf(server));
+    client.close();
+    for (const flag of ['reusePort', 'reuseAddress', 'keepAlive', 'startServing']) {
+      assert.throws(() => createServer(loop, () => new EchoProtocol(), '127.0.0.1', 0, { [flag]: 1 }), {
+        name: 'TypeError',
+        message: `createServer: options.${flag} must be a boolean or null, got 1`,
+      });
+    }
+    server.close();
+    yield* server.waitClosed();
   });
 });
 
