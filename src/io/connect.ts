@@ -189,8 +189,10 @@ export function* connectToAny(loop: EventLoop, infos: readonly AddrInfo[], plan:
   if (plan.happyEyeballsDelayMs !== null) return yield* raceAddresses(loop, candidates, plan.happyEyeballsDelayMs, localAddr, what);
   const errors: unknown[] = [];
   for (const [family, , , , address] of candidates) {
-    const fd = openSocket(family, C.SOCK_STREAM, 'createConnection');
+    let fd: number;
     try {
+      // socket() failing (EMFILE, EAFNOSUPPORT) is this address's failure, as asyncio counts it: the next is tried.
+      fd = openSocket(family, C.SOCK_STREAM, 'createConnection');
       yield* connectSocket(loop, fd, address, localAddr);
     } catch (error) {
       if (!(error instanceof OSError)) throw error; // cancellation and bugs end the attempt

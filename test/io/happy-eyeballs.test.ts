@@ -14,7 +14,7 @@ import { CancelledError } from '../../src/core/errors.js';
 import { checkConnectPlan, connectToAny, createConnection, createServer, type CreateConnectionOptions } from '../../src/io/connect.js';
 import type { AddrInfo } from '../../src/io/dns.js';
 import { getaddrinfo } from '../../src/io/dns.js';
-import { ConnectionRefusedError } from '../../src/io/errors.js';
+import { ConnectionRefusedError, OSError } from '../../src/io/errors.js';
 import { localAddress, peerAddress } from '../../src/io/sockets.js';
 import { openConnection } from '../../src/io/streams.js';
 import { syscalls as sys } from '../../src/io/syscalls.js';
@@ -104,6 +104,21 @@ test('a refused first address starts the second at once, without waiting for the
     assert.deepEqual(peerAddress(fd), ['127.0.0.1', port]);
     assert.equal(openFdCount(), before + 1);
     sys.close(fd);
+  });
+});
+
+test('an address whose socket() fails (here EAFNOSUPPORT, as EMFILE would) is that address failing: the next is tried, with or without a delay', T, async () => {
+  const [listener, port] = listeningPort();
+  const unsupported: AddrInfo = [12345, C.SOCK_STREAM, C.IPPROTO_TCP, '', ['127.0.0.1', port]];
+  await runWith([listener], function* (loop, before) {
+    for (const options of [{}, { happyEyeballsDelayMs: 50 }]) {
+      const [fd] = yield* connectTo(loop, [unsupported, info(port)], options);
+      assert.deepEqual(peerAddress(fd), ['127.0.0.1', port], JSON.stringify(options));
+      sys.close(fd);
+    }
+    const alone = yield* failure(connectTo(loop, [unsupported], {}));
+    assert.ok(alone instanceof OSError && alone.code === 'EAFNOSUPPORT', String(alone));
+    assert.equal(openFdCount(), before);
   });
 });
 
