@@ -67,6 +67,14 @@ export interface CreateConnectionOptions {
    * integer. Default null: 1 when `happyEyeballsDelayMs` is given, else 0.
    */
   interleave?: number | null;
+  /**
+   * asyncio 3.12's `all_errors`: when every address fails, throw an
+   * AggregateError of every attempt's error (in the order tried), even if
+   * there was only one. Default false: the error itself when they are all
+   * alike (so `ConnectionRefusedError` stays catchable), else an
+   * AggregateError.
+   */
+  allErrors?: boolean | null;
 }
 
 export interface CreateServerOptions {
@@ -132,8 +140,9 @@ function checkHostPort(host: unknown, port: unknown, sock: unknown, who: string)
   checkPort(port, who);
 }
 
-/** One error if they are all alike (same class and code), else an AggregateError. */
-function combinedError(errors: unknown[], what: string): unknown {
+/** One error if they are all alike (same class and code), else (or with `all`) an AggregateError. */
+function combinedError(errors: unknown[], what: string, all = false): unknown {
+  if (all) return new AggregateError(errors, `${what} failed: ${errors.map((e) => (e instanceof Error ? e.message : String(e))).join('; ')}`);
   const first = errors[0];
   const alike = errors.every((e) => e instanceof OSError && first instanceof OSError && e.constructor === first.constructor && e.code === first.code);
   if (errors.length === 1 || alike) return first;
@@ -147,6 +156,8 @@ export interface ConnectPlan {
   happyEyeballsDelayMs: number | null;
   /** 0: the resolver's order. */
   interleave: number;
+  /** Throw every attempt's error as one AggregateError (CreateConnectionOptions.allErrors). */
+  allErrors: boolean;
 }
 
 /** @internal The options that say how to try the addresses, checked at the call (TypeError / RangeError naming the option). */
@@ -157,7 +168,9 @@ export function checkConnectPlan(options: CreateConnectionOptions, who: string):
   if (interleave != null && typeof interleave !== 'number') throw new TypeError(`${who}: options.interleave must be a non-negative integer or null, got ${describe(interleave)}`);
   if (interleave != null && !(Number.isInteger(interleave) && interleave >= 0)) throw new RangeError(`${who}: options.interleave must be a non-negative integer or null, got ${describe(interleave)}`);
   // asyncio: a delay without an interleave means interleave=1.
-  return { localAddr, happyEyeballsDelayMs, interleave: interleave ?? (happyEyeballsDelayMs === null ? 0 : 1) };
+  const { allErrors } = options;
+  if (allErrors != null && typeof allErrors !== 'boolean') throw new TypeError(`${who}: options.allErrors must be a boolean or null, got ${describe(allErrors)}`);
+  return { localAddr, happyEyeballsDelayMs, interleave: interleave ?? (happyEyeballsDelayMs === null ? 0 : 1), allErrors: allErrors ?? false };
 }
 
 /** Binds `fd` to `localAddr` (if any) and connects it to `address`; closes it on any failure, cancellation included. */
@@ -186,7 +199,7 @@ export function* connectToAny(loop: EventLoop, infos: readonly AddrInfo[], plan:
   if (candidates.length === 0) throw new TypeError(`createConnection: no address of ${host} matches the family of localAddr`);
   const what = `createConnection(${host}, ${port})`;
   if (plan.interleave > 0) candidates = interleaveAddrinfos(candidates, plan.interleave);
-  if (plan.happyEyeballsDelayMs !== null) return yield* raceAddresses(loop, candidates, plan.happyEyeballsDelayMs, localAddr, what);
+  if (plan.happyEyeballsDelayMs !== null) return yield* raceAddresses(loop, candidates, plan.happyEyeballsDelayMs, localAddr, what, plan.allErrors);
   const errors: unknown[] = [];
   for (const [family, , , , address] of candidates) {
     let fd: number;
@@ -201,11 +214,11 @@ export function* connectToAny(loop: EventLoop, infos: readonly AddrInfo[], plan:
     }
     return [fd, family];
   }
-  throw combinedError(errors, what);
+  throw combinedError(errors, what, plan.allErrors);
 }
 
 /** Happy Eyeballs: the attempts staggered by `delayMs`; the first connected socket wins, the others are closed. */
-function* raceAddresses(loop: EventLoop, infos: readonly AddrInfo[], delayMs: number, localAddr: NativeAddress | null, what: string): Coroutine<[fd: number, family: number]> {
+function* raceAddresses(loop: EventLoop, infos: readonly AddrInfo[], delayMs: number, localAddr: NativeAddress | null, what: string, allErrors: boolean): Coroutine<[fd: number, family: number]> {
   const attempts = infos.map(([family, , , , address]) => function* (): Coroutine<[number, number]> {
     const fd = openSocket(family, C.SOCK_STREAM, 'createConnection');
     yield* connectSocket(loop, fd, address, localAddr);
@@ -215,7 +228,7 @@ function* raceAddresses(loop: EventLoop, infos: readonly AddrInfo[], delayMs: nu
   if (winner !== null) return winner.result;
   // As one at a time would: a bug is not folded into the connection errors.
   const bug = errors.find((error) => !(error instanceof OSError));
-  throw bug !== undefined ? bug : combinedError(errors, what);
+  throw bug !== undefined ? bug : combinedError(errors, what, allErrors);
 }
 
 /** Resolves `host` unless it is numeric (no resolver round-trip then). */

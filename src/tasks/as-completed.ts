@@ -67,7 +67,9 @@ interface NextSource {
  * only when it runs. Cancelled in between (a `timeout` or a cancel()
  * landing in the same tick), it gets CancelledError instead: the outcome
  * goes back to the iteration for the next Future handed out, as asyncio's
- * Queue.get hands an item on to the next getter.
+ * Queue.get hands an item on to the next getter. Only `yield*` reads it
+ * that way: a bare `yield next` (or `await next`) takes the outcome when
+ * the Future settles, so a cancellation landing before it runs loses it.
  */
 class NextCompleted<R> extends Future<R> implements CombinedFuture {
   readonly #source: NextSource;

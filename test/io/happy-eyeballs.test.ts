@@ -138,6 +138,35 @@ test('every address failing: the same combined error as one at a time (Connectio
   });
 });
 
+test('allErrors (asyncio 3.12 all_errors): every address failing throws an AggregateError of each attempt\'s error in the order tried, even for one address', T, async () => {
+  const [a, portA] = refusingPort();
+  const [b, portB] = refusingPort();
+  await runWith([a, b], function* (loop, before) {
+    for (const options of [{ allErrors: true }, { allErrors: true, happyEyeballsDelayMs: 50 }]) {
+      const both = yield* failure(connectTo(loop, [info(portA), info(portB)], options));
+      assert.ok(both instanceof AggregateError, String(both));
+      assert.deepEqual(
+        both.errors.map((e: unknown) => [(e as Error).constructor.name, (e as Error).message.match(/:(\d+)/)?.[1]]),
+        [
+          ['ConnectionRefusedError', String(portA)],
+          ['ConnectionRefusedError', String(portB)],
+        ],
+        JSON.stringify(options),
+      );
+      assert.match(both.message, /^createConnection\(127\.0\.0\.1, 1\) failed: /);
+    }
+    const one = yield* failure(createConnection(loop, () => new Collector(), '127.0.0.1', portA, { allErrors: true }));
+    assert.ok(one instanceof AggregateError && one.errors.length === 1 && one.errors[0] instanceof ConnectionRefusedError, String(one));
+    const plain = yield* failure(createConnection(loop, () => new Collector(), '127.0.0.1', portA, { allErrors: null }));
+    assert.ok(plain instanceof ConnectionRefusedError, 'null: the default');
+    assert.throws(() => createConnection(loop, () => new Collector(), '127.0.0.1', portA, { allErrors: 1 as never }), {
+      name: 'TypeError',
+      message: 'createConnection: options.allErrors must be a boolean or null, got 1',
+    });
+    assert.equal(openFdCount(), before);
+  });
+});
+
 test('cancelling createConnection while its attempts run cancels every attempt and closes every fd', T, async () => {
   const [hanging, hangingFds] = hangingPort();
   await runWith(hangingFds, function* (loop, before) {
