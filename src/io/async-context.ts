@@ -11,8 +11,9 @@
  * stores current there), and every step runs inside it.
  *
  * Cost, measured on Node 20 here: ~110 ns and ~150 bytes for the resource
- * and its runner (once per task), ~30 ns to enter it (once per step). `AsyncLocalStorage.snapshot()`
- * gives the same behaviour but took ~11 µs to capture.
+ * and its runner (once per task), ~30 ns to enter it (once per step).
+ * `AsyncLocalStorage.snapshot()` gives the same behaviour but took ~11 µs
+ * to capture.
  */
 import { AsyncResource } from 'node:async_hooks';
 import type { TaskContext } from '../core/loop-options.js';

@@ -66,9 +66,10 @@ export interface TaskOptions {
   context?: TaskContext | null;
 }
 
-function checkContext(context: unknown): TaskContext | null {
+/** `context` if it is a TaskContext or null; else a TypeError naming `what`. */
+function checkContext(context: unknown, what: string): TaskContext | null {
   if (context !== null && typeof context !== 'function') {
-    throw new TypeError(`createTask: options.context must be a function that runs a callback in the context (e.g. AsyncLocalStorage.snapshot()), or null; got ${describe(context)}`);
+    throw new TypeError(`${what} must be a function that runs a callback in the context (e.g. AsyncLocalStorage.snapshot()), or null; got ${describe(context)}`);
   }
   return context as TaskContext | null;
 }
@@ -229,7 +230,12 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
     const options = taskOptions ?? {};
     this.#deadlineMs = options.deadlineMs === undefined ? undefined : checkDeadline(options.deadlineMs, 'createTask');
     this.#name = options.name !== undefined ? String(options.name) : ++taskCounter;
-    this.#context = options.context !== undefined ? checkContext(options.context) : loop.captureTaskContext === null ? null : loop.captureTaskContext();
+    this.#context =
+      options.context !== undefined
+        ? checkContext(options.context, 'createTask: options.context')
+        : loop.captureTaskContext === null
+          ? null
+          : checkContext(loop.captureTaskContext(), 'createTask: what captureTaskContext returned');
     this.#stepHandle = new Handle(Task.#runStep, this, this.#lane);
     this.#scheduleStep(); // the first step (with its deadline, if any)
     this.#waiter = this.#stepHandle;

@@ -130,4 +130,11 @@ test('bad contexts are refused at the call', () => {
   assert.equal(loop.allTasks().length, 0);
   assert.throws(() => new EventLoop({ captureTaskContext: {} as never }), { name: 'TypeError', message: 'captureTaskContext must be a function or null, got an Object' });
   loop.close();
+  const capturing = new EventLoop({ clock: 'virtual', captureTaskContext: () => 42 as never });
+  assert.throws(() => capturing.createTask(body), {
+    name: 'TypeError',
+    message: 'createTask: what captureTaskContext returned must be a function that runs a callback in the context (e.g. AsyncLocalStorage.snapshot()), or null; got 42',
+  });
+  assert.equal(capturing.allTasks().length, 0);
+  capturing.close();
 });
