@@ -32,6 +32,8 @@ export { sleep, until, Sleep } from './tasks/operation.js';
 export type { Coroutine, CoroutineFunction, Instruction, Operation } from './tasks/operation.js';
 export { run } from './tasks/run.js';
 export type { RunOptions } from './tasks/run.js';
+export { Runner } from './tasks/runner.js';
+export type { RunnerRunOptions } from './tasks/runner.js';
 
 // --- synchronization primitives and queues (tasks/locks.ts, tasks/queues.ts) ---
 export { Lock } from './tasks/lock.js';

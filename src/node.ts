@@ -35,8 +35,8 @@ export {
 } from './io/errors.js';
 
 // --- hosts: Node's own loop beside eventide's (hosts/node.ts, hosts/node-guest.ts, hosts/node-blocking.ts) ---
-// `run` here overrides the portable one from index.js: same contract, on a createNodeLoop() loop.
-export { run, createNodeLoop, type NodeHostMode, type NodeLoopOptions, type NodeRunOptions } from './hosts/node.js';
+// `run` and `Runner` here override the portable ones from index.js: same contract, on createNodeLoop() loops.
+export { run, Runner, createNodeLoop, type NodeHostMode, type NodeLoopOptions, type NodeRunOptions } from './hosts/node.js';
 export { NodeGuestHost, isPollableSelector, type PollableSelector, type NodeHostOptions } from './hosts/node-guest.js';
 export { NodeBlockingHost, NodeBlockingSelector, type NodeBlockingHostStatistics } from './hosts/node-blocking.js';
 

@@ -22,6 +22,8 @@ import { PollSelector } from '../io/poll-selector.js';
 import { NodeEventLoop, setNodeLoopParts } from '../io/node-event-loop.js';
 import type { CoroutineLike, EventLoopOptions } from '../tasks/event-loop.js';
 import { runOnLoop } from '../tasks/run.js';
+import { Runner as PortableRunner, type RunnerRunOptions } from '../tasks/runner.js';
+import type { Task } from '../tasks/task.js';
 import { NodeBlockingHost } from './node-blocking.js';
 import { InterruptCancelsMain } from './node-sigint.js';
 import { isPollableSelector, NodeGuestHost } from './node-guest.js';
@@ -126,13 +128,48 @@ export function createNodeLoop(options: NodeLoopOptions = {}): NodeEventLoop {
  */
 export async function run<T>(main: CoroutineLike<T>, options: NodeRunOptions = {}): Promise<T> {
   const loop = createNodeLoop(options);
+  return interruptible((watch) => runOnLoop(loop, main, watch));
+}
+
+/**
+ * asyncio.Runner on Node: several runs on one Node loop (see
+ * tasks/runner.ts), each handling Ctrl-C as `run` does (the first SIGINT
+ * cancels that run's main task). This is the `Runner` exported by
+ * 'eventide/node'.
+ *
+ * @example
+ * import { Runner } from 'eventide/node';
+ * const runner = new Runner({ mode: 'blocking' });
+ * try {
+ *   const server = await runner.run(() => startServer(handle, '127.0.0.1', 8888));
+ *   await runner.run(() => server.serveForever());
+ * } finally {
+ *   await runner.close();
+ * }
+ */
+export class Runner extends PortableRunner<NodeEventLoop> {
+  constructor(options: NodeRunOptions = {}) {
+    super(options, (given) => createNodeLoop(given as NodeLoopOptions));
+  }
+
+  override async run<T>(main: CoroutineLike<T>, options: RunnerRunOptions = {}): Promise<T> {
+    return interruptible((watch) => this.runWatched(main, options, watch));
+  }
+}
+
+/**
+ * Runs `body` with Ctrl-C cancelling the main task it hands to `watch`
+ * (node-sigint.ts); if that cancellation ends the run, SIGINT is raised
+ * again so that the process ends as Ctrl-C ends it (asyncio raises
+ * KeyboardInterrupt).
+ */
+async function interruptible<T>(body: (watch: (task: Task<T>) => void) => Promise<T>): Promise<T> {
   const interrupt = new InterruptCancelsMain(['SIGINT']);
   interrupt.begin();
   try {
-    return await runOnLoop(loop, main, (task) => interrupt.watch(task));
+    return await body((task) => interrupt.watch(task));
   } catch (error) {
-    // Main ended by Ctrl-C's cancellation: end as Ctrl-C ends a process (asyncio raises
-    // KeyboardInterrupt), with our listener off first so that Node's default action meets none.
+    // Our listener off first, so that Node's default action meets none.
     interrupt.end();
     if (interrupt.signal !== null && error instanceof CancelledError && process.listenerCount('SIGINT') === 0) process.kill(process.pid, 'SIGINT');
     throw error;

@@ -128,10 +128,11 @@ test("'eventide/node' is a superset of 'eventide' sharing its classes, plus the 
   const coreExports = core as Record<string, unknown>;
   for (const name of Object.keys(coreExports)) {
     assert.ok(name in nodeExports, `'eventide/node' re-exports ${name}`);
-    // run and EventLoop are overridden with the Node loop's (same contract); everything else is the same object.
-    if (name !== 'run' && name !== 'EventLoop') assert.equal(nodeExports[name], coreExports[name], `${name} is the same object in both`);
+    // run, Runner and EventLoop are overridden with the Node loop's (same contract); everything else is the same object.
+    if (name !== 'run' && name !== 'Runner' && name !== 'EventLoop') assert.equal(nodeExports[name], coreExports[name], `${name} is the same object in both`);
   }
   assert.equal(node.EventLoop, node.NodeEventLoop);
+  assert.ok(node.Runner.prototype instanceof core.Runner, "'eventide/node' Runner extends the portable one");
   assert.ok(node.EventLoop.prototype instanceof core.EventLoop, "'eventide/node' EventLoop extends the portable one");
   for (const name of NODE_NAMES) assert.equal(typeof nodeExports[name], 'function', `'eventide/node' exports ${name}`);
   for (const name of ['createConnection', 'createServer', 'createDatagramEndpoint', 'addSignalHandler', 'runInExecutor', 'getaddrinfo', 'addReader', 'removeReader', 'addWriter', 'removeWriter']) {

@@ -1,0 +1,124 @@
+/**
+ * Runner (asyncio.Runner): several runs on one loop, made on first use;
+ * close() cancels what is left and closes the loop.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CancelledError, EventLoop, Runner, sleep, until, type ExceptionContext } from '../../src/index.js';
+
+test('two runs share one loop: a task the first left running goes on in the second; close() cancels it and closes the loop', async () => {
+  const runner = new Runner({ clock: 'virtual' });
+  assert.equal(String(runner), '<Runner initial>');
+  const log: string[] = [];
+  const [background] = await runner.run(function* () {
+    const loop = runner.getLoop();
+    const ticker = loop.createTask(function* () {
+      try {
+        for (;;) {
+          yield* sleep(10);
+          log.push(`tick ${loop.time()}`);
+        }
+      } finally {
+        log.push('ticker cancelled');
+      }
+    });
+    yield* sleep(25);
+    return [ticker] as const; // wrapped: a pending Task is not a result runUntilComplete can resolve with
+  });
+  assert.deepEqual(log, ['tick 10', 'tick 20']);
+  assert.equal(background.done(), false, 'left running after the first run');
+  const loop = runner.getLoop();
+  assert.ok(loop instanceof EventLoop);
+  assert.equal(loop.isClosed(), false);
+  assert.equal(String(runner), '<Runner ready>');
+
+  const second = await runner.run(function* () {
+    yield* sleep(20);
+    return runner.getLoop().time();
+  });
+  assert.equal(second, 45);
+  assert.deepEqual(log, ['tick 10', 'tick 20', 'tick 30', 'tick 40']);
+  assert.equal(runner.getLoop(), loop, 'the same loop');
+
+  await runner.close();
+  assert.equal(background.cancelled(), true);
+  assert.deepEqual(log.at(-1), 'ticker cancelled');
+  assert.equal(loop.isClosed(), true);
+  assert.equal(String(runner), '<Runner closed>');
+  await runner.close(); // again: nothing
+});
+
+test('run gives main\'s result or throws its exception; the main task is named (default "main")', async () => {
+  const runner = new Runner({ clock: 'virtual' });
+  const names: string[] = [];
+  const boom = new Error('boom');
+  await assert.rejects(
+    runner.run(function* () {
+      names.push(runner.getLoop().allTasks()[0]?.name ?? '');
+      yield* sleep(1);
+      throw boom;
+    }),
+    (error) => error === boom,
+  );
+  assert.equal(
+    await runner.run(
+      function* () {
+        names.push(runner.getLoop().allTasks()[0]?.name ?? '');
+        return 7;
+      },
+      { name: 'setup' },
+    ),
+    7,
+  );
+  assert.deepEqual(names, ['main', 'setup']);
+  await runner.close();
+});
+
+test('refusals: a run while another runs, run or getLoop after close, a non-coroutine, bad options; close while a run is in progress', async () => {
+  const runner = new Runner();
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const first = runner.run(function* () {
+    yield* until(gate); // the run stays in progress until the test opens the gate
+    return 'first';
+  });
+  await assert.rejects(
+    runner.run(function* () {}),
+    { name: 'RuntimeError', message: 'Runner.run: this runner is already running a main task' },
+  );
+  await assert.rejects(runner.close(), { name: 'RuntimeError', message: 'Runner.close: a main task is still running' });
+  open();
+  assert.equal(await first, 'first');
+  await assert.rejects(runner.run(42 as never), { name: 'TypeError', message: /^Runner\.run: expected a generator object or generator function, got 42/ });
+  await runner.close();
+  await assert.rejects(runner.run(function* () {}), { name: 'RuntimeError', message: 'Runner.run: the runner is closed' });
+  assert.throws(() => runner.getLoop(), { name: 'RuntimeError', message: 'Runner.getLoop: the runner is closed' });
+  assert.throws(() => new Runner(null as never), { name: 'TypeError', message: 'Runner: options must be an object, got null' });
+});
+
+test('close() before any run makes no loop; a leftover that fails while being cancelled goes to the exception handler', async () => {
+  const unused = new Runner();
+  await unused.close();
+  assert.equal(String(unused), '<Runner closed>');
+
+  const runner = new Runner({ clock: 'virtual' });
+  const reported: ExceptionContext[] = [];
+  runner.getLoop().setExceptionHandler((context) => reported.push(context));
+  const stubborn = new Error('will not go quietly');
+  await runner.run(function* () {
+    runner.getLoop().createTask(function* () {
+      try {
+        yield* sleep(1000);
+      } catch (error) {
+        assert.ok(error instanceof CancelledError);
+        throw stubborn;
+      }
+    });
+    yield* sleep(1);
+  });
+  await runner.close();
+  assert.deepEqual(
+    reported.map((context) => [context.message, context.exception]),
+    [['unhandled exception during run() shutdown', stubborn]],
+  );
+});
