@@ -134,8 +134,12 @@ export async function run<T>(main: CoroutineLike<T>, options: NodeRunOptions = {
 /**
  * asyncio.Runner on Node: several runs on one Node loop (see
  * tasks/runner.ts), each handling Ctrl-C as `run` does (the first SIGINT
- * cancels that run's main task). This is the `Runner` exported by
- * 'eventide/node'.
+ * cancels that run's main task). When that cancellation ends the run, the
+ * runner is closed (every task left, from this run or earlier ones, is
+ * cancelled and its `finally` blocks run, the loop is closed) before the
+ * process ends by SIGINT: asyncio's KeyboardInterrupt unwinds through
+ * `with Runner()`, whose close does the same. This is the `Runner`
+ * exported by 'eventide/node'.
  *
  * @example
  * import { Runner } from 'eventide/node';
@@ -153,17 +157,19 @@ export class Runner extends PortableRunner<NodeEventLoop> {
   }
 
   override async run<T>(main: CoroutineLike<T>, options: RunnerRunOptions = {}): Promise<T> {
-    return interruptible((watch) => this.runWatched(main, options, watch));
+    // The process is about to end: the program's own `finally { await runner.close() }` would never run.
+    return interruptible((watch) => this.runWatched(main, options, watch), () => this.close());
   }
 }
 
 /**
  * Runs `body` with Ctrl-C cancelling the main task it hands to `watch`
- * (node-sigint.ts); if that cancellation ends the run, SIGINT is raised
- * again so that the process ends as Ctrl-C ends it (asyncio raises
- * KeyboardInterrupt).
+ * (node-sigint.ts); if that cancellation ends the run, `cleanUp` (if any)
+ * is awaited and SIGINT is raised again so that the process ends as Ctrl-C
+ * ends it (asyncio raises KeyboardInterrupt). A second Ctrl-C during
+ * `cleanUp` meets Node's default action: the process ends at once.
  */
-async function interruptible<T>(body: (watch: (task: Task<T>) => void) => Promise<T>): Promise<T> {
+async function interruptible<T>(body: (watch: (task: Task<T>) => void) => Promise<T>, cleanUp?: () => Promise<void>): Promise<T> {
   const interrupt = new InterruptCancelsMain(['SIGINT']);
   interrupt.begin();
   try {
@@ -171,7 +177,13 @@ async function interruptible<T>(body: (watch: (task: Task<T>) => void) => Promis
   } catch (error) {
     // Our listener off first, so that Node's default action meets none.
     interrupt.end();
-    if (interrupt.signal !== null && error instanceof CancelledError && process.listenerCount('SIGINT') === 0) process.kill(process.pid, 'SIGINT');
+    if (interrupt.signal !== null && error instanceof CancelledError && process.listenerCount('SIGINT') === 0) {
+      try {
+        await cleanUp?.();
+      } finally {
+        if (process.listenerCount('SIGINT') === 0) process.kill(process.pid, 'SIGINT');
+      }
+    }
     throw error;
   } finally {
     interrupt.end(); // idempotent

@@ -4,7 +4,9 @@
  * next, and close() cancels what is left, closes the loop and its fds.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import test from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Runner } from '../../src/hosts/node.js';
 import { NodeBlockingSelector } from '../../src/hosts/node-blocking.js';
 import { EpollSelector } from '../../src/io/epoll-selector.js';
@@ -57,5 +59,45 @@ for (const mode of MODES) {
     await runner.close();
     assert.equal(loop.isClosed(), true);
     assert.equal(openFdCount(), before, "the loop's epoll and host fds are closed too");
+  });
+}
+
+const nodeEntry = pathToFileURL(fileURLToPath(new URL('../../src/node.js', import.meta.url))).href;
+
+/** Runs `program` (an ES module's text) in a child and sends it one SIGINT once it prints "started". */
+function interruptOnce(program: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', program], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      const first = !stdout.includes('started');
+      stdout += chunk.toString();
+      if (first && stdout.includes('started')) child.kill('SIGINT');
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout }));
+  });
+}
+
+for (const mode of MODES) {
+  test(`${mode}: Ctrl-C during a run cancels its main, then closes the runner (the tasks earlier runs left are cancelled, their finally blocks run) before the process ends by SIGINT`, { timeout: 30_000 }, async () => {
+    const program = [
+      `import { Runner, sleep } from ${JSON.stringify(nodeEntry)};`,
+      `const runner = new Runner({ mode: ${JSON.stringify(mode)} });`,
+      'await runner.run(function* () {',
+      '  runner.getLoop().createTask(function* () {',
+      '    try { yield* sleep(60_000); } finally { yield* sleep(10); console.log("background finally"); }',
+      '  });',
+      '});',
+      'await runner.run(function* () {',
+      '  console.log("started");',
+      '  try { yield* sleep(60_000); } finally { console.log("main finally"); }',
+      '});',
+      'console.log("run returned");',
+    ].join('\n');
+    const ended = await interruptOnce(program);
+    assert.equal(ended.stdout, 'started\nmain finally\nbackground finally\n');
+    assert.equal(ended.signal, 'SIGINT');
+    assert.equal(ended.code, null);
   });
 }
