@@ -8,10 +8,15 @@
  * `close()` does what `run` does at its end: cancel every task left, wait
  * for them, close the loop.
  *
- * The loop is made on first use (`run` or `getLoop`), as asyncio's is.
+ * The loop is made on first use (`run` or `getLoop`), as asyncio's is,
+ * and so is the runner's context: what the loop's `captureTaskContext`
+ * captures there (AsyncLocalStorage's stores on a Node loop). Every run's
+ * main task runs in that one context, as asyncio's Runner runs each main
+ * in its `_context`: what one main sets (`enterWith`), the next one sees.
  */
 import { describe } from '../core/assert.js';
 import { RuntimeError } from '../core/errors.js';
+import type { TaskContext } from '../core/loop-options.js';
 import { EventLoop, toCoroutine, type CoroutineLike } from './event-loop.js';
 import { cancelAllTasks, type RunOptions } from './run.js';
 import type { Task } from './task.js';
@@ -20,6 +25,12 @@ import type { Task } from './task.js';
 export interface RunnerRunOptions {
   /** The main task's name; default 'main'. */
   name?: string;
+  /**
+   * The context the main task runs in (asyncio's `Runner.run(coro,
+   * context=)`), e.g. `AsyncLocalStorage.snapshot()`; null: none, the
+   * loop's. Default: the runner's, shared by every run.
+   */
+  context?: TaskContext | null;
 }
 
 /**
@@ -35,6 +46,8 @@ export interface RunnerRunOptions {
 export class Runner<L extends EventLoop = EventLoop> {
   readonly #makeLoop: () => L;
   #loop: L | null = null;
+  /** Captured with the loop (asyncio's `_context`): every main runs in it unless told otherwise. */
+  #context: TaskContext | null = null;
   #closed = false;
   #running = false;
 
@@ -48,10 +61,23 @@ export class Runner<L extends EventLoop = EventLoop> {
     this.#makeLoop = () => make(options);
   }
 
-  /** The runner's loop, made now if this is its first use. RuntimeError once closed. */
+  /**
+   * The runner's loop, made now if this is its first use (the runner's
+   * context is captured then, here). RuntimeError once closed.
+   */
   getLoop(): L {
     if (this.#closed) throw new RuntimeError('Runner.getLoop: the runner is closed');
-    return (this.#loop ??= this.#makeLoop());
+    if (this.#loop === null) {
+      const loop = this.#makeLoop();
+      try {
+        this.#context = loop.captureTaskContext === null ? null : loop.captureTaskContext();
+      } catch (error) {
+        loop.close();
+        throw error;
+      }
+      this.#loop = loop;
+    }
+    return this.#loop;
   }
 
   /**
@@ -76,7 +102,8 @@ export class Runner<L extends EventLoop = EventLoop> {
     const loop = this.getLoop();
     this.#running = true;
     try {
-      const task = loop.createTask(coroutine, { name: options.name ?? 'main' });
+      const context = options.context !== undefined ? options.context : this.#context;
+      const task = loop.createTask(coroutine, { name: options.name ?? 'main', context });
       onStart?.(task);
       return await loop.runUntilComplete(task);
     } finally {

@@ -4,6 +4,7 @@
  * next, and close() cancels what is left, closes the loop and its fds.
  */
 import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
 import test from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -14,7 +15,7 @@ import type { Server } from '../../src/io/server.js';
 import type { StreamReader } from '../../src/io/stream-reader.js';
 import type { StreamWriter } from '../../src/io/stream-writer.js';
 import { openConnection, startServer } from '../../src/io/streams.js';
-import type { Coroutine } from '../../src/tasks/operation.js';
+import { sleep, type Coroutine } from '../../src/tasks/operation.js';
 import { openFdCount } from '../io/fds.js';
 import { MODES } from './node-helpers.js';
 
@@ -99,5 +100,35 @@ for (const mode of MODES) {
     assert.equal(ended.stdout, 'started\nmain finally\nbackground finally\n');
     assert.equal(ended.signal, 'SIGINT');
     assert.equal(ended.code, null);
+  });
+}
+
+for (const mode of MODES) {
+  test(`${mode}: the runs share one async context, captured on first use (asyncio's Runner context): an enterWith in one main is seen by the next; {context: AsyncLocalStorage.snapshot()} gives a run its own`, async () => {
+    const als = new AsyncLocalStorage<string>();
+    const runner = new Runner({ mode });
+    await als.run('outer', () =>
+      runner.run(function* () {
+        assert.equal(als.getStore(), 'outer');
+        als.enterWith('set by run 1');
+        yield* sleep(1);
+      }),
+    );
+    const seen = await runner.run(function* () {
+      yield* sleep(1);
+      return als.getStore();
+    });
+    assert.equal(seen, 'set by run 1');
+    const own = await als.run('request 2', () =>
+      runner.run(
+        function* () {
+          yield* sleep(1);
+          return als.getStore();
+        },
+        { context: AsyncLocalStorage.snapshot() },
+      ),
+    );
+    assert.equal(own, 'request 2');
+    await runner.close();
   });
 }

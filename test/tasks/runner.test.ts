@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CancelledError, EventLoop, Runner, sleep, until, type ExceptionContext } from '../../src/index.js';
+import { CancelledError, EventLoop, Runner, sleep, until, type ExceptionContext, type TaskContext } from '../../src/index.js';
 
 test('two runs share one loop: a task the first left running goes on in the second; close() cancels it and closes the loop', async () => {
   const runner = new Runner({ clock: 'virtual' });
@@ -121,4 +121,65 @@ test('close() before any run makes no loop; a leftover that fails while being ca
     reported.map((context) => [context.message, context.exception]),
     [['unhandled exception during run() shutdown', stubborn]],
   );
+});
+
+/** A fake contextvars for the tests below: a context is a mutable box, `current` the one a step runs in. */
+let current: { value: string } = { value: 'outside' };
+const capturedAt: string[] = [];
+
+/** captureTaskContext: a copy of the box current here (contextvars.copy_context), made current around each step. */
+function captureBox(): TaskContext {
+  capturedAt.push(current.value);
+  return boxRunner({ value: current.value });
+}
+
+function boxRunner(box: { value: string }): TaskContext {
+  return <R>(fn: () => R): R => {
+    const outer = current;
+    current = box;
+    try {
+      return fn();
+    } finally {
+      current = outer;
+    }
+  };
+}
+
+test("every run's main runs in the one context the runner captured on first use (asyncio's Runner._context): what one main sets, the next sees; options.context overrides it", async () => {
+  current = { value: 'outside' };
+  capturedAt.length = 0;
+  const runner = new Runner({ clock: 'virtual', captureTaskContext: captureBox });
+  await runner.run(function* () {
+    current.value = 'set by run 1'; // contextvar.set() in the first main
+    yield* sleep(1);
+  });
+  current.value = 'changed outside after the first run';
+  const seen = await runner.run(function* () {
+    yield* sleep(1);
+    return current.value;
+  });
+  assert.equal(seen, 'set by run 1');
+  assert.deepEqual(capturedAt, ['outside'], 'captured once, when the loop was made');
+  const own = { value: 'own' };
+  assert.equal(
+    await runner.run(
+      function* () {
+        return current.value;
+      },
+      { context: boxRunner(own) },
+    ),
+    'own',
+  );
+  assert.equal(
+    await runner.run(
+      function* () {
+        return current.value;
+      },
+      { context: null },
+    ),
+    'changed outside after the first run',
+    'null: no context, the loop\'s',
+  );
+  await assert.rejects(runner.run(function* () {}, { context: 'ctx' as never }), { name: 'TypeError', message: /^createTask: options\.context must be a function/ });
+  await runner.close();
 });
