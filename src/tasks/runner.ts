@@ -84,8 +84,9 @@ export class Runner<L extends EventLoop = EventLoop> {
    * Runs `main` (a generator object or function) as a task on the
    * runner's loop until it is done; resolves to its result or rejects with
    * its exception. Tasks it started and left running stay, and go on in
-   * the next run. RuntimeError when closed or while another run of this
-   * runner is in progress.
+   * the next run. RuntimeError when closed, while another run of this
+   * runner is in progress, or while its loop is running otherwise
+   * (`getLoop().runForever()`).
    */
   async run<T>(main: CoroutineLike<T>, options: RunnerRunOptions = {}): Promise<T> {
     return this.runWatched(main, options, undefined);
@@ -100,6 +101,8 @@ export class Runner<L extends EventLoop = EventLoop> {
     if (this.#running) throw new RuntimeError('Runner.run: this runner is already running a main task');
     const coroutine = toCoroutine(main, 'Runner.run');
     const loop = this.getLoop();
+    // Before main is a task: one made here would run on that other run of the loop while this call fails.
+    if (loop.isRunning()) throw new RuntimeError("Runner.run: the runner's loop is already running");
     this.#running = true;
     try {
       const context = options.context !== undefined ? options.context : this.#context;

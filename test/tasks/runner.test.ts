@@ -183,3 +183,25 @@ test("every run's main runs in the one context the runner captured on first use 
   await assert.rejects(runner.run(function* () {}, { context: 'ctx' as never }), { name: 'TypeError', message: /^createTask: options\.context must be a function/ });
   await runner.close();
 });
+
+test("run while the runner's loop is already running (getLoop().runForever()) is refused before main is made a task: main never runs", async () => {
+  const runner = new Runner();
+  const loop = runner.getLoop();
+  const forever = loop.runForever();
+  let ran = false;
+  try {
+    await assert.rejects(
+      runner.run(function* () {
+        ran = true;
+      }),
+      { name: 'RuntimeError', message: "Runner.run: the runner's loop is already running" },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(ran, false);
+    assert.equal(loop.allTasks().length, 0);
+  } finally {
+    loop.stop();
+    await forever;
+    await runner.close();
+  }
+});
