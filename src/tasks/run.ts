@@ -35,7 +35,11 @@ export async function run<T>(main: CoroutineLike<T>, options: RunOptions = {}): 
  */
 export async function runOnLoop<T>(loop: EventLoop, main: CoroutineLike<T>, onStart?: (task: Task<T>) => void): Promise<T> {
   try {
-    const task = loop.createTask(main, { name: 'main' });
+    // Main runs in the loop's own context (no context of its own): what it
+    // sets there (AsyncLocalStorage.enterWith on a Node loop) is seen by the
+    // callbacks it schedules, as asyncio's callbacks see the context of the
+    // code that scheduled them; the tasks it makes each copy it.
+    const task = loop.createTask(main, { name: 'main', context: null });
     onStart?.(task);
     return await loop.runUntilComplete(task);
   } finally {

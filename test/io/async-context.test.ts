@@ -63,6 +63,53 @@ for (const mode of MODES) {
   });
 }
 
+for (const mode of MODES) {
+  test(`${mode} host: run's main runs in the loop's own context, so a store main enters is seen by callbacks (callSoon, callLater, fd readers) and by tasks made after it; another task's stays in that task`, async () => {
+    const [a, b] = socketpair();
+    try {
+      const seen = await als.run('outer', () =>
+        run(
+          function* () {
+            const loop = getRunningLoop() as NodeEventLoop;
+            als.enterWith('entered by main');
+            const heard: Record<string, string | undefined> = {};
+            const done = loop.createFuture<void>();
+            loop.callSoon(() => void (heard.callSoon = als.getStore()));
+            loop.callLater(1, () => void (heard.callLater = als.getStore()));
+            loop.addReader(a, () => {
+              heard.reader = als.getStore();
+              loop.removeReader(a);
+              done.setResult();
+            });
+            const child = loop.createTask(function* () {
+              const before = als.getStore();
+              als.enterWith('entered by child');
+              yield* sleep(2);
+              return [before, als.getStore()];
+            });
+            yield* sleep(5);
+            writeString(b, 'x');
+            yield* done;
+            heard.child = (yield* child).join(' / ');
+            heard.main = als.getStore();
+            return heard;
+          },
+          { mode },
+        ),
+      );
+      assert.deepEqual(seen, {
+        callSoon: 'entered by main',
+        callLater: 'entered by main',
+        reader: 'entered by main',
+        child: 'entered by main / entered by child',
+        main: 'entered by main',
+      });
+    } finally {
+      closeAll(a, b);
+    }
+  });
+}
+
 test('asyncContext: false — every step sees the store the loop was started in, as before', async () => {
   const seen = await als.run('outer', () =>
     run(
