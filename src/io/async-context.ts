@@ -23,7 +23,8 @@ import type { TaskContext } from '../core/loop-options.js';
  * as a runner for the task's steps.
  *
  * @example
- * const loop = new EventLoop({ captureTaskContext: captureAsyncContext }); // what Node loops do by default
+ * // Node loops pass it as their captureTaskContext unless told otherwise:
+ * new NodeEventLoop({ asyncContext: false }); // steps run in the loop's context instead
  */
 export function captureAsyncContext(): TaskContext {
   const resource = new AsyncResource('eventide.Task');
