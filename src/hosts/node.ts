@@ -48,6 +48,8 @@ function nodeLoopParts(options: NodeLoopOptions, who: string): { selector: Selec
   if (mode !== undefined && mode !== 'guest' && mode !== 'blocking') {
     throw new TypeError(`${who}: mode must be 'guest' or 'blocking', got ${describe(mode)}`);
   }
+  const { asyncContext } = rest as NodeLoopOptions;
+  if (asyncContext !== undefined && typeof asyncContext !== 'boolean') throw new TypeError(`${who}: options.asyncContext must be a boolean, got ${describe(asyncContext)}`);
   if (givenHost !== undefined) {
     throw new TypeError(`${who}: options.host is not allowed (the host is chosen by mode); use new EventLoop({ selector, host }) for a host of your own`);
   }

@@ -147,5 +147,6 @@ test('createNodeLoop and new NodeEventLoop capture by default; a captureTaskCont
   );
   assert.equal(await own.runUntilComplete(task), undefined);
   own.close();
-  assert.throws(() => createNodeLoop({ asyncContext: 'yes' as never }), { name: 'TypeError', message: 'NodeEventLoop: options.asyncContext must be a boolean, got "yes"' });
+  assert.throws(() => createNodeLoop({ asyncContext: 'yes' as never }), { name: 'TypeError', message: 'createNodeLoop: options.asyncContext must be a boolean, got "yes"' });
+  assert.throws(() => new NodeEventLoop({ asyncContext: 1 as never }), { name: 'TypeError', message: 'NodeEventLoop: options.asyncContext must be a boolean, got 1' });
 });
