@@ -147,8 +147,12 @@ export async function run<T>(main: CoroutineLike<T>, options: NodeRunOptions = {
  * import { Runner } from 'eventide/node';
  * const runner = new Runner({ mode: 'blocking' });
  * try {
- *   const server = await runner.run(() => startServer(handle, '127.0.0.1', 8888));
- *   await runner.run(() => server.serveForever());
+ *   const server = await runner.run(function* () {
+ *     return yield* startServer(handle, '127.0.0.1', 8888);
+ *   });
+ *   await runner.run(function* () {
+ *     yield* server.serveForever();
+ *   });
  * } finally {
  *   await runner.close();
  * }
