@@ -97,3 +97,27 @@ export function runChild(source: string, env: Record<string, string> = {}): Prom
     });
   });
 }
+
+/** How a child run by runAndInterrupt ended, and what it printed. */
+export interface Ended {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+}
+
+/** Runs `program` (an ES module's text) in a child; once it prints "started", sends `sigints` SIGINTs ~100 ms apart. */
+export function runAndInterrupt(program: string, sigints: number): Promise<Ended> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', program], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      const first = !stdout.includes('started');
+      stdout += chunk.toString();
+      if (first && stdout.includes('started')) {
+        for (let i = 0; i < sigints; i++) setTimeout(() => child.kill('SIGINT'), 100 * i);
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout }));
+  });
+}

@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { spawn } from 'node:child_process';
 import test from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Runner } from '../../src/hosts/node.js';
@@ -17,7 +16,7 @@ import type { StreamWriter } from '../../src/io/stream-writer.js';
 import { openConnection, startServer } from '../../src/io/streams.js';
 import { sleep, type Coroutine } from '../../src/tasks/operation.js';
 import { openFdCount } from '../io/fds.js';
-import { MODES } from './node-helpers.js';
+import { MODES, runAndInterrupt } from './node-helpers.js';
 
 function* echoLine(reader: StreamReader, writer: StreamWriter): Coroutine<void> {
   writer.write(yield* reader.readLine());
@@ -65,20 +64,6 @@ for (const mode of MODES) {
 
 const nodeEntry = pathToFileURL(fileURLToPath(new URL('../../src/node.js', import.meta.url))).href;
 
-/** Runs `program` (an ES module's text) in a child and sends it one SIGINT once it prints "started". */
-function interruptOnce(program: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', program], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      const first = !stdout.includes('started');
-      stdout += chunk.toString();
-      if (first && stdout.includes('started')) child.kill('SIGINT');
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout }));
-  });
-}
 
 for (const mode of MODES) {
   test(`${mode}: Ctrl-C during a run cancels its main, then closes the runner (the tasks earlier runs left are cancelled, their finally blocks run) before the process ends by SIGINT`, { timeout: 30_000 }, async () => {
@@ -96,7 +81,7 @@ for (const mode of MODES) {
       '});',
       'console.log("run returned");',
     ].join('\n');
-    const ended = await interruptOnce(program);
+    const ended = await runAndInterrupt(program, 1);
     assert.equal(ended.stdout, 'started\nmain finally\nbackground finally\n');
     assert.equal(ended.signal, 'SIGINT');
     assert.equal(ended.code, null);

@@ -6,35 +6,12 @@
  * ends the process at once; a program with its own SIGINT listener keeps it.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runAndInterrupt } from './node-helpers.js';
 
 const nodeEntry = pathToFileURL(fileURLToPath(new URL('../../src/node.js', import.meta.url))).href;
 const T = { timeout: 30_000 };
-
-interface Ended {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-}
-
-/** Runs `program` (an ES module's text) in a child; once it prints "started", sends `sigints` SIGINTs ~100 ms apart. */
-function runAndInterrupt(program: string, sigints: number): Promise<Ended> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', program], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      const first = !stdout.includes('started');
-      stdout += chunk.toString();
-      if (first && stdout.includes('started')) {
-        for (let i = 0; i < sigints; i++) setTimeout(() => child.kill('SIGINT'), 100 * i);
-      }
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout }));
-  });
-}
 
 /** A program whose main says "started", sleeps a minute, and in finally sleeps `cleanupMs` then says so; `catchIt` returns instead of rethrowing. */
 function sleeper(options: { cleanupMs: number; catchIt?: boolean; ownListener?: boolean }): string {
