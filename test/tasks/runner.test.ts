@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CancelledError, EventLoop, Runner, sleep, until, type ExceptionContext, type TaskContext } from '../../src/index.js';
+import { FakeContext } from './fake-context.js';
 
 test('two runs share one loop: a task the first left running goes on in the second; close() cancels it and closes the loop', async () => {
   const runner = new Runner({ clock: 'virtual' });
@@ -123,40 +124,29 @@ test('close() before any run makes no loop; a leftover that fails while being ca
   );
 });
 
-/** A fake contextvars for the tests below: a context is a mutable box, `current` the one a step runs in. */
-let current: { value: string } = { value: 'outside' };
+/** A fake contextvars for the tests below: a context is a mutable box, `fake.current` the one a step runs in. */
+const fake = new FakeContext<{ value: string }>({ value: 'outside' });
 const capturedAt: string[] = [];
+const boxRunner = (box: { value: string }): TaskContext => fake.runnerFor(box);
 
 /** captureTaskContext: a copy of the box current here (contextvars.copy_context), made current around each step. */
 function captureBox(): TaskContext {
-  capturedAt.push(current.value);
-  return boxRunner({ value: current.value });
-}
-
-function boxRunner(box: { value: string }): TaskContext {
-  return <R>(fn: () => R): R => {
-    const outer = current;
-    current = box;
-    try {
-      return fn();
-    } finally {
-      current = outer;
-    }
-  };
+  capturedAt.push(fake.current.value);
+  return boxRunner({ value: fake.current.value });
 }
 
 test("every run's main runs in the one context the runner captured on first use (asyncio's Runner._context): what one main sets, the next sees; options.context overrides it", async () => {
-  current = { value: 'outside' };
+  fake.current = { value: 'outside' };
   capturedAt.length = 0;
   const runner = new Runner({ clock: 'virtual', captureTaskContext: captureBox });
   await runner.run(function* () {
-    current.value = 'set by run 1'; // contextvar.set() in the first main
+    fake.current.value = 'set by run 1'; // contextvar.set() in the first main
     yield* sleep(1);
   });
-  current.value = 'changed outside after the first run';
+  fake.current.value = 'changed outside after the first run';
   const seen = await runner.run(function* () {
     yield* sleep(1);
-    return current.value;
+    return fake.current.value;
   });
   assert.equal(seen, 'set by run 1');
   assert.deepEqual(capturedAt, ['outside'], 'captured once, when the loop was made');
@@ -164,7 +154,7 @@ test("every run's main runs in the one context the runner captured on first use 
   assert.equal(
     await runner.run(
       function* () {
-        return current.value;
+        return fake.current.value;
       },
       { context: boxRunner(own) },
     ),
@@ -173,7 +163,7 @@ test("every run's main runs in the one context the runner captured on first use 
   assert.equal(
     await runner.run(
       function* () {
-        return current.value;
+        return fake.current.value;
       },
       { context: null },
     ),

@@ -8,41 +8,30 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { currentTask, EventLoop, sleep, type TaskContext } from '../../src/index.js';
 import { runInVirtualTime } from '../../src/testing.js';
+import { FakeContext } from './fake-context.js';
 
-/** The fake context's "store": what a step sees. */
-let current = 'loop';
-
-/** A runner for the context labelled `label`: makes it current around `fn`. */
-function contextOf(label: string): TaskContext {
-  return <R>(fn: () => R): R => {
-    const outer = current;
-    current = label;
-    try {
-      return fn();
-    } finally {
-      current = outer;
-    }
-  };
-}
+/** The fake context: a label, the "store" a step sees. */
+const fake = new FakeContext('loop');
+const contextOf = (label: string): TaskContext => fake.runnerFor(label);
 
 test('options.context: every step of the task runs inside it, the first, the ones after sleeps and the one that takes a cancellation', async () => {
   await runInVirtualTime(function* (loop) {
     const seen: string[] = [];
     const task = loop.createTask(
       function* () {
-        seen.push(current);
+        seen.push(fake.current);
         yield* sleep(10);
-        seen.push(current);
+        seen.push(fake.current);
         try {
           yield* sleep(100);
         } finally {
-          seen.push(`${current} (cancelled)`);
+          seen.push(`${fake.current} (cancelled)`);
         }
       },
       { context: contextOf('request 7') },
     );
     yield* sleep(20);
-    assert.equal(current, 'loop', 'the context does not leak out of the step');
+    assert.equal(fake.current, 'loop', 'the context does not leak out of the step');
     task.cancel();
     yield* sleep(0);
     assert.equal(task.cancelled(), true);
@@ -53,29 +42,29 @@ test('options.context: every step of the task runs inside it, the first, the one
 test("captureTaskContext: called where each task is created, so a task made inside another's step captures that task's context; an explicit context or null wins", async () => {
   const captured: string[] = [];
   const capture = () => {
-    captured.push(current);
-    return contextOf(`copy of ${current}`);
+    captured.push(fake.current);
+    return contextOf(`copy of ${fake.current}`);
   };
   const seen: Record<string, string> = {};
   await runInVirtualTime(
     function* (loop) {
-      seen.main = current;
+      seen.main = fake.current;
       const child = loop.createTask(function* () {
-        seen.child = current;
+        seen.child = fake.current;
         const grandchild = loop.createTask(function* () {
-          seen.grandchild = current;
+          seen.grandchild = fake.current;
         });
         yield* grandchild;
       });
       const own = loop.createTask(
         function* () {
-          seen.own = current;
+          seen.own = fake.current;
         },
         { context: contextOf('own') },
       );
       const none = loop.createTask(
         function* () {
-          seen.none = current;
+          seen.none = fake.current;
         },
         { context: null },
       );
