@@ -156,10 +156,13 @@ export function allTasks(loop?: EventLoop): Task<unknown>[] {
 export function toCoroutine<T>(coro: CoroutineLike<T>, what: string): Coroutine<T> {
   const generator = typeof coro === 'function' ? (coro as CoroutineFunction<T>)() : coro;
   if (!isCoroutine(generator)) {
+    // A Future (a Task) is thenable too, but no async function made it.
     const hint =
-      generator !== null && typeof generator === 'object' && typeof (generator as { then?: unknown }).then === 'function'
-        ? ' (an async function returns a Promise: make it a generator function, or wait for the promise with `yield* until(promise)`)'
-        : '';
+      (generator as unknown) instanceof Future
+        ? ' (a Future or Task is already scheduled, not a coroutine to start: wait for it inside a generator function, `return yield* future`)'
+        : generator !== null && typeof generator === 'object' && typeof (generator as { then?: unknown }).then === 'function'
+          ? ' (an async function returns a Promise: make it a generator function, or wait for the promise with `yield* until(promise)`)'
+          : '';
     throw new TypeError(`${what}: expected a generator object or generator function, got ${describe(typeof coro === 'function' ? generator : coro)}${hint}`);
   }
   return generator;

@@ -55,6 +55,21 @@ test('createTask with an async function throws a TypeError that points to until(
   assertLoopClean(loop);
 });
 
+test('createTask with a Task or Future (or a function returning one) says to wait for it, not that an async function was given', async () => {
+  const loop = newLoop();
+  const running = loop.createTask(function* () {
+    return 1;
+  });
+  const future = loop.createFuture<number>();
+  const hint = ' (a Future or Task is already scheduled, not a coroutine to start: wait for it inside a generator function, `return yield* future`)';
+  assert.throws(() => loop.createTask(running as never), { name: 'TypeError', message: `createTask: expected a generator object or generator function, got a Task${hint}` });
+  assert.throws(() => loop.createTask((() => future) as never), { name: 'TypeError', message: `createTask: expected a generator object or generator function, got a Future${hint}` });
+  assert.equal(loop.allTasks().length, 1);
+  assert.equal(await loop.runUntilComplete(running), 1);
+  future.cancel();
+  assertLoopClean(loop);
+});
+
 for (const [label, value, shown] of [
   ['a number', 42, 'got 42'],
   ['null', null, 'got null'],
