@@ -271,7 +271,7 @@ export class AsCompleted<T> implements IterableIterator<Future<T>> {
  */
 export function asCompleted<O extends AnyOp>(ops: Iterable<O>, options: AsCompletedOptions = {}): AsCompleted<OpResult<O>> {
   if (ops instanceof Future || isCoroutine(ops)) {
-    throw new TypeError(`asCompleted: ops must be a collection (e.g. an array) of ops, not a single ${describe(ops)}`);
+    throw new TypeError(`asCompleted: ops must be a collection (e.g. an array) of ops, not a single op; got ${describe(ops)}`);
   }
   if (ops === null || ops === undefined || typeof (ops as Partial<Iterable<O>>)[Symbol.iterator] !== 'function') {
     throw new TypeError(`asCompleted: ops must be an iterable of ops, got ${describe(ops)}`);
