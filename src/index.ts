@@ -54,7 +54,7 @@ export { timeout, timeoutAt, Timeout } from './tasks/timeout.js';
 export type { TimeoutBody } from './tasks/timeout.js';
 export { shield } from './tasks/shield.js';
 export { asCompleted, AsCompleted } from './tasks/as-completed.js';
-export type { AsCompletedOptions } from './tasks/as-completed.js';
+export type { AsCompletedOptions, OpFuture } from './tasks/as-completed.js';
 export { TaskGroup, taskGroup } from './tasks/task-group.js';
 export type { TaskGroupBody } from './tasks/task-group.js';
 export type { AnyOp, Op, OpResult } from './tasks/ensure-future.js';

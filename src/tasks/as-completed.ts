@@ -39,6 +39,7 @@ import { COMBINES, type CombinedFuture } from './combined.js';
 import { currentLane, ensureFuture, loopOf, toFutureOrCoroutine, type AnyOp, type OpResult } from './ensure-future.js';
 import type { EventLoop } from './event-loop.js';
 import { Future } from './future.js';
+import type { Task } from './task.js';
 import { isCoroutine } from './operation.js';
 import { checkTimeoutMs } from './timeout.js';
 
@@ -46,6 +47,12 @@ export interface AsCompletedOptions {
   /** Ops still running this many ms after the call count as finished with a TimeoutError. null or Infinity (default): no limit. */
   timeoutMs?: number | null;
 }
+
+/**
+ * The Future an op is to `futures()`: a Future or Task given as an op is
+ * itself; anything else (a coroutine, a generator function) runs in a Task.
+ */
+export type OpFuture<O> = O extends Future<unknown> ? O : Task<OpResult<O>>;
 
 /** Put on the finished queue, once per op still running, when the time is up. */
 const TIMED_OUT = Symbol('timed out');
@@ -117,7 +124,7 @@ class NextCompleted<R> extends Future<R> implements CombinedFuture {
  * or `futures()` for the ops themselves, in the order they finish. Both
  * draw from the same ops: together they hand out one Future per op.
  */
-export class AsCompleted<T> implements IterableIterator<Future<T>> {
+export class AsCompleted<T, F = Future<T>> implements IterableIterator<Future<T>> {
   readonly #loop: EventLoop;
   readonly #total: number;
   /** Ops not finished and not timed out (asyncio's `_todo`). */
@@ -180,12 +187,12 @@ export class AsCompleted<T> implements IterableIterator<Future<T>> {
    *   console.log(task.name, task.result());
    * }
    */
-  futures(): IterableIterator<Future<Future<T>>> {
+  futures(): IterableIterator<Future<F>> {
     const source = this;
     return {
-      next(): IteratorResult<Future<Future<T>>, undefined> {
+      next(): IteratorResult<Future<F>, undefined> {
         if (source.remaining === 0) return { done: true, value: undefined };
-        return { done: false, value: source.#handOut<Future<T>>(true) };
+        return { done: false, value: source.#handOut<F>(true) };
       },
       [Symbol.iterator]() {
         return this;
@@ -269,7 +276,7 @@ export class AsCompleted<T> implements IterableIterator<Future<T>> {
  *   render(page);
  * }
  */
-export function asCompleted<O extends AnyOp>(ops: Iterable<O>, options: AsCompletedOptions = {}): AsCompleted<OpResult<O>> {
+export function asCompleted<O extends AnyOp>(ops: Iterable<O>, options: AsCompletedOptions = {}): AsCompleted<OpResult<O>, OpFuture<O>> {
   if (ops instanceof Future || isCoroutine(ops)) {
     throw new TypeError(`asCompleted: ops must be a collection (e.g. an array) of ops, not a single op; got ${describe(ops)}`);
   }
@@ -283,5 +290,5 @@ export function asCompleted<O extends AnyOp>(ops: Iterable<O>, options: AsComple
   const items = [...ops].map((op, index) => toFutureOrCoroutine(op as AnyOp, `asCompleted: op ${index}`));
   const loop = loopOf(items, 'asCompleted');
   const futures = new Set([...new Set(items)].map((item) => ensureFuture(item, loop)));
-  return new AsCompleted(loop, futures as Set<Future<OpResult<O>>>, timeoutMs);
+  return new AsCompleted<OpResult<O>, OpFuture<O>>(loop, futures as Set<Future<OpResult<O>>>, timeoutMs);
 }

@@ -155,6 +155,30 @@ test('futures(): the ops themselves in the order they finish, coroutines as the 
   });
 });
 
+test('futures() is typed with the ops themselves: Tasks given stay Tasks (name, result typed), coroutines are their Tasks (the doc example compiles)', async () => {
+  await runInVirtualTime(function* (loop) {
+    const tasks = [loop.createTask(after(20, 'slow'), { name: 'a' }), loop.createTask(after(10, 'fast'), { name: 'b' })];
+    const seen: string[] = [];
+    for (const next of asCompleted(tasks).futures()) {
+      const task: Task<string> = yield* next;
+      seen.push(`${task.name}=${task.result()}`);
+    }
+    for (const next of asCompleted([after(5, 'coro')]).futures()) {
+      const task: Task<string> = yield* next;
+      seen.push(`${task.name.startsWith('Task-')}=${task.result()}`);
+    }
+    const future = loop.createFuture<number>();
+    future.setResult(7);
+    for (const next of asCompleted([future]).futures()) {
+      const op = yield* next;
+      // @ts-expect-error a Future given stays a Future: it has no name
+      assert.equal(op.name, undefined);
+      seen.push(`future=${op.result()}`);
+    }
+    assert.deepEqual(seen, ['b=fast', 'a=slow', 'true=coro', 'future=7']);
+  });
+});
+
 test('outcomes and futures() draw from the same ops: together they hand out one Future per op', async () => {
   await runInVirtualTime(function* () {
     const it = asCompleted([after(1, 'x'), after(2, 'y'), after(3, 'z')]);
