@@ -284,17 +284,34 @@ export function createConnection<P extends StreamProtocol>(
   port: number | null,
   options: CreateConnectionOptions = {},
 ): Task<[SocketTransport, P]> {
+  const connecting = connectionCoroutine(loop, protocolFactory, host, port, options);
+  return loop.createTask(connecting, { name: `createConnection ${host ?? `fd ${options.sock}`}:${port ?? ''}` });
+}
+
+/**
+ * @internal createConnection's arguments checked here, at the call; its
+ * work as a coroutine, for a task that goes on with the connection
+ * (openConnection): run in that task, a cancellation can only land where
+ * the connection is still closed on it, never after it is made.
+ */
+export function connectionCoroutine<P extends StreamProtocol>(
+  loop: EventLoop,
+  protocolFactory: () => P,
+  host: string | null,
+  port: number | null,
+  options: CreateConnectionOptions,
+): Coroutine<[SocketTransport, P]> {
   checkFactory(protocolFactory, 'createConnection');
   checkPriorityOption(options, 'createConnection');
   refuseTlsOptions(options, 'createConnection');
   checkHostPort(host, port, options.sock, 'createConnection');
   const plan = checkConnectPlan(options, 'createConnection');
-  return loop.createTask(function* (): Coroutine<[SocketTransport, P]> {
+  return (function* (): Coroutine<[SocketTransport, P]> {
     if (options.sock != null) return yield* wrapConnected(loop, options.sock, protocolFactory, socketFamily(options.sock), options.priority, 'createConnection');
     const infos = yield* resolve(loop, host as string, port as number, options.family ?? 0, C.SOCK_STREAM);
     const [fd, family] = yield* connectToAny(loop, infos, plan, host as string, port as number);
     return yield* wrapConnected(loop, fd, protocolFactory, family, options.priority, 'createConnection');
-  }, { name: `createConnection ${host ?? `fd ${options.sock}`}:${port ?? ''}` });
+  })();
 }
 
 /** Throws at the call, before any socket is opened, unless `path` is a usable Unix socket path (checkUnixPath). */
@@ -317,12 +334,23 @@ export function createUnixConnection<P extends StreamProtocol>(
   path: string | null,
   options: { sock?: number | null; priority?: Priority } = {},
 ): Task<[SocketTransport, P]> {
+  const connecting = unixConnectionCoroutine(loop, protocolFactory, path, options);
+  return loop.createTask(connecting, { name: `createUnixConnection ${path ?? `fd ${options.sock}`}` });
+}
+
+/** @internal createUnixConnection's checks at the call and its work as a coroutine (see connectionCoroutine). */
+export function unixConnectionCoroutine<P extends StreamProtocol>(
+  loop: EventLoop,
+  protocolFactory: () => P,
+  path: string | null,
+  options: { sock?: number | null; priority?: Priority },
+): Coroutine<[SocketTransport, P]> {
   checkFactory(protocolFactory, 'createUnixConnection');
   checkPriorityOption(options, 'createUnixConnection');
   refuseTlsOptions(options, 'createUnixConnection');
   if (options.sock != null) checkFd(options.sock, 'createUnixConnection: options.sock');
   else checkPathArgument(path, 'createUnixConnection');
-  return loop.createTask(function* (): Coroutine<[SocketTransport, P]> {
+  return (function* (): Coroutine<[SocketTransport, P]> {
     if (options.sock != null) return yield* wrapConnected(loop, options.sock, protocolFactory, C.AF_UNIX, options.priority, 'createUnixConnection');
     const fd = openSocket(C.AF_UNIX, C.SOCK_STREAM, 'createUnixConnection');
     try {
@@ -332,7 +360,7 @@ export function createUnixConnection<P extends StreamProtocol>(
       throw error;
     }
     return yield* wrapConnected(loop, fd, protocolFactory, C.AF_UNIX, options.priority, 'createUnixConnection');
-  }, { name: `createUnixConnection ${path ?? `fd ${options.sock}`}` });
+  })();
 }
 
 /**

@@ -22,10 +22,10 @@ import type { Future } from '../tasks/future.js';
 import { isCoroutine, isThenable, until, type Coroutine } from '../tasks/operation.js';
 import type { Task } from '../tasks/task.js';
 import {
-  createConnection,
+  connectionCoroutine,
   createServer,
-  createUnixConnection,
   createUnixServer,
+  unixConnectionCoroutine,
   type CreateConnectionOptions,
   type CreateServerOptions,
   type CreateUnixServerOptions,
@@ -176,7 +176,9 @@ export function openConnection(host: string | null, port: number | null, options
   refuseTlsOptions(options, 'openConnection');
   const loop = options.loop ?? getRunningLoop();
   const reader = new StreamReader({ loop, ...(options.limit !== undefined ? { limit: options.limit } : {}) });
-  const connecting = createConnection(loop, () => new StreamReaderProtocol(reader, null, loop), host, port, connectionOptions(options));
+  // Connected in the task below, not in a task of its own that it waits for: a cancel landing between that
+  // task's end and this one's next step would leave the connection open with no one to close it.
+  const connecting = connectionCoroutine(loop, () => new StreamReaderProtocol(reader, null, loop), host, port, connectionOptions(options));
   return loop.createTask(function* (): Coroutine<[StreamReader, StreamWriter]> {
     const [transport, protocol] = yield* connecting;
     return [reader, new StreamWriter(transport, protocol, reader, loop)];
@@ -195,7 +197,7 @@ export function openUnixConnection(path: string | null, options: StreamOptions &
   const loop = options.loop ?? getRunningLoop();
   const reader = new StreamReader({ loop, ...(options.limit !== undefined ? { limit: options.limit } : {}) });
   const { limit: _limit, loop: _loop, ...rest } = options;
-  const connecting = createUnixConnection(loop, () => new StreamReaderProtocol(reader, null, loop), path, rest);
+  const connecting = unixConnectionCoroutine(loop, () => new StreamReaderProtocol(reader, null, loop), path, rest); // see openConnection
   return loop.createTask(function* (): Coroutine<[StreamReader, StreamWriter]> {
     const [transport, protocol] = yield* connecting;
     return [reader, new StreamWriter(transport, protocol, reader, loop)];

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { RuntimeError } from '../../src/core/errors.js';
+import { CancelledError, RuntimeError } from '../../src/core/errors.js';
 import { ConnectionResetError } from '../../src/io/errors.js';
 import { IncompleteReadError, LimitOverrunError, StreamReader } from '../../src/io/stream-reader.js';
 import type { StreamWriter } from '../../src/io/stream-writer.js';
@@ -274,6 +274,49 @@ test('streams over Unix sockets', T, async () => {
     yield* writer.waitClosed();
     server.close();
     yield* server.waitClosed();
+  });
+});
+
+test('openConnection / openUnixConnection cancelled at any tick while connecting: either it returns the streams or no connection is left open', T, async () => {
+  const path = `\0eventide-streams-cancel-${process.pid}`;
+  await runIo(function* (loop) {
+    let open = 0;
+    const track: ClientConnectedCallback = function* (reader, writer) {
+      open++;
+      try {
+        yield* reader.read(); // until the client's side closes
+      } finally {
+        open--;
+        writer.close();
+      }
+    };
+    const tcp = yield* startServer(track, '127.0.0.1', 0);
+    const unix = yield* startUnixServer(track, path);
+    const [, port] = tcp.addresses()[0] as [string, number];
+    for (const connect of [() => openConnection('127.0.0.1', port), () => openUnixConnection(path)]) {
+      // Cancel after 0, 1, 2, ... loop iterations: one of them lands in the tick where the connection is made.
+      for (let ticks = 0; ticks < 40; ticks++) {
+        const opening = connect();
+        let left = ticks;
+        const countDown = (): void => {
+          if (left-- === 0) opening.cancel();
+          else loop.callSoon(countDown);
+        };
+        loop.callSoon(countDown);
+        try {
+          const [, writer] = yield* opening;
+          writer.close();
+          yield* writer.waitClosed();
+        } catch (error) {
+          assert.ok(error instanceof CancelledError, `cancelled ${ticks} ticks in: ${String(error)}`);
+        }
+        yield* eventually(() => open === 0, `no connection left open after a cancel ${ticks} ticks in`);
+      }
+    }
+    tcp.close();
+    unix.close();
+    yield* tcp.waitClosed();
+    yield* unix.waitClosed();
   });
 });
 
