@@ -18,9 +18,13 @@
  * the op on the `#finished` queue, or hands it straight to the oldest
  * Future handed out that is still waiting. A Future handed out and then
  * cancelled (its task was cancelled while waiting) takes nothing: the op
- * goes to the next one, so no outcome is lost. Nor when the task is
- * cancelled after its Future settled but before it ran to read it: the
- * outcome goes back, ahead of the others, for the next Future handed out.
+ * goes to the next one. Nor when the task is cancelled after its Future
+ * settled but before it ran to read it: the outcome goes back, ahead of
+ * the others, for the next Future handed out. The cancelled wait still
+ * used up its turn, as a cancelled `Queue.get` does in asyncio: there is
+ * one Future per op, so an iteration that a cancellation interrupted ends
+ * before the last outcome is handed out (that op is still done: look at
+ * it directly).
  *
  * With `timeoutMs`, ops still running at the deadline count as finished
  * with a TimeoutError, one each, in place of their outcome. They are not
