@@ -30,6 +30,16 @@ export function checkMilliseconds(value: unknown, what: string): asserts value i
   if (Number.isNaN(value)) throw new RangeError(`${what} must be a number of milliseconds, got NaN`);
 }
 
+/**
+ * Throws a TypeError naming `what` unless `value` is a boolean or absent:
+ * undefined, and null too when `nullable` (an option where null means the
+ * default, as asyncio's None).
+ */
+export function checkOptionalBoolean(value: unknown, what: string, nullable = false): void {
+  if (value === undefined || typeof value === 'boolean' || (nullable && value === null)) return;
+  throw new TypeError(`${what} must be a boolean${nullable ? ' or null' : ''}, got ${describe(value)}`);
+}
+
 /** A short, safe description of any value for error messages. */
 export function describe(value: unknown): string {
   if (value === null) return 'null';

@@ -13,7 +13,7 @@
  * to a PollSelector, which has no single fd to hand to Node, so the
  * default mode then becomes 'blocking' (asking for 'guest' is an error).
  */
-import { describe } from '../core/assert.js';
+import { checkOptionalBoolean, describe } from '../core/assert.js';
 import { CancelledError } from '../core/errors.js';
 import type { LoopHost } from '../core/host.js';
 import type { Selector } from '../core/selector.js';
@@ -48,8 +48,7 @@ function nodeLoopParts(options: NodeLoopOptions, who: string): { selector: Selec
   if (mode !== undefined && mode !== 'guest' && mode !== 'blocking') {
     throw new TypeError(`${who}: mode must be 'guest' or 'blocking', got ${describe(mode)}`);
   }
-  const { asyncContext } = rest as NodeLoopOptions;
-  if (asyncContext !== undefined && typeof asyncContext !== 'boolean') throw new TypeError(`${who}: options.asyncContext must be a boolean, got ${describe(asyncContext)}`);
+  checkOptionalBoolean((rest as NodeLoopOptions).asyncContext, `${who}: options.asyncContext`);
   if (givenHost !== undefined) {
     throw new TypeError(`${who}: options.host is not allowed (the host is chosen by mode); use new EventLoop({ selector, host }) for a host of your own`);
   }

@@ -20,7 +20,7 @@
  * Loops with these as methods: NodeEventLoop (node-event-loop.ts).
  */
 import { statSync, unlinkSync } from 'node:fs';
-import { checkCallback, describe } from '../core/assert.js';
+import { checkCallback, checkOptionalBoolean, describe } from '../core/assert.js';
 import type { Priority } from '../core/priority.js';
 import type { EventLoop } from '../tasks/event-loop.js';
 import type { Coroutine } from '../tasks/operation.js';
@@ -169,7 +169,7 @@ export function checkConnectPlan(options: CreateConnectionOptions, who: string):
   if (interleave != null && !(Number.isInteger(interleave) && interleave >= 0)) throw new RangeError(`${who}: options.interleave must be a non-negative integer or null, got ${describe(interleave)}`);
   // asyncio: a delay without an interleave means interleave=1.
   const { allErrors } = options;
-  if (allErrors != null && typeof allErrors !== 'boolean') throw new TypeError(`${who}: options.allErrors must be a boolean or null, got ${describe(allErrors)}`);
+  checkOptionalBoolean(allErrors, `${who}: options.allErrors`, true);
   return { localAddr, happyEyeballsDelayMs, interleave: interleave ?? (happyEyeballsDelayMs === null ? 0 : 1), allErrors: allErrors ?? false };
 }
 
@@ -424,10 +424,7 @@ export function createServer(
   }
   checkServerOptions(options, 'createServer');
   // null is the default, as undefined (asyncio's None; `?? default` below reads it so).
-  for (const flag of ['reusePort', 'reuseAddress', 'keepAlive', 'startServing'] as const) {
-    const value: unknown = options[flag];
-    if (value != null && typeof value !== 'boolean') throw new TypeError(`createServer: options.${flag} must be a boolean or null, got ${describe(value)}`);
-  }
+  for (const flag of ['reusePort', 'reuseAddress', 'keepAlive', 'startServing'] as const) checkOptionalBoolean(options[flag], `createServer: options.${flag}`, true);
   return loop.createTask(function* (): Coroutine<Server> {
     const listeners: Listener[] = [];
     try {

@@ -37,7 +37,7 @@ import {
 import { connectReadPipe, connectWritePipe, type ConnectPipeOptions } from './connect-pipe.js';
 import type { UdpTransport } from './datagram-transport.js';
 import { getaddrinfo, getnameinfo, type AddrInfo, type GetaddrinfoOptions } from './dns.js';
-import { describe } from '../core/assert.js';
+import { checkOptionalBoolean } from '../core/assert.js';
 import { captureAsyncContext } from './async-context.js';
 import { EpollSelector } from './epoll-selector.js';
 import { closeDefaultExecutor, runInExecutor, setDefaultExecutor, shutdownDefaultExecutor } from './executor.js';
@@ -88,7 +88,7 @@ export function setNodeLoopParts(parts: NodeLoopParts): void {
 function withNodeDefaults(given: NodeEventLoopOptions): EventLoopOptions {
   if (given === null || typeof given !== 'object') return given; // EventLoop's constructor names the mistake
   const { asyncContext, ...options } = given;
-  if (asyncContext !== undefined && typeof asyncContext !== 'boolean') throw new TypeError(`NodeEventLoop: options.asyncContext must be a boolean, got ${describe(asyncContext)}`);
+  checkOptionalBoolean(asyncContext, 'NodeEventLoop: options.asyncContext');
   if (options.captureTaskContext === undefined && asyncContext !== false) options.captureTaskContext = captureAsyncContext;
   if (options.host === undefined && nodeLoopParts !== null) {
     const { selector, host, rest } = nodeLoopParts(options, 'NodeEventLoop');

@@ -20,7 +20,7 @@
  * The children report through done-callbacks in the lane of the task that
  * called gather, so a high-priority caller hears back at high priority.
  */
-import { describe } from '../core/assert.js';
+import { checkOptionalBoolean, describe } from '../core/assert.js';
 import { CancelledError } from '../core/errors.js';
 import { currentLane, ensureFuture, loopOf, toFutureOrCoroutine, type AnyOp, type OpResult } from './ensure-future.js';
 import { COMBINES, type CombinedFuture } from './combined.js';
@@ -183,8 +183,6 @@ function parseArguments(args: unknown[]): [readonly unknown[], boolean] {
     throw new TypeError(`gather: options must be an object like {returnExceptions: true}, got ${describe(options)}`);
   }
   const returnExceptions = (options as GatherOptions).returnExceptions;
-  if (returnExceptions !== undefined && typeof returnExceptions !== 'boolean') {
-    throw new TypeError(`gather: options.returnExceptions must be a boolean, got ${describe(returnExceptions)}`);
-  }
+  checkOptionalBoolean(returnExceptions, 'gather: options.returnExceptions');
   return [args[0], returnExceptions === true];
 }
