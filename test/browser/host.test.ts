@@ -63,11 +63,16 @@ describe('browser host (chromium)', { timeout: 60_000 }, () => {
     const { page, errors } = await blankPageWithBundle();
     const log = await page.evaluate(async () => {
       const w = globalThis as unknown as TestWindow;
-      const { BrowserLoop, until } = w.E;
+      const { BrowserLoop, EventLoop, until } = w.E;
       const log: string[] = [];
-      // A budget the first (cold) turn cannot run out of: a cut batch would
-      // let the timers below, due by then, overtake the low callback.
-      const browser = new BrowserLoop({ budgetMs: 1000 });
+      // The first turn runs every lane in one batch, so 'low' runs before
+      // the timers its critical neighbour schedules. Only wall-clock time
+      // could reorder that, on a slow (cold, shared) machine: a turn that
+      // outruns the budget is cut, and a normal-lane run that outlasts the
+      // slice moves the timers, by then due, ahead of 'low'. A budget and
+      // no slice that no turn can run out of keep the order a fact of the
+      // loop, not of the machine's speed.
+      const browser = new BrowserLoop({ budgetMs: 60_000, loop: new EventLoop({ sliceMs: Infinity }) });
       const loop = browser.loop;
       loop.callSoon(() => log.push('normal 1'));
       loop.callSoon(() => {
@@ -80,15 +85,17 @@ describe('browser host (chromium)', { timeout: 60_000 }, () => {
       loop.callSoon(() => log.push('low'), { priority: 'low' });
       loop.callLater(60_000, () => log.push('never: the loop stops first'));
       void Promise.resolve().then(() => log.push('page microtask (before the first turn)'));
-      // The loop is idle, waiting on a 60 s timer, when these page callbacks schedule work.
+      // The loop is idle, waiting on a 60 s timer, when these page callbacks
+      // schedule work. 200 ms leaves the first turn ample time to set the
+      // 2 and 6 ms timers running before the page's own deadline comes.
       w.setTimeout(() => {
-        log.push('page timeout 40');
-        loop.callSoon(() => log.push('scheduled by the page at 40'));
-      }, 40);
-      w.setTimeout(() => log.push('page timeout 90'), 90);
+        log.push('page timeout 200');
+        loop.callSoon(() => log.push('scheduled by the page at 200'));
+      }, 200);
+      w.setTimeout(() => log.push('page timeout 250'), 250);
       loop.createTask(function* () {
         const status = yield* until(w.fetch('/blank.html').then((r) => r.status));
-        yield* w.E.sleep(120);
+        yield* w.E.sleep(300);
         log.push(`task: fetch ${status}, then slept`);
         loop.stop();
       });
@@ -105,9 +112,9 @@ describe('browser host (chromium)', { timeout: 60_000 }, () => {
       'low',
       'timer 2',
       'timer 6',
-      'page timeout 40',
-      'scheduled by the page at 40',
-      'page timeout 90',
+      'page timeout 200',
+      'scheduled by the page at 200',
+      'page timeout 250',
       'task: fetch 200, then slept',
     ]);
     assert.ok(log.stats.timersCancelled >= 1, 'work from the page cancelled a stale host timer');
