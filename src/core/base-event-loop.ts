@@ -128,6 +128,13 @@ export class BaseEventLoop {
   #hostTickRan = false;
   /** What a tick run by the host threw, for runForever to rethrow. */
   #hostTickFailure: { error: unknown } | null = null;
+  /**
+   * The context every tick of the current runForever runs in (captured
+   * when it started; see EventLoopOptions.captureTaskContext), or null:
+   * ticks run in the context of whoever calls them.
+   */
+  #runContext: TaskContext | null = null;
+  readonly #tickNow = (): void => this.#tick(0);
   /** Promises and other outside events the loop was asked to wait for (see `until`). */
   #externalWaits = 0;
   /** Set while a guest driver runs the loop (attachGuest): told instead of the host. */
@@ -764,6 +771,7 @@ export class BaseEventLoop {
     const hooks = this.instrumentHooks;
     hooks.beforeRun?.(this);
     try {
+      this.#runContext = this.captureTaskContext?.() ?? null;
       let waitMs = this.#selectTimeout(Infinity);
       for (;;) {
         if (waitMs > 0) {
@@ -791,7 +799,7 @@ export class BaseEventLoop {
         if (this.#hostTickRan) this.#hostTickRan = false; // the host ran this tick already
         else {
           if (waitMs > 0) hooks.afterIoWait?.(0);
-          this.#tick(0);
+          this.#runTick();
         }
         if (this.#stopping) break;
         // On a real clock with nothing ready, the host wait that comes next
@@ -806,11 +814,19 @@ export class BaseEventLoop {
         waitMs = this.#selectTimeout(Infinity);
       }
     } finally {
+      this.#runContext = null;
       hooks.afterRun?.(this);
       this.#stopping = false;
       this.#running = false;
       markActive(this, false);
     }
+  }
+
+  /** One tick of runForever, in the run's context when it has one. */
+  #runTick(): void {
+    const context = this.#runContext;
+    if (context === null) this.#tick(0);
+    else context(this.#tickNow);
   }
 
   /**
@@ -829,7 +845,7 @@ export class BaseEventLoop {
     this.#hostWaiting = false;
     try {
       hooks.afterIoWait?.(0);
-      this.#tick(0);
+      this.#runTick();
     } catch (error) {
       this.#hostTickFailure = { error };
       this.#hostTickRan = true;

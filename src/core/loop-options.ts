@@ -30,6 +30,13 @@ export interface EventLoopOptions {
    * task). Not called for a task given its own `context`. Default none:
    * steps run in whatever context the loop runs in. Node loops capture
    * AsyncLocalStorage's (see NodeLoopOptions.asyncContext).
+   *
+   * `runForever` also calls it once, when it starts, and runs every tick
+   * of that run inside the context it returns: the loop's own context,
+   * where callbacks and context-less tasks (`run`'s main) run. A host may
+   * run a tick from its own callbacks (a blocking host's turn), whose
+   * context is the host's; without this, what main entered would be seen
+   * by the ticks runForever runs and not by those.
    */
   captureTaskContext?: (() => TaskContext | null) | null;
   /** `'real'` (default), `'virtual'`, or any Clock. */

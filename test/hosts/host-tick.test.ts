@@ -12,7 +12,8 @@
  * inside a host-run tick does not end the host's wait through wake();
  * beforeIoWait and afterIoWait still alternate, one pair per wait as the
  * loop sees it; a host-run tick that throws ends the wait and runForever
- * rejects with the error.
+ * rejects with the error; every tick of a run, the host's and
+ * runForever's, runs in the one context captured when the run began.
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
@@ -22,6 +23,7 @@ import { EpollSelector } from '../../src/io/epoll-selector.js';
 import { EventLoop } from '../../src/tasks/event-loop.js';
 import { closeAll, pipe, readString, writeString } from '../io/fds.js';
 import { Log } from '../log.js';
+import { FakeContext } from '../tasks/fake-context.js';
 
 /** A fresh macrotask: every pending microtask has run. */
 function hostTurn(): Promise<void> {
@@ -180,4 +182,40 @@ test('a tick run by the host that throws ends the wait, and runForever rejects w
   failing = false;
   assert.equal(loop.isRunning(), false);
   loop.close();
+});
+
+test('every tick of a run, whether the host or runForever runs it, is in the context captured when the run began (captureTaskContext)', async () => {
+  const fake = new FakeContext('host callback');
+  const captured: string[] = [];
+  const host = new TickingHost();
+  const loop = new EventLoop({
+    selector: new EpollSelector(),
+    host,
+    captureTaskContext: () => {
+      captured.push(fake.current);
+      return fake.runnerFor(`run begun in ${fake.current}`);
+    },
+  });
+  const log = new Log();
+  const [r, w] = pipe();
+  loop.addReader(r, () => {
+    const data = readString(r);
+    log.push(`read ${data} in ${fake.current}`);
+    if (data === 'b') loop.callSoon(() => log.push(`soon after b in ${fake.current}`));
+    if (data === 'c') loop.stop();
+  });
+  fake.current = 'caller';
+  const running = loop.runForever();
+  fake.current = 'host callback'; // what the host's own callbacks run in
+  await hostTurn();
+  for (const data of ['a', 'b', 'c']) {
+    writeString(w, data);
+    await host.fire();
+  }
+  await running;
+  log.assert(['read a in run begun in caller', 'read b in run begun in caller', 'soon after b in run begun in caller', 'read c in run begun in caller']);
+  assert.deepEqual(captured, ['caller'], 'captured once, as the run began');
+  loop.removeReader(r);
+  loop.close();
+  closeAll(r, w);
 });

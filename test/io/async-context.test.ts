@@ -110,6 +110,51 @@ for (const mode of MODES) {
   });
 }
 
+for (const mode of MODES) {
+  test(`${mode} host: every tick of a run is in the context the run started in, also the ticks the host runs from its own callbacks (set up by an earlier run)`, async () => {
+    const loop = createNodeLoop({ mode });
+    const [a, b] = socketpair();
+    try {
+      // The first run sets up the host's own machinery (a blocking host's
+      // turn, a guest host's watcher) in a context of its own.
+      await als.run('first run', () => loop.runUntilComplete(loop.createTask(function* () { yield* sleep(1); }, { context: null })));
+      const seen = await als.run('second run', () =>
+        loop.runUntilComplete(
+          loop.createTask(
+            function* () {
+              als.enterWith('entered by main');
+              const heard: string[] = [];
+              const done = loop.createFuture<void>();
+              for (const ms of [1, 2, 3]) loop.callLater(ms, () => void heard.push(`timer ${ms}: ${als.getStore()}`));
+              loop.addReader(a, () => {
+                heard.push(`reader: ${als.getStore()}`);
+                loop.removeReader(a);
+                done.setResult();
+              });
+              yield* sleep(10);
+              heard.push(`main after sleep: ${als.getStore()}`);
+              writeString(b, 'x');
+              yield* done;
+              return heard;
+            },
+            { context: null },
+          ),
+        ),
+      );
+      assert.deepEqual(seen, [
+        'timer 1: entered by main',
+        'timer 2: entered by main',
+        'timer 3: entered by main',
+        'main after sleep: entered by main',
+        'reader: entered by main',
+      ]);
+    } finally {
+      loop.close();
+      closeAll(a, b);
+    }
+  });
+}
+
 test('asyncContext: false — every step sees the store the loop was started in, as before', async () => {
   const seen = await als.run('outer', () =>
     run(

@@ -149,7 +149,10 @@ test("every run's main runs in the one context the runner captured on first use 
     return fake.current.value;
   });
   assert.equal(seen, 'set by run 1');
-  assert.deepEqual(capturedAt, ['outside'], 'captured once, when the loop was made');
+  // The runner's own capture is the first, made once with the loop. The
+  // others are each runForever's, for the context its ticks run in, taken
+  // where that run begins (so the second sees the change made outside).
+  assert.deepEqual(capturedAt, ['outside', 'outside', 'changed outside after the first run'], "the runner's context captured once, when the loop was made");
   const own = { value: 'own' };
   assert.equal(
     await runner.run(

@@ -79,9 +79,12 @@ test("captureTaskContext: called where each task is created, so a task made insi
     child: 'copy of copy of loop',
     grandchild: 'copy of copy of copy of loop',
     own: 'own',
-    none: 'loop',
+    // No context of its own: the loop's, which is the one runForever
+    // captured when it started, for all of that run's ticks.
+    none: 'copy of loop',
   });
-  assert.deepEqual(captured, ['loop', 'copy of loop', 'copy of copy of loop'], 'not called for a task given its own context or null');
+  // main's (made before the run), runForever's, child's, grandchild's.
+  assert.deepEqual(captured, ['loop', 'loop', 'copy of loop', 'copy of copy of loop'], 'not called for a task given its own context or null');
 });
 
 test('a context runner that throws: the step does not run, the error goes to the exception handler, the loop goes on', async () => {
