@@ -137,9 +137,14 @@ test('priority with synchronous emits: deliveries queue in their lanes, in arriv
     process.emit('SIGWINCH', 'SIGWINCH');
     process.emit('SIGURG', 'SIGURG');
     log.assert([], 'nothing runs inside the emit');
-    // A timer, not sleep(0): this task's own normal-lane wake-ups would hold
-    // the low lane back (within its starvation bound).
-    yield* sleep(1);
+    // Wait for a low callback queued behind the deliveries (a lane is FIFO).
+    // Not sleep(0): this task's own normal-lane wake-ups would hold the low
+    // lane back (within its starvation bound); nor a short sleep, which on a
+    // slow machine can be due by the time the lanes run, and wakes the task
+    // in its normal lane ahead of the low ones.
+    const lowLaneRan = loop.createFuture<void>();
+    loop.callSoon(() => lowLaneRan.setResult(), { priority: 'low' });
+    yield* lowLaneRan;
     log.assert(['high', 'normal', 'low', 'low']);
     removeAllSignalHandlers(loop);
   });
