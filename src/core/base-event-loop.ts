@@ -14,7 +14,7 @@ import { checkCallback, checkMilliseconds, describe } from './assert.js';
 import { traceCreation } from './creation-trace.js';
 import { MonotonicClock, VirtualClock, type Clock } from './clock.js';
 import { RuntimeError } from './errors.js';
-import { FdOwners } from './fd-owners.js';
+import { FdOwners, type FdOwner } from './fd-owners.js';
 import { FdWatchers, type FdEvent } from './fd-watchers.js';
 import { beginObservedRun, endObservedRun, Handle, TimerHandle, type HandleCallback } from './handle.js';
 import { InstrumentHooks, type CoreInstrument } from './instruments.js';
@@ -393,12 +393,12 @@ export class BaseEventLoop {
    * functions, through checkFdNotOwned) refuse it, naming `owner`. The
    * owner watches it with watchOwnedFd. Released with releaseFd.
    */
-  claimFd(fd: number, owner: object): void {
+  claimFd(fd: number, owner: FdOwner): void {
     this.#fdOwners.claim(fd, owner);
   }
 
   /** @internal `owner` lets go of `fd` (just before closing it); no-op if it is not the owner. */
-  releaseFd(fd: number, owner: object): void {
+  releaseFd(fd: number, owner: FdOwner): void {
     this.#fdOwners.release(fd, owner);
   }
 
@@ -998,6 +998,13 @@ export class BaseEventLoop {
    * Closes the loop: drops every queued callback and timer, unwatches every
    * fd, closes the selector and host. Idempotent. Refused while running.
    *
+   * A transport still holding its fd (never closed, or closed but not yet
+   * through its last callback) closes it here, without callbacks: nothing
+   * could close it later, since no callback of this loop will run again
+   * and fds are not garbage collected. In debug mode each one that nobody
+   * had closed is reported, as asyncio's "unclosed transport"
+   * ResourceWarning reports it (when it is garbage collected).
+   *
    * @example
    * loop.close();
    * loop.isClosed(); // true
@@ -1009,9 +1016,21 @@ export class BaseEventLoop {
     for (const handle of this.#ready.drain()) handle.cancel();
     for (const handle of this.#timers.clear()) handle.cancel();
     this.#fds.clear();
-    this.#fdOwners.clear();
+    const owners = this.#fdOwners.takeAll();
     this.#selector.close();
     this.#host.close();
+    for (const owner of owners) this.#ownerLoopClosed(owner);
+  }
+
+  /** close(): `owner` still held an fd; let it close it (a failure is reported, the others still close theirs). */
+  #ownerLoopClosed(owner: FdOwner): void {
+    try {
+      const name = this.#debug ? String(owner) : ''; // as it was, open
+      const wasOpen = owner.loopClosed?.() ?? false;
+      if (wasOpen && this.#debug) this.#logger.warn(`eventide: unclosed transport ${name} when the loop closed; its fd is closed now`);
+    } catch (exception) {
+      this.callExceptionHandler({ message: 'closing a transport left open when the loop closed failed', exception, transport: owner });
+    }
   }
 
   // ------------------------------------------------ outside-world waits

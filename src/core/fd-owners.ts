@@ -17,20 +17,36 @@
  * its writer), except while loop.sendfile's sendfile(2) runs on it, once
  * the transport's queue has been flushed. An fd table (FdSlots): the
  * check is one array index.
+ *
+ * The loop closing while an owner still holds its fd (a transport nobody
+ * closed, or one whose close had yet to run its last callback) is that
+ * owner's last chance to close the fd: nothing will call it back after,
+ * and an fd is not garbage collected. So `takeAll()` hands the loop every
+ * owner left, and the loop calls `loopClosed()` on those that have it.
  */
 import { RuntimeError } from './errors.js';
 import { FdSlots } from './fd-slots.js';
 
+/** What may own an fd; `loopClosed` is called if the loop closes first. */
+export interface FdOwner {
+  /**
+   * The loop closed while this owner still held its fd: close it now,
+   * without callbacks (none can run). Returns true if the owner was still
+   * open for use (nobody had asked it to close), which debug mode reports.
+   */
+  loopClosed?(): boolean;
+}
+
 export class FdOwners {
-  readonly #owners = new FdSlots<object>();
+  readonly #owners = new FdSlots<FdOwner>();
 
   /** `owner` (a transport; its String() names it in errors) now owns `fd`. */
-  claim(fd: number, owner: object): void {
+  claim(fd: number, owner: FdOwner): void {
     this.#owners.set(fd, owner);
   }
 
   /** `owner` lets go of `fd`; a no-op if someone else owns it (the fd was closed and its number reused). */
-  release(fd: number, owner: object): void {
+  release(fd: number, owner: FdOwner): void {
     if (this.#owners.get(fd) === owner) this.#owners.delete(fd);
   }
 
@@ -40,8 +56,10 @@ export class FdOwners {
     if (owner !== undefined) throw new RuntimeError(`${who}: file descriptor ${fd} is used by transport ${String(owner)}`);
   }
 
-  /** Forgets every owner (the loop is being closed). */
-  clear(): void {
+  /** Forgets every owner, and returns them, each once (the loop is being closed). */
+  takeAll(): FdOwner[] {
+    const owners = [...new Set(this.#owners.values())];
     this.#owners.clear();
+    return owners;
   }
 }

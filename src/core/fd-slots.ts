@@ -58,6 +58,12 @@ export class FdSlots<T> {
     return old;
   }
 
+  /** Every value: the dense fds' in fd order, then the others'. */
+  *values(): IterableIterator<T> {
+    for (const value of this.#slots) if (value !== undefined) yield value;
+    if (this.#sparse !== null) yield* this.#sparse.values();
+  }
+
   clear(): void {
     this.#slots.fill(undefined);
     this.#sparse = null;

@@ -217,6 +217,24 @@ export class UdpTransport implements DatagramTransport {
     this.#loop.callSoon(() => this.#callConnectionLost(exc));
   }
 
+  /**
+   * @internal (FdOwner) The loop closed while this transport held its fd:
+   * close it now, with no callbacks (connectionLost would need the loop),
+   * dropping unsent datagrams. Returns whether it was still open.
+   */
+  loopClosed(): boolean {
+    const wasOpen = !this.#closing;
+    this.#closing = true;
+    this.#lost = true;
+    this.#lostCalled = true;
+    this.#stopReading(); // the flags only: the loop watches nothing any more
+    this.#stopWriting();
+    this.#queue.length = 0;
+    this.#fdClosed = true;
+    sys.close(this.#fd);
+    return wasOpen;
+  }
+
   #callConnectionLost(exc: Error | null): void {
     if (this.#lostCalled) return;
     this.#lostCalled = true;

@@ -178,6 +178,27 @@ abstract class PipeTransport<P extends BaseProtocol<never>> {
   /** `protocol.connectionMade(this)`, typed by the subclass. */
   protected abstract callConnectionMade(): void;
 
+  /**
+   * @internal (FdOwner) The loop closed while this transport held its fd:
+   * close it now, with no callbacks (connectionLost would need the loop),
+   * dropping what was queued. Returns whether it was still open.
+   */
+  loopClosed(): boolean {
+    const wasOpen = !this.closing;
+    this.closing = true;
+    this.lost = true;
+    this.#lostCalled = true;
+    this.stopReading(); // the flags only: the loop watches nothing any more
+    this.stopWriting();
+    this.dropQueued();
+    this.#fdClosed = true;
+    sys.close(this.fd);
+    return wasOpen;
+  }
+
+  /** Forgets unsent data (a transport that writes has some). */
+  protected dropQueued(): void {}
+
   /** Stops watching, then connectionLost(exc) on the next tick (once). */
   protected closeWith(exc: Error | null): void {
     this.closing = true;
@@ -364,6 +385,10 @@ export class WritePipeTransport extends PipeTransport<WritePipeProtocol> impleme
   #closedByUser = false;
   #lostWrites = 0;
   readonly #onWritable = (): void => this.#writeReady();
+
+  protected override dropQueued(): void {
+    this.#queue.clear();
+  }
 
   /** Takes `fd` over (see the module comment); throws, leaving it the caller's, if it cannot carry a pipe transport. */
   constructor(loop: BaseEventLoop, fd: number, protocol: WritePipeProtocol, options: PipeTransportOptions = {}) {

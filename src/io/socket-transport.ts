@@ -440,6 +440,24 @@ export class SocketTransport implements Transport {
     }
   }
 
+  /**
+   * @internal (FdOwner) The loop closed while this transport held its fd:
+   * close it now, with no callbacks (connectionLost would need the loop).
+   * What was queued is dropped. Returns whether it was still open.
+   */
+  loopClosed(): boolean {
+    const wasOpen = !this.#closing;
+    this.#closing = true;
+    this.#lost = true;
+    this.#lostCalled = true;
+    this.#stopReading(); // the flags only: the loop watches nothing any more
+    this.#stopWriting();
+    this.#queue.clear();
+    this.#fdClosed = true;
+    sys.close(this.#fd);
+    return wasOpen;
+  }
+
   #fatalError(exc: unknown, message: string): void {
     if (!isPeerGone(exc)) {
       this.#loop.callExceptionHandler({ message, exception: exc, transport: this, protocol: this.#protocol });

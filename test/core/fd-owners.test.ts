@@ -25,6 +25,18 @@ test('release frees the fd only for its owner: a stale owner cannot free a reuse
   owners.claim(5, second);
   owners.release(5, first);
   assert.throws(() => owners.check(5, 'addWriter'), /used by transport second$/);
-  owners.clear();
+  assert.deepEqual(owners.takeAll(), [second]);
   owners.check(5, 'addWriter');
+});
+
+test('takeAll hands over every owner once, in fd order (an owner of two fds once), and forgets them all', () => {
+  const owners = new FdOwners();
+  const [a, b, c] = [transport('a'), transport('b'), transport('c')];
+  owners.claim(9, b);
+  owners.claim(3, a);
+  owners.claim(1 << 20, c);
+  owners.claim(4, a);
+  assert.deepEqual(owners.takeAll(), [a, b, c]);
+  assert.deepEqual(owners.takeAll(), []);
+  for (const fd of [3, 4, 9, 1 << 20]) owners.check(fd, 'addReader');
 });

@@ -2,7 +2,8 @@
  * FdSlots (fd-slots.ts): a property test against a Map. After any mix of
  * sets, deletes and clears, on small fds, fds that make the array grow and
  * fds past DENSE_FD_LIMIT (kept in a Map), every lookup agrees with the
- * model and `size` counts what is set.
+ * model, `size` counts what is set, and `values()` gives each value once,
+ * the dense fds' in fd order.
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
@@ -40,6 +41,13 @@ test('FdSlots agrees with a Map under sets, deletes and clears, for dense and hu
         assert.equal(slots.get(fd), model.get(fd), `fd ${fd}`);
         assert.equal(slots.has(fd), model.has(fd));
       }
+      // values(): the dense fds' in fd order, then the others' (any order).
+      const values = [...slots.values()];
+      const byFd = [...model.entries()].sort(([a], [b]) => a - b);
+      const dense = byFd.filter(([fd]) => fd < DENSE_FD_LIMIT).map(([, value]) => value);
+      assert.deepEqual(values.slice(0, dense.length), dense);
+      assert.deepEqual(new Set(values.slice(dense.length)), new Set(byFd.filter(([fd]) => fd >= DENSE_FD_LIMIT).map(([, value]) => value)));
+      assert.equal(values.length, model.size);
     }),
   );
 });
