@@ -388,7 +388,7 @@ export class BaseEventLoop {
   }
 
   /**
-   * @internal `owner` (a transport) takes `fd`: from now on the public
+   * @internal `owner` (a transport or server) takes `fd`: from now on the public
    * addReader, addWriter, removeReader and removeWriter (and the sock*
    * functions, through checkFdNotOwned) refuse it, naming `owner`. The
    * owner watches it with watchOwnedFd. Released with releaseFd.
@@ -998,12 +998,12 @@ export class BaseEventLoop {
    * Closes the loop: drops every queued callback and timer, unwatches every
    * fd, closes the selector and host. Idempotent. Refused while running.
    *
-   * A transport still holding its fd (never closed, or closed but not yet
-   * through its last callback) closes it here, without callbacks: nothing
-   * could close it later, since no callback of this loop will run again
-   * and fds are not garbage collected. In debug mode each one that nobody
-   * had closed is reported, as asyncio's "unclosed transport"
-   * ResourceWarning reports it (when it is garbage collected).
+   * A transport or server still holding its fd (never closed, or closed
+   * but not yet through its last callback) closes it here, without
+   * callbacks: nothing could close it later, since no callback of this
+   * loop will run again and fds are not garbage collected. In debug mode
+   * each one that nobody had closed is reported, as asyncio's "unclosed
+   * transport" ResourceWarning reports it (when it is garbage collected).
    *
    * @example
    * loop.close();
@@ -1027,9 +1027,9 @@ export class BaseEventLoop {
     try {
       const name = this.#debug ? String(owner) : ''; // as it was, open
       const wasOpen = owner.loopClosed?.() ?? false;
-      if (wasOpen && this.#debug) this.#logger.warn(`eventide: unclosed transport ${name} when the loop closed; its fd is closed now`);
+      if (wasOpen && this.#debug) this.#logger.warn(`eventide: unclosed ${name} when the loop closed; closed it now`);
     } catch (exception) {
-      this.callExceptionHandler({ message: 'closing a transport left open when the loop closed failed', exception, transport: owner });
+      this.callExceptionHandler({ message: `closing ${String(owner)}, left open when the loop closed, failed`, exception, transport: owner });
     }
   }
 

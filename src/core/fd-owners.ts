@@ -1,6 +1,7 @@
 /**
- * Which fds a transport owns, so that user code cannot take them over
- * (asyncio's `_transports` and `_ensure_fd_no_transport`).
+ * Which fds a transport (or a server, its listening sockets) owns, so that
+ * user code cannot take them over (asyncio's `_transports` and
+ * `_ensure_fd_no_transport`).
  *
  * A transport's reader and writer are its own: `loop.addReader(fd, …)` on
  * its fd would silently replace its watcher (the transport then never

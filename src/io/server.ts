@@ -133,6 +133,8 @@ export class Server {
     this.#scheduleOptions = options.priority === undefined ? undefined : { priority: options.priority };
     this.#unixPath = options.unixPath ?? null;
     this.#unixIno = this.#unixPath === null ? null : inodeOf(this.#unixPath);
+    // Until close(): addReader & co. refuse them, and loop.close() closes them (loopClosed).
+    for (const { fd } of listeners) loop.claimFd(fd, this);
   }
 
   getLoop(): EventLoop {
@@ -211,7 +213,8 @@ export class Server {
     for (const timer of this.#retryTimers.values()) timer.cancel();
     this.#retryTimers.clear();
     for (const { fd } of listeners) {
-      if (this.#serving && !this.#loop.isClosed()) this.#loop.removeReader(fd);
+      if (this.#serving && !this.#loop.isClosed()) this.#loop.unwatchOwnedFd(fd, 'read');
+      this.#loop.releaseFd(fd, this);
       closeQuietly(fd);
     }
     this.#serving = false;
@@ -219,6 +222,22 @@ export class Server {
     const forever = this.#servingForever;
     if (forever !== null && !forever.done()) forever.setResult();
     if (this.#transports.size === 0) this.#wakeup();
+  }
+
+  /**
+   * @internal (FdOwner) The loop closed with this server still listening:
+   * close the listening sockets now, with no callbacks (a serveForever or
+   * waitClosed waiter could not be woken). Returns true: it was open.
+   */
+  loopClosed(): boolean {
+    const listeners = this.#listeners;
+    if (listeners === null) return false;
+    this.#listeners = null;
+    this.#retryTimers.clear(); // the loop dropped the timers themselves
+    for (const { fd } of listeners) closeQuietly(fd);
+    this.#serving = false;
+    this.#removeUnixPath();
+    return true;
   }
 
   /** close()s every connection (flushing what they have queued). */
@@ -283,7 +302,7 @@ export class Server {
   // ---------------------------------------------------------------- accept
 
   #watch(listener: Listener): void {
-    this.#loop.addReader(listener.fd, () => this.#acceptReady(listener), this.#scheduleOptions);
+    this.#loop.watchOwnedFd(listener.fd, 'read', () => this.#acceptReady(listener), this.#scheduleOptions);
   }
 
   /** The listening fd is readable: accept up to `backlog` connections. */
@@ -317,7 +336,7 @@ export class Server {
   /** Stops watching `listener` and watches it again after the retry delay. */
   #pauseAccepting(listener: Listener): void {
     this.#acceptPauses++;
-    this.#loop.removeReader(listener.fd);
+    this.#loop.unwatchOwnedFd(listener.fd, 'read');
     const timer = this.#loop.callLater(this.#retryDelayMs, () => {
       this.#retryTimers.delete(listener.fd);
       if (this.#serving) this.#watch(listener);

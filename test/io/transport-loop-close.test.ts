@@ -1,8 +1,8 @@
 /**
  * loop.close() with transports still holding their fds (core/fd-owners.ts,
- * each transport's loopClosed): a socket, a pipe each way and a UDP
- * endpoint left open, and a socket closed just before the loop (its last
- * callback, which closes the fd, never ran). Every fd is closed by
+ * each transport's loopClosed): a socket, a pipe each way, a UDP endpoint
+ * and two servers (TCP, Unix) left open, and a socket closed just before
+ * the loop (its last callback, which closes the fd, never ran). Every fd is closed by
  * loop.close(), the peers see end of file, no protocol callback runs, the
  * process's fd count is back where it was, and debug mode names the ones
  * nobody closed, once each (asyncio's "unclosed transport").
@@ -10,7 +10,10 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { connectReadPipe, connectWritePipe } from '../../src/io/connect-pipe.js';
-import { connectAcceptedSocket, createDatagramEndpoint } from '../../src/io/connect.js';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectAcceptedSocket, createDatagramEndpoint, createServer, createUnixServer } from '../../src/io/connect.js';
 import { NodeEventLoop } from '../../src/io/node-event-loop.js';
 import { syscalls as sys } from '../../src/io/syscalls.js';
 import { C, closeAll, openFdCount, pipe, readString, socketpair } from './fds.js';
@@ -19,6 +22,12 @@ import { Collector } from './net-helpers.js';
 /** Whether `fd` is an open file descriptor of this process. */
 function isOpen(fd: number): boolean {
   return sys.fcntl(fd, C.F_GETFD, 0) >= 0;
+}
+
+/** The first fd number in a transport's or server's name ('fd=7'; a server's is its listening socket's, given by the caller). */
+const serverFdOf = new Map<string, number>();
+function fdIn(name: string): number {
+  return serverFdOf.get(name) ?? Number(/fd=(\d+)/.exec(name)?.[1]);
 }
 
 /** A logger that keeps what it is given. */
@@ -46,16 +55,24 @@ for (const debug of [true, false]) {
     const [writer] = await loop.runUntilComplete(connectWritePipe(loop, () => ({}), writeEnd));
     const [udp] = await loop.runUntilComplete(createDatagramEndpoint(loop, () => ({}), { localAddr: ['127.0.0.1', 0] }));
     const udpFd = (udp.getExtraInfo('socket') as { fd: number }).fd;
+    const tcpServer = await loop.runUntilComplete(createServer(loop, () => new Collector(), '127.0.0.1', 0));
+    const unixPath = join(tmpdir(), `eventide-loop-close-${process.pid}-${debug}.sock`);
+    const unixServer = await loop.runUntilComplete(createUnixServer(loop, () => new Collector(), unixPath));
+    const serverFds = [...tcpServer.sockets, ...unixServer.sockets].map((socket) => socket.fd);
+    serverFdOf.set(String(tcpServer), serverFds[0] as number);
+    serverFdOf.set(String(unixServer), serverFds[1] as number);
     // More than the pipe holds: the rest waits in the writer's queue.
     writer.write(Buffer.alloc(256 * 1024, 7));
     assert.ok(writer.getWriteBufferSize() > 0);
     // Closed, but its connectionLost (which closes the fd) would run only on the next tick.
     closing.close();
-    const names = [String(open), String(reader), String(writer), String(udp)];
+    const names = [String(open), String(reader), String(writer), String(udp), String(tcpServer), String(unixServer)].sort((a, b) => fdIn(a) - fdIn(b));
 
     loop.close();
 
-    for (const fd of [openSock, closingSock, readEnd, writeEnd, udpFd]) assert.equal(isOpen(fd), false, `fd ${fd} is closed`);
+    for (const fd of [openSock, closingSock, readEnd, writeEnd, udpFd, ...serverFds]) assert.equal(isOpen(fd), false, `fd ${fd} is closed`);
+    assert.equal(existsSync(unixPath), false, "the Unix server's socket file is removed");
+    assert.equal(tcpServer.isServing(), false);
     assert.equal(readString(openPeer), '', 'the peer of the open socket reads end of file');
     assert.equal(readString(closingPeer), '', 'the peer of the closing socket reads end of file');
     assert.deepEqual(openProtocol.events, ['made'], 'no callback ran after the loop closed');
@@ -68,9 +85,11 @@ for (const debug of [true, false]) {
     open.abort();
     closing.abort();
     udp.close();
+    tcpServer.close();
     assert.deepEqual(
       warnings,
-      debug ? names.map((name) => `eventide: unclosed transport ${name} when the loop closed; its fd is closed now`) : [],
+      debug ? names.map((name) => `eventide: unclosed ${name} when the loop closed; closed it now`) : [],
+      'named as they were, in the order of their fds',
     );
     assert.deepEqual(errors, []);
     closeAll(openPeer, closingPeer, readPeer, writePeer);
@@ -88,7 +107,7 @@ test('a transport that fails to close at loop.close() goes to the exception hand
   await loop.runUntilComplete(connectAcceptedSocket(loop, () => new Collector(), second));
   Object.defineProperty(broken, 'loopClosed', { value: () => { throw new Error('stuck'); } });
   loop.close();
-  assert.deepEqual(reported, ['closing a transport left open when the loop closed failed: stuck']);
+  assert.deepEqual(reported, [`closing ${String(broken)}, left open when the loop closed, failed: stuck`]);
   assert.equal(isOpen(second), false, 'the next transport still closed its fd');
   assert.equal(isOpen(first), true, 'the broken one kept its fd');
   closeAll(first, firstPeer, secondPeer);
