@@ -212,6 +212,14 @@ export class BaseEventLoop {
    */
   readonly captureTaskContext: (() => TaskContext | null) | null;
 
+  /**
+   * @internal The context of what runs now: the step of a task that has
+   * one (Task sets it around the step), or a callback scheduled from one;
+   * else null. Handles made meanwhile keep it (Handle.context) and run in
+   * it, as asyncio's `call_soon` takes the current contextvars context.
+   */
+  runningContext: TaskContext | null = null;
+
   // ---------------------------------------------------------------- time
 
   /** The loop's current time in ms, from its clock (monotonic). */
@@ -243,6 +251,8 @@ export class BaseEventLoop {
     this.#checkOpen('callSoon');
     checkCallback(callback, 'callSoon: callback');
     const handle = new Handle(callback, undefined, laneOfOptions(options, 'callSoon'));
+    const context = this.runningContext;
+    if (context !== null) handle.context = context;
     if (options?.deadlineMs !== undefined) handle.deadlineAt = this.#clock.now() + checkDeadline(options.deadlineMs, 'callSoon');
     if (this.#tracingHandles) handle.creationTrace = traceCreation();
     this.#ready.push(handle);
@@ -302,6 +312,8 @@ export class BaseEventLoop {
     const lane = laneOfOptions(options, what);
     const deadlineMs = options?.deadlineMs === undefined ? undefined : checkDeadline(options.deadlineMs, what);
     const handle = this.scheduleTimer(whenMs, callback, undefined, lane, delayMs);
+    const context = this.runningContext;
+    if (context !== null) handle.context = context;
     if (deadlineMs !== undefined) handle.deadlineAt = whenMs + deadlineMs;
     if (this.#tracingHandles) handle.creationTrace = traceCreation();
     return handle;
@@ -431,6 +443,7 @@ export class BaseEventLoop {
     // An fd the driver's host cannot watch would never wake the loop: refuse it now, not hang later.
     if (this.#guestNoFdsReason !== null) throw new RuntimeError(`${what}(${fd}): ${this.#guestNoFdsReason}`);
     const handle = new Handle(callback, undefined, laneOfOptions(options, what));
+    handle.context = this.runningContext;
     this.#fds.add(fd, event, handle)?.cancel(); // throws, changing nothing, on a bad fd
     if (this.#hostWaiting) this.#wakeHost();
     return handle;
@@ -706,12 +719,40 @@ export class BaseEventLoop {
     if (this.#observeHandles) return this.#runHandleObserved(handle);
     try {
       const arg = handle.arg;
-      if (arg === undefined) handle.callback();
+      if (handle.context !== null) this.#callInContext(handle);
+      else if (arg === undefined) handle.callback();
       else handle.callback(arg);
     } catch (exception) {
       this.callExceptionHandler({ message: `Exception in callback ${handle}`, exception, handle });
     }
   }
+
+  /**
+   * Calls a user handle's callback (no `arg`) inside its context, which
+   * what it schedules keeps too. The runner takes a function of no
+   * arguments: #callContextHandle, one per loop, with the handle in a
+   * field, so that no closure is made per call (a runner calls it at once,
+   * and a tick runs one callback at a time, so nothing can overwrite the
+   * field before it is read).
+   */
+  #callInContext(handle: Handle): void {
+    const context = handle.context as TaskContext;
+    this.#contextHandle = handle;
+    this.runningContext = context;
+    try {
+      context(this.#callContextHandle);
+    } finally {
+      this.runningContext = null;
+      this.#contextHandle = null; // a runner that threw before calling it
+    }
+  }
+
+  #contextHandle: Handle | null = null;
+  readonly #callContextHandle = (): void => {
+    const handle = this.#contextHandle as Handle;
+    this.#contextHandle = null;
+    handle.callback();
+  };
 
   /**
    * #runHandle in debug mode or with an instrument attached: records the
@@ -728,7 +769,8 @@ export class BaseEventLoop {
     const outerRun = beginObservedRun(handle); // a self-cancel keeps the callback's name (handle.ts)
     try {
       const arg = handle.arg;
-      if (arg === undefined) handle.callback();
+      if (handle.context !== null) this.#callInContext(handle);
+      else if (arg === undefined) handle.callback();
       else handle.callback(arg);
     } catch (exception) {
       this.callExceptionHandler({ message: `Exception in callback ${handle}`, exception, handle });

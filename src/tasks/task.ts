@@ -583,9 +583,32 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
   /** The ready-queue callback for a step: static, so no closure per step. */
   static #runStep(task: Task<unknown>): void {
     const context = task.#context;
-    if (context === null) task.#run();
-    else context(() => task.#run());
+    if (context === null) return task.#run();
+    // What the step schedules (callSoon, callLater, addReader, ...) runs in
+    // this context too (Handle.context). Steps do not nest: the loop runs
+    // one callback at a time, so outside a step runningContext is null.
+    const loop = task.loop;
+    loop.runningContext = context;
+    Task.#stepping = task;
+    try {
+      context(Task.#runStepping);
+    } finally {
+      loop.runningContext = null;
+    }
   }
+
+  /**
+   * The task whose step a context runner is about to call: handed over in
+   * a field, as a runner takes a function of no arguments, so that no
+   * closure is made per step. A runner calls it at once, before anything
+   * else can set it again.
+   */
+  static #stepping: Task<unknown> | null = null;
+  static readonly #runStepping = (): void => {
+    const task = Task.#stepping as Task<unknown>;
+    Task.#stepping = null;
+    task.#run();
+  };
 
   /** Runs a step; through #stepObserved when a step hook or task timing asks. */
   #run(): void {

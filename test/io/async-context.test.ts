@@ -155,6 +155,62 @@ for (const mode of MODES) {
   });
 }
 
+for (const mode of MODES) {
+  test(`${mode} host: callbacks keep the store of the task that scheduled them: callSoon, callLater, an fd reader, and a connection's protocol made in the task (asyncio's handles keep their context)`, async () => {
+    const [a, b] = socketpair();
+    const [c, d] = socketpair();
+    try {
+      const heard = await als.run('outer', () =>
+        run(
+          function* () {
+            const loop = getRunningLoop() as NodeEventLoop;
+            const heard: string[] = [];
+            const request = als.run('request 1', () =>
+              loop.createTask(function* () {
+                const read = loop.createFuture<void>();
+                loop.callSoon(() => void heard.push(`callSoon: ${als.getStore()}`));
+                loop.callLater(1, () => void heard.push(`callLater: ${als.getStore()}`));
+                loop.addReader(a, () => {
+                  heard.push(`reader: ${als.getStore()}`);
+                  loop.removeReader(a);
+                  read.setResult();
+                });
+                const [transport] = yield* loop.connectAcceptedSocket(
+                  () => ({
+                    connectionMade: () => void heard.push(`connectionMade: ${als.getStore()}`),
+                    dataReceived: () => void heard.push(`dataReceived: ${als.getStore()}`),
+                  }),
+                  c,
+                );
+                yield* sleep(5);
+                writeString(b, 'x');
+                writeString(d, 'y');
+                yield* read;
+                yield* sleep(5);
+                transport.close();
+              }),
+            );
+            loop.callSoon(() => void heard.push(`main's callSoon: ${als.getStore()}`));
+            yield* request;
+            return heard;
+          },
+          { mode },
+        ),
+      );
+      assert.deepEqual(heard.sort(), [
+        'callLater: request 1',
+        'callSoon: request 1',
+        'connectionMade: request 1',
+        'dataReceived: request 1',
+        "main's callSoon: outer",
+        'reader: request 1',
+      ]);
+    } finally {
+      closeAll(a, b, d);
+    }
+  });
+}
+
 test('asyncContext: false — every step sees the store the loop was started in, as before', async () => {
   const seen = await als.run('outer', () =>
     run(

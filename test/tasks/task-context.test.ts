@@ -112,6 +112,65 @@ test('a context runner that throws: the step does not run, the error goes to the
   loop.close();
 });
 
+test("callbacks keep the context of the task step that scheduled them (asyncio's call_soon takes the current context): callSoon, callLater, callAt, and what those callbacks schedule in turn", async () => {
+  const seen: string[] = [];
+  await runInVirtualTime(function* (loop) {
+    const note = (what: string) => () => void seen.push(`${what}: ${fake.current}`);
+    const worker = loop.createTask(
+      function* () {
+        loop.callSoon(note('callSoon'));
+        loop.callLater(5, note('callLater'));
+        loop.callAt(loop.time() + 10, () => {
+          seen.push(`callAt: ${fake.current}`);
+          loop.callSoon(note('scheduled by callAt'));
+        });
+        yield* sleep(20);
+      },
+      { context: contextOf('request 1') },
+    );
+    // main has no context: what it schedules runs in the loop's.
+    loop.callSoon(note('main callSoon'));
+    yield* worker;
+    assert.equal(fake.current, 'loop', 'no context leaks out of a callback');
+  });
+  assert.deepEqual(seen, [
+    'main callSoon: loop', // queued before the worker's first step
+    'callSoon: request 1',
+    'callLater: request 1',
+    'callAt: request 1',
+    'scheduled by callAt: request 1',
+  ]);
+});
+
+test('a callback whose context runner throws: the error goes to the exception handler, the next callback runs in its own context', async () => {
+  const loop = new EventLoop({ clock: 'virtual' });
+  const reported: unknown[] = [];
+  loop.setExceptionHandler((context) => reported.push(context.exception));
+  const broken = new Error('context gone');
+  let healthy = true;
+  const seen: string[] = [];
+  const flaky: TaskContext = (fn) => {
+    if (!healthy) throw broken;
+    return contextOf('flaky')(fn);
+  };
+  await loop.runUntilComplete(
+    loop.createTask(
+      function* () {
+        healthy = false; // steps from here on cannot enter it; the callback below neither
+        loop.callSoon(() => seen.push(`never: ${fake.current}`));
+      },
+      { context: flaky },
+    ),
+  ).catch((error: unknown) => seen.push(`task: ${(error as Error).message}`));
+  loop.callSoon(() => seen.push(`after: ${fake.current}`));
+  await loop.runUntilComplete(function* () {
+    yield* sleep(1);
+  });
+  assert.deepEqual(reported, [broken]);
+  assert.deepEqual(seen, ['after: loop']);
+  loop.close();
+});
+
 test('bad contexts are refused at the call', () => {
   const loop = new EventLoop({ clock: 'virtual' });
   function* body() {}
