@@ -728,7 +728,7 @@ export class BaseEventLoop {
   }
 
   /**
-   * Calls a user handle's callback (no `arg`) inside its context, which
+   * Calls a user handle's callback inside its context, which
    * what it schedules keeps too. The runner takes a function of no
    * arguments: #callContextHandle, one per loop, with the handle in a
    * field, so that no closure is made per call (a runner calls it at once,
@@ -751,7 +751,9 @@ export class BaseEventLoop {
   readonly #callContextHandle = (): void => {
     const handle = this.#contextHandle as Handle;
     this.#contextHandle = null;
-    handle.callback();
+    const arg = handle.arg;
+    if (arg === undefined) handle.callback();
+    else handle.callback(arg); // a future's done-callback, given the future
   };
 
   /**

@@ -19,6 +19,7 @@ import { checkCallback } from '../core/assert.js';
 import { formatCreationTrace, traceCreation } from '../core/creation-trace.js';
 import type { BaseEventLoop } from '../core/base-event-loop.js';
 import { CancelledError, InvalidStateError } from '../core/errors.js';
+import type { TaskContext } from '../core/loop-options.js';
 import { laneOfOptions, LANE_NORMAL, type ScheduleOptions } from '../core/priority.js';
 import { requireRunningLoop } from '../core/running.js';
 
@@ -30,6 +31,21 @@ const STATE_NAMES = ['pending', 'cancelled', 'finished'] as const;
 
 /** A done-callback receives the future that finished. */
 export type DoneCallback<T> = (future: Future<T>) => unknown;
+
+/**
+ * A done-callback added inside a context (the step of a task that has
+ * one, or a callback that has one): it will run in that context, as
+ * asyncio's `add_done_callback` keeps the current contextvars context. An
+ * object, not a function, so that dispatch tells it apart with one
+ * `typeof`, and the callback slots need no third field.
+ */
+class InContext {
+  constructor(
+    readonly callback: DoneCallback<any>,
+    readonly context: TaskContext,
+  ) {}
+}
+type Registered = DoneCallback<any> | InContext;
 
 /**
  * A lane of -1 marks a settle hook: called synchronously when the future
@@ -77,9 +93,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * futures have exactly one waiter, so the first pair lives in fields.
    */
   // Stored as DoneCallback<any> so that Future<T> stays covariant in T.
-  #cb0: DoneCallback<any> | null = null;
+  #cb0: Registered | null = null;
   #lane0 = LANE_NORMAL;
-  #more: (DoneCallback<any> | number)[] | null = null;
+  #more: (Registered | number)[] | null = null;
   /** Debug mode: registered with unretrievedRegistry until retrieved. */
   #unretrievedToken: object | null = null;
   /** @internal Debug mode: the trace of where the future was created. */
@@ -209,14 +225,19 @@ export class Future<T = unknown> implements PromiseLike<T> {
    */
   addDoneCallback(callback: DoneCallback<T>, options?: ScheduleOptions): void {
     checkCallback(callback, 'addDoneCallback: callback');
-    this.addDoneCallbackInLane(callback, laneOfOptions(options, 'addDoneCallback'));
+    const lane = laneOfOptions(options, 'addDoneCallback');
+    const context = this.loop.runningContext;
+    this.#register(context === null ? callback : new InContext(callback, context), lane);
   }
 
-  /** @internal addDoneCallback for a known-good callback and lane index. */
+  /** @internal addDoneCallback for a known-good callback and lane index; it runs in the loop's context. */
   addDoneCallbackInLane(callback: DoneCallback<T>, lane: number): void {
+    this.#register(callback, lane);
+  }
+
+  #register(callback: Registered, lane: number): void {
     if (this.#state !== PENDING) {
-      if (lane === SETTLE_HOOK) callback(this);
-      else this.loop.scheduleCallback(callback, this, lane);
+      this.#dispatch(callback, lane);
     } else if (this.#cb0 === null && this.#more === null) {
       this.#cb0 = callback;
       this.#lane0 = lane;
@@ -230,7 +251,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
    */
   removeDoneCallback(callback: DoneCallback<T>): number {
     let removed = 0;
-    if (this.#cb0 === callback) {
+    if (this.#cb0 !== null && isRegistration(this.#cb0, callback)) {
       this.#cb0 = null;
       removed++;
     }
@@ -238,10 +259,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (more !== null) {
       let kept = 0;
       for (let i = 0; i < more.length; i += 2) {
-        if (more[i] === callback) {
+        if (isRegistration(more[i] as Registered, callback)) {
           removed++;
         } else {
-          more[kept++] = more[i] as DoneCallback<any>;
+          more[kept++] = more[i] as Registered;
           more[kept++] = more[i + 1] as number;
         }
       }
@@ -340,14 +361,22 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this.#more = null;
     if (cb0 !== null) this.#dispatch(cb0, this.#lane0);
     if (more !== null) {
-      for (let i = 0; i < more.length; i += 2) this.#dispatch(more[i] as DoneCallback<any>, more[i + 1] as number);
+      for (let i = 0; i < more.length; i += 2) this.#dispatch(more[i] as Registered, more[i + 1] as number);
     }
   }
 
-  #dispatch(callback: DoneCallback<any>, lane: number): void {
-    if (lane === SETTLE_HOOK) callback(this);
+  #dispatch(callback: Registered, lane: number): void {
+    if (typeof callback !== 'function') {
+      // Added inside a context: the handle keeps it, the loop enters it.
+      this.loop.scheduleCallback(callback.callback, this, lane).context = callback.context;
+    } else if (lane === SETTLE_HOOK) callback(this);
     else this.loop.scheduleCallback(callback, this, lane);
   }
+}
+
+/** Whether the registered `entry` is `callback` (added in a context or not). */
+function isRegistration(entry: Registered, callback: DoneCallback<any>): boolean {
+  return entry === callback || (typeof entry !== 'function' && entry.callback === callback);
 }
 
 /**

@@ -142,6 +142,31 @@ test("callbacks keep the context of the task step that scheduled them (asyncio's
   ]);
 });
 
+test("done-callbacks keep the context they were added in (asyncio's add_done_callback): pending or already done; removeDoneCallback still finds them", async () => {
+  const seen: string[] = [];
+  await runInVirtualTime(function* (loop) {
+    const future = loop.createFuture<number>();
+    const done = loop.createFuture<number>();
+    done.setResult(7);
+    const note = (what: string) => (f: { result(): number }) => void seen.push(`${what} ${f.result()}: ${fake.current}`);
+    const removed = note('removed');
+    yield* loop.createTask(
+      function* () {
+        future.addDoneCallback(note('pending'));
+        future.addDoneCallback(removed);
+        done.addDoneCallback(note('already done'));
+        yield* sleep(0);
+      },
+      { context: contextOf('request 2') },
+    );
+    future.addDoneCallback(note('by main'));
+    assert.equal(future.removeDoneCallback(removed), 1);
+    future.setResult(1);
+    yield* sleep(1);
+  });
+  assert.deepEqual(seen, ['already done 7: request 2', 'pending 1: request 2', 'by main 1: loop']);
+});
+
 test('a callback whose context runner throws: the error goes to the exception handler, the next callback runs in its own context', async () => {
   const loop = new EventLoop({ clock: 'virtual' });
   const reported: unknown[] = [];
