@@ -29,7 +29,7 @@ import { UdpTransport } from './datagram-transport.js';
 import { getaddrinfo, type AddrInfo } from './dns.js';
 import { checkErrno, OSError, osError } from './errors.js';
 import { checkFd } from './selector-support.js';
-import { refuseTlsOptions } from './no-tls.js';
+import { checkIoOptions } from './io-options.js';
 import { checkServerOptions, Server, type Listener } from './server.js';
 import { sockConnect } from './sock.js';
 import { SocketTransport } from './socket-transport.js';
@@ -302,8 +302,8 @@ export function connectionCoroutine<P extends StreamProtocol>(
   options: CreateConnectionOptions,
 ): Coroutine<[SocketTransport, P]> {
   checkFactory(protocolFactory, 'createConnection');
+  checkIoOptions(options, 'createConnection');
   checkPriorityOption(options, 'createConnection');
-  refuseTlsOptions(options, 'createConnection');
   checkHostPort(host, port, options.sock, 'createConnection');
   const plan = checkConnectPlan(options, 'createConnection');
   return (function* (): Coroutine<[SocketTransport, P]> {
@@ -346,8 +346,8 @@ export function unixConnectionCoroutine<P extends StreamProtocol>(
   options: { sock?: number | null; priority?: Priority },
 ): Coroutine<[SocketTransport, P]> {
   checkFactory(protocolFactory, 'createUnixConnection');
+  checkIoOptions(options, 'createUnixConnection');
   checkPriorityOption(options, 'createUnixConnection');
-  refuseTlsOptions(options, 'createUnixConnection');
   if (options.sock != null) checkFd(options.sock, 'createUnixConnection: options.sock');
   else checkPathArgument(path, 'createUnixConnection');
   return (function* (): Coroutine<[SocketTransport, P]> {
@@ -372,6 +372,7 @@ export function unixConnectionCoroutine<P extends StreamProtocol>(
  */
 export function connectAcceptedSocket<P extends StreamProtocol>(loop: EventLoop, protocolFactory: () => P, sock: number, options: { priority?: Priority } = {}): Task<[SocketTransport, P]> {
   checkFactory(protocolFactory, 'connectAcceptedSocket');
+  checkIoOptions(options, 'connectAcceptedSocket');
   checkPriorityOption(options, 'connectAcceptedSocket');
   checkFd(sock, 'connectAcceptedSocket: sock');
   return loop.createTask(() => wrapConnected(loop, sock, protocolFactory, socketFamily(sock), options.priority, 'connectAcceptedSocket'), { name: `connectAcceptedSocket fd ${sock}` });
@@ -412,8 +413,8 @@ export function createServer(
   options: CreateServerOptions = {},
 ): Task<Server> {
   checkFactory(protocolFactory, 'createServer');
+  checkIoOptions(options, 'createServer');
   checkPriorityOption(options, 'createServer');
-  refuseTlsOptions(options, 'createServer');
   if (host === '' || host === undefined) host = null; // all interfaces, as asyncio's `host == '' or host is None`
   if (options.sock != null) checkFd(options.sock, 'createServer: options.sock');
   else {
@@ -501,8 +502,8 @@ function startOrClose(server: Server): void {
  */
 export function createUnixServer(loop: EventLoop, protocolFactory: () => StreamProtocol, path: string | null, options: CreateUnixServerOptions = {}): Task<Server> {
   checkFactory(protocolFactory, 'createUnixServer');
+  checkIoOptions(options, 'createUnixServer');
   checkPriorityOption(options, 'createUnixServer');
-  refuseTlsOptions(options, 'createUnixServer');
   if (options.sock != null) checkFd(options.sock, 'createUnixServer: options.sock');
   else checkPathArgument(path, 'createUnixServer');
   checkServerOptions(options, 'createUnixServer');
@@ -543,6 +544,7 @@ function removeStaleSocket(path: string): void {
  */
 export function createDatagramEndpoint<P extends DatagramProtocol>(loop: EventLoop, protocolFactory: () => P, options: DatagramEndpointOptions = {}): Task<[UdpTransport, P]> {
   checkFactory(protocolFactory, 'createDatagramEndpoint');
+  checkIoOptions(options, 'createDatagramEndpoint');
   if (options.sock != null) checkFd(options.sock, 'createDatagramEndpoint: options.sock');
   else if (options.localAddr == null && options.remoteAddr == null && !options.family) {
     throw new TypeError('createDatagramEndpoint: give localAddr, remoteAddr, family or sock');

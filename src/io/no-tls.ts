@@ -12,7 +12,7 @@
  */
 
 /** The TLS options of asyncio's connection and server calls, in camelCase. */
-const TLS_OPTIONS = ['ssl', 'serverHostname', 'sslHandshakeTimeout', 'sslShutdownTimeout'] as const;
+export const TLS_OPTIONS = ['ssl', 'serverHostname', 'sslHandshakeTimeout', 'sslShutdownTimeout'] as const;
 
 /**
  * Throws a TypeError naming the first TLS option that asks for TLS.

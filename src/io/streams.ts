@@ -31,7 +31,7 @@ import {
   type CreateUnixServerOptions,
 } from './connect.js';
 import { DrainGate } from './drain-gate.js';
-import { refuseTlsOptions } from './no-tls.js';
+import { checkIoOptions } from './io-options.js';
 import type { Server } from './server.js';
 import { checkStreamLimit, StreamReader } from './stream-reader.js';
 import { StreamWriter, type DrainableProtocol } from './stream-writer.js';
@@ -172,8 +172,8 @@ function connectionOptions(options: CreateConnectionOptions & StreamOptions): Cr
  * const reply = yield* reader.readLine();
  */
 export function openConnection(host: string | null, port: number | null, options: CreateConnectionOptions & StreamOptions = {}): Task<[StreamReader, StreamWriter]> {
+  checkIoOptions(options, 'openConnection');
   checkStreamLimit(options.limit, 'openConnection');
-  refuseTlsOptions(options, 'openConnection');
   const loop = options.loop ?? getRunningLoop();
   const reader = new StreamReader({ loop, ...(options.limit !== undefined ? { limit: options.limit } : {}) });
   // Connected in the task below, not in a task of its own that it waits for: a cancel landing between that
@@ -192,8 +192,8 @@ export function openConnection(host: string | null, port: number | null, options
  * const [reader, writer] = yield* openUnixConnection('/tmp/app.sock');
  */
 export function openUnixConnection(path: string | null, options: StreamOptions & { sock?: number | null; priority?: Priority } = {}): Task<[StreamReader, StreamWriter]> {
+  checkIoOptions(options, 'openUnixConnection');
   checkStreamLimit(options.limit, 'openUnixConnection');
-  refuseTlsOptions(options, 'openUnixConnection');
   const loop = options.loop ?? getRunningLoop();
   const reader = new StreamReader({ loop, ...(options.limit !== undefined ? { limit: options.limit } : {}) });
   const { limit: _limit, loop: _loop, ...rest } = options;
@@ -205,10 +205,9 @@ export function openUnixConnection(path: string | null, options: StreamOptions &
 }
 
 /** The per-connection protocol factory; a bad callback or limit, or a TLS option, throws here, at the call, not once per connection. */
-function streamFactory(clientConnected: ClientConnectedCallback, options: StreamOptions, loop: EventLoop, who: string): () => StreamReaderProtocol {
+function streamFactory(clientConnected: ClientConnectedCallback, options: StreamOptions, loop: EventLoop, who: 'startServer' | 'startUnixServer'): () => StreamReaderProtocol {
   if (typeof clientConnected !== 'function') throw new TypeError(`${who}: clientConnected must be a function, got ${typeof clientConnected}`);
   checkStreamLimit(options.limit, who);
-  refuseTlsOptions(options, who);
   const limit = options.limit;
   return () => new StreamReaderProtocol(new StreamReader({ loop, ...(limit !== undefined ? { limit } : {}) }), clientConnected, loop);
 }
@@ -235,6 +234,7 @@ export function startServer(
   port: number | null,
   options: CreateServerOptions & StreamOptions = {},
 ): Task<Server> {
+  checkIoOptions(options, 'startServer');
   const loop = options.loop ?? getRunningLoop();
   const { limit: _limit, loop: _loop, ...rest } = options;
   return createServer(loop, streamFactory(clientConnected, options, loop, 'startServer'), host, port, rest);
@@ -247,6 +247,7 @@ export function startServer(
  * const server = yield* startUnixServer(handle, '/tmp/app.sock');
  */
 export function startUnixServer(clientConnected: ClientConnectedCallback, path: string | null, options: CreateUnixServerOptions & StreamOptions = {}): Task<Server> {
+  checkIoOptions(options, 'startUnixServer');
   const loop = options.loop ?? getRunningLoop();
   const { limit: _limit, loop: _loop, ...rest } = options;
   return createUnixServer(loop, streamFactory(clientConnected, options, loop, 'startUnixServer'), path, rest);

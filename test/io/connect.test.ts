@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
 import { CancelledError } from '../../src/core/errors.js';
-import { createConnection, createServer, createUnixConnection, createUnixServer } from '../../src/io/connect.js';
+import { connectAcceptedSocket, createConnection, createDatagramEndpoint, createServer, createUnixConnection, createUnixServer } from '../../src/io/connect.js';
 import { openConnection, openUnixConnection, startServer, startUnixServer } from '../../src/io/streams.js';
 import { ConnectionRefusedError, ECONNREFUSED, FileNotFoundError, GaiError } from '../../src/io/errors.js';
 import { syscalls as sys } from '../../src/io/syscalls.js';
@@ -258,6 +258,42 @@ test('bad input throws at the call: a bad port, host, factory, or sock with a ho
     assert.throws(() => createUnixConnection(loop, factory, ''), TypeError);
     assert.throws(() => createUnixServer(loop, factory, 7 as unknown as string), TypeError);
     yield* sleep(0);
+  });
+});
+
+test('an option name a call does not know is a TypeError at the call naming it, before anything is opened (asyncio: an unexpected keyword argument); the loop goes on', T, async () => {
+  await runIo(function* (loop) {
+    const factory = (): Protocol => new Collector();
+    const odd = (name: string): Record<string, unknown> => ({ priority: 'normal', [name]: true });
+    const unknown = (who: string, name: string) => (error: unknown): boolean =>
+      error instanceof TypeError && error.message.startsWith(`${who}: unknown option ${JSON.stringify(name)} (known: `);
+    const fds = openFdCount();
+    assert.throws(() => createConnection(loop, factory, '127.0.0.1', 1, odd('happyEyeballsDelay')), unknown('createConnection', 'happyEyeballsDelay'));
+    assert.throws(() => createUnixConnection(loop, factory, '/tmp/x.sock', odd('limit')), unknown('createUnixConnection', 'limit'));
+    assert.throws(() => createServer(loop, factory, '127.0.0.1', 0, odd('reuseport')), unknown('createServer', 'reuseport'));
+    assert.throws(() => createServer(loop, factory, '127.0.0.1', 0, odd('keep_alive')), unknown('createServer', 'keep_alive'));
+    assert.throws(() => createUnixServer(loop, factory, '/tmp/x.sock', odd('reusePort')), unknown('createUnixServer', 'reusePort'));
+    assert.throws(() => createDatagramEndpoint(loop, () => ({}), { localAddr: ['127.0.0.1', 0], reuseAddress: true } as Record<string, unknown>), unknown('createDatagramEndpoint', 'reuseAddress'));
+    assert.throws(() => connectAcceptedSocket(loop, factory, 0, odd('sock')), unknown('connectAcceptedSocket', 'sock'));
+    assert.throws(() => openConnection('127.0.0.1', 1, odd('limt')), unknown('openConnection', 'limt'));
+    assert.throws(() => openUnixConnection('/tmp/x.sock', odd('family')), unknown('openUnixConnection', 'family'));
+    assert.throws(() => startServer(() => undefined, '127.0.0.1', 0, odd('reuse_port')), unknown('startServer', 'reuse_port'));
+    assert.throws(() => startUnixServer(() => undefined, '/tmp/x.sock', odd('keepAlive')), unknown('startUnixServer', 'keepAlive'));
+    // The whole message lists what is known.
+    assert.throws(() => createServer(loop, factory, '127.0.0.1', 0, odd('reuseport')), {
+      message:
+        'createServer: unknown option "reuseport" (known: backlog, reusePort, reuseAddress, keepAlive, family, sock, startServing, acceptRetryDelayMs, priority, ssl, serverHostname, sslHandshakeTimeout, sslShutdownTimeout)',
+    });
+    assert.throws(() => createConnection(loop, factory, '127.0.0.1', 1, null as never), { name: 'TypeError', message: 'createConnection: options must be an object, got null' });
+    assert.equal(openFdCount(), fds, 'no socket was opened');
+    // Every name a call's type allows passes, and the loop serves on.
+    const server = yield* startServer(() => undefined, '127.0.0.1', 0, { backlog: 8, reusePort: false, reuseAddress: true, keepAlive: false, startServing: true, acceptRetryDelayMs: 10, priority: 'high', limit: 1024, loop, ...({ ssl: null } as Record<string, unknown>) });
+    const [, port] = server.addresses()[0] as [string, number];
+    const [, writer] = yield* openConnection('127.0.0.1', port, { family: sys.constants.AF_INET, priority: 'normal', happyEyeballsDelayMs: null, interleave: null, allErrors: false, limit: 1024, loop, localAddr: null, sock: null });
+    writer.close();
+    server.close();
+    server.abortClients();
+    yield* server.waitClosed();
   });
 });
 
