@@ -414,6 +414,15 @@ export class BaseEventLoop {
     this.#fdOwners.release(fd, owner);
   }
 
+  /**
+   * @internal `owner` lends `fd` out (loop.sendfile lets sockSendfile watch
+   * its transport's fd): the checks stop refusing it, but close() still
+   * asks `owner` to close it. Ended by claimFd or releaseFd.
+   */
+  lendFd(fd: number, owner: FdOwner): void {
+    this.#fdOwners.lend(fd, owner);
+  }
+
   /** @internal Throws a RuntimeError naming `who`, `fd` and the transport if a transport owns `fd`. */
   checkFdNotOwned(fd: number, who: string): void {
     this.#fdOwners.check(fd, who);

@@ -40,15 +40,35 @@ export interface FdOwner {
 
 export class FdOwners {
   readonly #owners = new FdSlots<FdOwner>();
+  /**
+   * fds whose owner lent them out (`lend`): not refused by `check`, but
+   * still the owner's to close if the loop closes first. Rare (one per
+   * loop.sendfile in progress), so a Map.
+   */
+  readonly #lent = new Map<number, FdOwner>();
 
   /** `owner` (a transport; its String() names it in errors) now owns `fd`. */
   claim(fd: number, owner: FdOwner): void {
     this.#owners.set(fd, owner);
+    this.#lent.delete(fd);
   }
 
   /** `owner` lets go of `fd`; a no-op if someone else owns it (the fd was closed and its number reused). */
   release(fd: number, owner: FdOwner): void {
     if (this.#owners.get(fd) === owner) this.#owners.delete(fd);
+    if (this.#lent.get(fd) === owner) this.#lent.delete(fd);
+  }
+
+  /**
+   * `owner` lets code that checks (loop.sendfile's sockSendfile) use `fd`
+   * for a while, until it claims it again or releases it: `check` no
+   * longer refuses it, but `takeAll` still hands `owner` over, as it still
+   * holds the fd and nothing else would close it. No-op if not the owner.
+   */
+  lend(fd: number, owner: FdOwner): void {
+    if (this.#owners.get(fd) !== owner) return;
+    this.#owners.delete(fd);
+    this.#lent.set(fd, owner);
   }
 
   /** Throws a RuntimeError naming `who`, the fd and its owner if a transport owns `fd`. */
@@ -59,8 +79,9 @@ export class FdOwners {
 
   /** Forgets every owner, and returns them, each once (the loop is being closed). */
   takeAll(): FdOwner[] {
-    const owners = [...new Set(this.#owners.values())];
+    const owners = [...new Set([...this.#owners.values(), ...this.#lent.values()])];
     this.#owners.clear();
+    this.#lent.clear();
     return owners;
   }
 }

@@ -629,7 +629,8 @@ export class SocketTransport implements Transport {
       lendFd: () => {
         if (this.#hold !== hold || lent) return;
         lent = true;
-        this.#loop.releaseFd(this.#fd, this);
+        // Lent, not released: loop.close() during the sendfile must still close the fd (loopClosed).
+        this.#loop.lendFd(this.#fd, this);
       },
       release: () => {
         if (this.#hold !== hold) return;

@@ -40,3 +40,23 @@ test('takeAll hands over every owner once, in fd order (an owner of two fds once
   assert.deepEqual(owners.takeAll(), []);
   for (const fd of [3, 4, 9, 1 << 20]) owners.check(fd, 'addReader');
 });
+
+test('lend: check no longer refuses the fd, but takeAll still hands the owner over; claim or release ends the loan', () => {
+  const owners = new FdOwners();
+  const [a, b] = [transport('a'), transport('b')];
+  owners.claim(3, a);
+  owners.lend(3, b); // not the owner: nothing changes
+  assert.throws(() => owners.check(3, 'addWriter'), /used by transport a$/);
+  owners.lend(3, a);
+  owners.check(3, 'addWriter');
+  assert.deepEqual(owners.takeAll(), [a]);
+  owners.claim(3, a);
+  owners.lend(3, a);
+  owners.claim(3, a); // the loan ends: refused again, and handed over once
+  assert.throws(() => owners.check(3, 'addWriter'), /used by transport a$/);
+  assert.deepEqual(owners.takeAll(), [a]);
+  owners.claim(4, b);
+  owners.lend(4, b);
+  owners.release(4, b);
+  assert.deepEqual(owners.takeAll(), []);
+});

@@ -10,11 +10,13 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { connectReadPipe, connectWritePipe } from '../../src/io/connect-pipe.js';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAcceptedSocket, createDatagramEndpoint, createServer, createUnixServer } from '../../src/io/connect.js';
 import { NodeEventLoop } from '../../src/io/node-event-loop.js';
+import { sendfile } from '../../src/io/sendfile.js';
+import { sleep } from '../../src/tasks/operation.js';
 import { syscalls as sys } from '../../src/io/syscalls.js';
 import { C, closeAll, openFdCount, pipe, readString, socketpair } from './fds.js';
 import { Collector } from './net-helpers.js';
@@ -111,4 +113,37 @@ test('a transport that fails to close at loop.close() goes to the exception hand
   assert.equal(isOpen(second), false, 'the next transport still closed its fd');
   assert.equal(isOpen(first), true, 'the broken one kept its fd');
   closeAll(first, firstPeer, secondPeer);
+});
+
+test('loop.close() while loop.sendfile sends a file: the transport lent its fd to sendfile(2), and it is closed all the same', async () => {
+  const loop = new NodeEventLoop();
+  const [sock, peer] = socketpair();
+  const dir = mkdtempSync(join(tmpdir(), 'eventide-loop-close-sendfile-'));
+  const path = join(dir, 'big.bin');
+  writeFileSync(path, Buffer.alloc(8 * 1024 * 1024, 1)); // far more than the socket buffers hold: the peer does not read
+  const file = openSync(path, 'r');
+  try {
+    const [transport, protocol] = await loop.runUntilComplete(connectAcceptedSocket(loop, () => new Collector(), sock));
+    const sending = sendfile(loop, transport, file);
+    // Until sendfile(2) runs on the fd: the transport lends it (addReader & co. accept it then).
+    await loop.runUntilComplete(function* () {
+      for (;;) {
+        try {
+          loop.checkFdNotOwned(sock, 'test');
+          return;
+        } catch {
+          yield* sleep(0);
+        }
+      }
+    });
+    assert.equal(sending.done(), false, 'blocked: the peer is not reading');
+    loop.close();
+    assert.equal(isOpen(sock), false, "the transport's fd is closed");
+    assert.deepEqual(protocol.events, ['made'], 'no callback ran after the loop closed');
+  } finally {
+    if (isOpen(sock)) closeAll(sock);
+    closeAll(peer);
+    closeSync(file);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
