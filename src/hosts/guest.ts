@@ -59,6 +59,7 @@ import { checkCallback, describe } from '../core/assert.js';
 import type { GuestAttachment } from '../core/base-event-loop.js';
 import { RuntimeError } from '../core/errors.js';
 import { DEFAULT_HOST_SLICE_MS } from '../core/host.js';
+import type { TaskContext } from '../core/loop-options.js';
 import type { CoroutineLike, EventLoop } from '../tasks/event-loop.js';
 import { Future, SETTLE_HOOK } from '../tasks/future.js';
 
@@ -169,6 +170,13 @@ export class GuestDriver {
   /** True while a turn is on the stack (re-entrance guard). */
   #inTurn = false;
   #turnStartMs = 0;
+  /**
+   * The context every turn runs in, captured when start() was called
+   * (the loop's captureTaskContext), or null. runForever runs each of its
+   * ticks in one such context; without it a turn would run in that of the
+   * host callback that ran it, which depends on who last woke the driver.
+   */
+  #context: TaskContext | null = null;
   #resolveStopped: (() => void) | null = null;
   #rejectStopped: ((error: unknown) => void) | null = null;
   #stats = { turns: 0, turnsCut: 0, reentriesDeferred: 0, soonRequests: 0, timerRequests: 0, timersCancelled: 0 };
@@ -241,6 +249,8 @@ export class GuestDriver {
     if (noFdsReason !== null && this.loop.selector.fdCount > 0) {
       throw new TypeError(`GuestDriver.start: the loop watches ${this.loop.selector.fdCount} file descriptor(s), but ${noFdsReason}`);
     }
+    // Before attaching: a capture that throws leaves nothing started.
+    this.#context = this.loop.captureTaskContext?.() ?? null;
     this.#attachment = this.loop.attachGuest(this.#onOutsideWork, noFdsReason);
     drivers.set(this.loop, this);
     const stopped = new Promise<void>((resolve, reject) => {
@@ -349,7 +359,10 @@ export class GuestDriver {
     let cut = false;
     const shouldYield = criticalOnly ? this.#always : this.#shouldYield;
     try {
-      this.loop.runOnce(0, () => (cut = shouldYield()));
+      const tick = (): void => this.loop.runOnce(0, () => (cut = shouldYield()));
+      const context = this.#context;
+      if (context === null) tick();
+      else context(tick);
     } catch (error) {
       this.#inTurn = false;
       this.#finish(error);
@@ -409,6 +422,7 @@ export class GuestDriver {
     const attachment = this.#attachment;
     if (attachment === null) return;
     this.#attachment = null;
+    this.#context = null;
     attachment.detach();
     if (drivers.get(this.loop) === this) drivers.delete(this.loop);
     this.#dropTimer();

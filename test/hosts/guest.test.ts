@@ -22,6 +22,7 @@ import { sleep, until } from '../../src/tasks/operation.js';
 import { assertLoopClean } from '../../src/testing.js';
 import { Log } from '../log.js';
 import { FakeFdSelector, FakeHost } from './fake-host.js';
+import { FakeContext } from '../tasks/fake-context.js';
 
 function setup(options: { budgetMs?: number; selector?: FakeFdSelector } = {}): { log: Log; host: FakeHost; loop: EventLoop; driver: GuestDriver } {
   const log = new Log();
@@ -524,4 +525,36 @@ test('docs/hosts.md example: a guest host built from Node timers (setImmediate, 
   assert.equal(requests[0], 'soon');
   assert.ok(requests.length >= 2 && requests.length <= 3 && requests.slice(1).every((r) => r === 'later'), requests.join(', '));
   assertLoopClean(loop);
+});
+
+test("every turn of a driven loop runs in the one context captured when start() was called (captureTaskContext), as runForever's ticks do, not in the host callback's", async () => {
+  const fake = new FakeContext('host callback');
+  const captured: string[] = [];
+  const log = new Log();
+  const host = new FakeHost(log);
+  const loop = new EventLoop({
+    clock: host.clock,
+    captureTaskContext: () => {
+      captured.push(fake.current);
+      return fake.runnerFor(`started in ${fake.current}`);
+    },
+  });
+  const driver = new GuestDriver(loop, host);
+  const seen: string[] = [];
+  loop.callSoon(() => {
+    seen.push(`soon: ${fake.current}`);
+    loop.callLater(10, () => void seen.push(`timer: ${fake.current}`));
+  });
+  fake.current = 'caller';
+  const stopped = driver.start();
+  fake.current = 'host callback'; // what the host's own callbacks run in
+  await host.runUntilIdle();
+  loop.callSoon(() => void seen.push(`critical: ${fake.current}`), { priority: 'critical' });
+  assert.equal(driver.runCriticalTurn(), true);
+  loop.stop();
+  await host.runUntilIdle();
+  await stopped;
+  assert.deepEqual(seen, ['soon: started in caller', 'timer: started in caller', 'critical: started in caller']);
+  assert.deepEqual(captured, ['caller'], 'captured once, when the driver started');
+  loop.close();
 });
