@@ -110,6 +110,9 @@ export class Handle {
     if (this === observedRunning) return; // still named by instruments; its closure is on the stack anyway
     this.callback = cancelledCallback;
     this.arg = undefined;
+    // A cancelled timer stays in the heap until its deadline or a compaction:
+    // it must not keep its task's context (an AsyncResource and the stores it carries) alive meanwhile.
+    this.context = null;
   }
 
   /**

@@ -35,6 +35,14 @@ test('cancel() marks the handle cancelled and drops the callback and its argumen
   assert.equal(handle.callback(undefined), undefined, 'the replacement is a harmless no-op');
 });
 
+test('cancel() drops the context the handle would have run in (a task\'s: its stores), as it drops the callback', () => {
+  const context = <R>(fn: () => R): R => fn();
+  const handle = new Handle(() => 1, undefined, LANE_NORMAL);
+  handle.context = context;
+  handle.cancel();
+  assert.equal(handle.context, null, 'a cancelled timer left in the heap does not keep it alive');
+});
+
 test('cancel() twice is harmless', () => {
   const handle = new Handle(() => 1, undefined, LANE_NORMAL);
   handle.cancel();
