@@ -594,6 +594,7 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
       context(Task.#runStepping);
     } finally {
       loop.runningContext = null;
+      Task.#stepping = null; // a runner that threw before calling it: the field must not keep the task (and its loop) alive
     }
   }
 

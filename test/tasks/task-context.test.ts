@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { currentTask, EventLoop, sleep, type TaskContext } from '../../src/index.js';
 import { runInVirtualTime } from '../../src/testing.js';
+import { collectUntil } from '../gc.js';
 import { FakeContext } from './fake-context.js';
 
 /** The fake context: a label, the "store" a step sees. */
@@ -110,6 +111,24 @@ test('a context runner that throws: the step does not run, the error goes to the
     yield* sleep(0);
   });
   loop.close();
+});
+
+test('a context runner that throws before calling the step keeps no hold on the task: it can be collected once its loop is gone', async () => {
+  let ref: WeakRef<object> | null = null;
+  (function orphan(): void {
+    const loop = new EventLoop({ clock: 'virtual' });
+    loop.setExceptionHandler(() => {});
+    const task = loop.createTask(function* () {}, {
+      context: () => {
+        throw new Error('context gone');
+      },
+    });
+    ref = new WeakRef(task);
+    loop.runOnce(0);
+    loop.close();
+  })();
+  await collectUntil(() => (ref as WeakRef<object> | null)?.deref() === undefined);
+  assert.equal((ref as WeakRef<object> | null)?.deref(), undefined);
 });
 
 test("callbacks keep the context of the task step that scheduled them (asyncio's call_soon takes the current context): callSoon, callLater, callAt, and what those callbacks schedule in turn", async () => {
