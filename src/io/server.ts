@@ -237,6 +237,8 @@ export class Server {
     for (const { fd } of listeners) closeQuietly(fd);
     this.#serving = false;
     this.#removeUnixPath();
+    // Closed now, as close() would; the connections close with the loop too (each detaches).
+    if (this.#transports.size === 0) this.#wakeup();
     return true;
   }
 
@@ -366,7 +368,22 @@ export class Server {
     const waiters = this.#waiters;
     if (waiters === null) return;
     this.#waiters = null;
-    for (const waiter of waiters) if (!waiter.done()) waiter.setResult();
+    const loopClosed = this.#loop.isClosed();
+    for (const waiter of waiters) {
+      if (waiter.done()) continue;
+      if (!loopClosed) {
+        waiter.setResult();
+        continue;
+      }
+      // loop.close() closed the server and its connections: what awaits a
+      // waiter from outside (then) hears it. A task's wake-up can no longer
+      // be scheduled (RuntimeError: the loop is closed); it could never run.
+      try {
+        waiter.setResult();
+      } catch {
+        // the rest still resolve
+      }
+    }
   }
 
   #removeUnixPath(): void {

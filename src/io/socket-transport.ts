@@ -455,6 +455,8 @@ export class SocketTransport implements Transport {
     this.#queue.clear();
     this.#fdClosed = true;
     sys.close(this.#fd);
+    // Gone, as after connectionLost: its server no longer counts it, and its waitClosed() can resolve.
+    this.#server?.detach(this);
     return wasOpen;
   }
 

@@ -13,7 +13,7 @@ import { connectReadPipe, connectWritePipe } from '../../src/io/connect-pipe.js'
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectAcceptedSocket, createDatagramEndpoint, createServer, createUnixServer } from '../../src/io/connect.js';
+import { connectAcceptedSocket, createConnection, createDatagramEndpoint, createServer, createUnixServer } from '../../src/io/connect.js';
 import { NodeEventLoop } from '../../src/io/node-event-loop.js';
 import { sendfile } from '../../src/io/sendfile.js';
 import { sleep } from '../../src/tasks/operation.js';
@@ -146,4 +146,24 @@ test('loop.close() while loop.sendfile sends a file: the transport lent its fd t
     closeSync(file);
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("a server the loop closed counts as closed: its connections are gone, waitClosed() waiters taken before resolve (awaited from outside) and later ones are resolved at once", async () => {
+  const loop = new NodeEventLoop();
+  const server = await loop.runUntilComplete(createServer(loop, () => new Collector(), '127.0.0.1', 0));
+  const port = (server.addresses()[0] as [string, number])[1];
+  await loop.runUntilComplete(function* () {
+    yield* createConnection(loop, () => new Collector(), '127.0.0.1', port);
+    while (server.statistics().activeConnections === 0) yield* sleep(0);
+  });
+  const before = server.waitClosed();
+  let heard = false;
+  void before.then(() => void (heard = true));
+  loop.close();
+  assert.equal(server.statistics().activeConnections, 0, 'its connection was closed with the loop');
+  assert.equal(before.done(), true, 'a waiter taken before the close is resolved');
+  await Promise.resolve();
+  assert.equal(heard, true, 'and what awaits it hears so');
+  assert.equal(server.waitClosed().done(), true, 'a waiter taken after the close is resolved at once');
+  server.close(); // still harmless
 });
