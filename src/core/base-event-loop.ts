@@ -26,6 +26,7 @@ import { TimerOnlySelector, type Selector } from './selector.js';
 import { TimerHeap } from './timer-heap.js';
 import {
   checkDeadline,
+  checkTaskContext,
   DEFAULT_SLICE_MS,
   DEFAULT_VIRTUAL_STALL_MS,
   resolveStarvationBounds,
@@ -824,7 +825,7 @@ export class BaseEventLoop {
     const hooks = this.instrumentHooks;
     hooks.beforeRun?.(this);
     try {
-      this.#runContext = this.captureTaskContext?.() ?? null;
+      this.#runContext = this.captureTaskContext === null ? null : checkTaskContext(this.captureTaskContext(), 'runForever: what captureTaskContext returned');
       let waitMs = this.#selectTimeout(Infinity);
       for (;;) {
         if (waitMs > 0) {

@@ -23,6 +23,14 @@ export interface LoopLogger {
  */
 export type TaskContext = <R>(fn: () => R) => R;
 
+/** `context` if it is a TaskContext or null; else a TypeError naming `what`. */
+export function checkTaskContext(context: unknown, what: string): TaskContext | null {
+  if (context !== null && typeof context !== 'function') {
+    throw new TypeError(`${what} must be a function that runs a callback in the context (e.g. AsyncLocalStorage.snapshot()), or null; got ${describe(context)}`);
+  }
+  return context as TaskContext | null;
+}
+
 export interface EventLoopOptions {
   /**
    * Captures the context a new task runs its steps in, where the task is

@@ -59,7 +59,7 @@ import { checkCallback, describe } from '../core/assert.js';
 import type { GuestAttachment } from '../core/base-event-loop.js';
 import { RuntimeError } from '../core/errors.js';
 import { DEFAULT_HOST_SLICE_MS } from '../core/host.js';
-import type { TaskContext } from '../core/loop-options.js';
+import { checkTaskContext, type TaskContext } from '../core/loop-options.js';
 import type { CoroutineLike, EventLoop } from '../tasks/event-loop.js';
 import { Future, SETTLE_HOOK } from '../tasks/future.js';
 
@@ -250,7 +250,7 @@ export class GuestDriver {
       throw new TypeError(`GuestDriver.start: the loop watches ${this.loop.selector.fdCount} file descriptor(s), but ${noFdsReason}`);
     }
     // Before attaching: a capture that throws leaves nothing started.
-    this.#context = this.loop.captureTaskContext?.() ?? null;
+    this.#context = this.loop.captureTaskContext === null ? null : checkTaskContext(this.loop.captureTaskContext(), 'GuestDriver.start: what captureTaskContext returned');
     this.#attachment = this.loop.attachGuest(this.#onOutsideWork, noFdsReason);
     drivers.set(this.loop, this);
     const stopped = new Promise<void>((resolve, reject) => {

@@ -230,6 +230,7 @@ export class UdpTransport implements DatagramTransport {
     this.#stopReading(); // the flags only: the loop watches nothing any more
     this.#stopWriting();
     this.#queue.length = 0;
+    this.#bufferSize = 0;
     this.#fdClosed = true;
     sys.close(this.#fd);
     return wasOpen;

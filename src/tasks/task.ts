@@ -26,7 +26,7 @@
  * normally is not cancelled.
  */
 import { describe } from '../core/assert.js';
-import { checkDeadline, type TaskContext } from '../core/loop-options.js';
+import { checkDeadline, checkTaskContext, type TaskContext } from '../core/loop-options.js';
 import type { BaseEventLoop } from '../core/base-event-loop.js';
 import { CancelledError, InvalidStateError, RuntimeError } from '../core/errors.js';
 import { MonotonicClock } from '../core/clock.js';
@@ -64,14 +64,6 @@ export interface TaskOptions {
    * captures. Default: what the loop's `captureTaskContext` captures here.
    */
   context?: TaskContext | null;
-}
-
-/** `context` if it is a TaskContext or null; else a TypeError naming `what`. */
-function checkContext(context: unknown, what: string): TaskContext | null {
-  if (context !== null && typeof context !== 'function') {
-    throw new TypeError(`${what} must be a function that runs a callback in the context (e.g. AsyncLocalStorage.snapshot()), or null; got ${describe(context)}`);
-  }
-  return context as TaskContext | null;
 }
 
 /** Reports tasks collected while still pending (debug mode). */
@@ -232,10 +224,10 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
     this.#name = options.name !== undefined ? String(options.name) : ++taskCounter;
     this.#context =
       options.context !== undefined
-        ? checkContext(options.context, 'createTask: options.context')
+        ? checkTaskContext(options.context, 'createTask: options.context')
         : loop.captureTaskContext === null
           ? null
-          : checkContext(loop.captureTaskContext(), 'createTask: what captureTaskContext returned');
+          : checkTaskContext(loop.captureTaskContext(), 'createTask: what captureTaskContext returned');
     this.#stepHandle = new Handle(Task.#runStep, this, this.#lane);
     this.#scheduleStep(); // the first step (with its deadline, if any)
     this.#waiter = this.#stepHandle;

@@ -215,7 +215,7 @@ test('a callback whose context runner throws: the error goes to the exception ha
   loop.close();
 });
 
-test('bad contexts are refused at the call', () => {
+test('bad contexts are refused at the call', async () => {
   const loop = new EventLoop({ clock: 'virtual' });
   function* body() {}
   assert.throws(() => loop.createTask(body, { context: 'ctx' as never }), {
@@ -231,5 +231,11 @@ test('bad contexts are refused at the call', () => {
     message: 'createTask: what captureTaskContext returned must be a function that runs a callback in the context (e.g. AsyncLocalStorage.snapshot()), or null; got 42',
   });
   assert.equal(capturing.allTasks().length, 0);
+  // runForever captures the run's context the same way, and checks it the same way.
+  await assert.rejects(capturing.runForever(), {
+    name: 'TypeError',
+    message: 'runForever: what captureTaskContext returned must be a function that runs a callback in the context (e.g. AsyncLocalStorage.snapshot()), or null; got 42',
+  });
+  assert.equal(capturing.isRunning(), false, 'refused before any tick, and not left running');
   capturing.close();
 });
