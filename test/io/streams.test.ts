@@ -299,6 +299,7 @@ test('openConnection / openUnixConnection cancelled at any tick while connecting
         const opening = connect();
         let left = ticks;
         const countDown = (): void => {
+          if (opening.done()) return; // connected (or failed) first: nothing left to cancel, and no chain left behind
           if (left-- === 0) opening.cancel();
           else loop.callSoon(countDown);
         };
