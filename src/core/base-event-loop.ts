@@ -92,6 +92,8 @@ export class BaseEventLoop {
   readonly #fds: FdWatchers;
   /** The fds transports own: the public add/remove calls refuse them (fd-owners.ts). */
   readonly #fdOwners = new FdOwners();
+  /** Owners of what is not an fd, to close with the loop (closeWithLoop). */
+  readonly #closeWith = new Set<FdOwner>();
   /** The bound dispatcher given to the selector (allocated once). */
   readonly #pushReady = (handle: Handle): void => this.#ready.push(handle);
   /** Step 3: a ready fd's reader and/or writer handle go onto the ready queue. */
@@ -408,6 +410,20 @@ export class BaseEventLoop {
    */
   claimFd(fd: number, owner: FdOwner): void {
     this.#fdOwners.claim(fd, owner);
+  }
+
+  /**
+   * @internal `owner` holds something that is not an fd and must not
+   * outlive the loop (a child process): until `forgetAtClose(owner)`,
+   * loop.close() calls its `loopClosed()`, before the fd owners'.
+   */
+  closeWithLoop(owner: FdOwner): void {
+    this.#closeWith.add(owner);
+  }
+
+  /** @internal `owner` is done (see closeWithLoop). */
+  forgetAtClose(owner: FdOwner): void {
+    this.#closeWith.delete(owner);
   }
 
   /** @internal `owner` lets go of `fd` (just before closing it); no-op if it is not the owner. */
@@ -1053,7 +1069,8 @@ export class BaseEventLoop {
    * fd, closes the selector and host. Idempotent. Refused while running.
    *
    * A transport or server still holding its fd (never closed, or closed
-   * but not yet through its last callback) closes it here, without
+   * but not yet through its last callback) closes it here, and a
+   * subprocess transport kills its child if it still runs, without
    * callbacks: nothing could close it later, since no callback of this
    * loop will run again and fds are not garbage collected. In debug mode
    * each one that nobody had closed is reported, as asyncio's "unclosed
@@ -1070,7 +1087,11 @@ export class BaseEventLoop {
     for (const handle of this.#ready.drain()) handle.cancel();
     for (const handle of this.#timers.clear()) handle.cancel();
     this.#fds.clear();
-    const owners = this.#fdOwners.takeAll();
+    // Owners of what is not an fd first: a subprocess transport closes its
+    // own pipes (fd owners too, which then have nothing left to close).
+    const owners = [...this.#closeWith];
+    for (const owner of this.#fdOwners.takeAll()) if (!this.#closeWith.has(owner)) owners.push(owner);
+    this.#closeWith.clear();
     this.#selector.close();
     this.#host.close();
     for (const owner of owners) this.#ownerLoopClosed(owner);

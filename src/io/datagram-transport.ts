@@ -223,6 +223,7 @@ export class UdpTransport implements DatagramTransport {
    * dropping unsent datagrams. Returns whether it was still open.
    */
   loopClosed(): boolean {
+    if (this.#fdClosed) return false; // closed already (a subprocess transport closes its pipes first)
     const wasOpen = !this.#closing;
     this.#closing = true;
     this.#lost = true;

@@ -184,6 +184,7 @@ abstract class PipeTransport<P extends BaseProtocol<never>> {
    * dropping what was queued. Returns whether it was still open.
    */
   loopClosed(): boolean {
+    if (this.#fdClosed) return false; // closed already (a subprocess transport closes its pipes first)
     const wasOpen = !this.closing;
     this.closing = true;
     this.lost = true;

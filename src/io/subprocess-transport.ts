@@ -179,7 +179,25 @@ export class SubprocessTransport implements BaseTransport {
     child.once('exit', (code, signal) => {
       if (!loop.isClosed()) loop.callSoon(() => this.#processExited(returnCode(code, signal)), schedule);
     });
+    loop.closeWithLoop(this); // until #tryFinish: a child left running is killed when the loop closes
     this.#whenPipesConnected(waiter);
+  }
+
+  /**
+   * @internal (FdOwner, through loop.closeWithLoop) The loop closed while
+   * this transport was not finished: kill the child if it still runs, as
+   * close() does, and close its pipes. Without this a child nobody closed would run on, and keep Node's
+   * process alive until it exits; asyncio's transport kills it when it is
+   * garbage collected. No callbacks: none can run. Returns whether it was
+   * still open.
+   */
+  loopClosed(): boolean {
+    const wasOpen = !this.#closed;
+    this.#closed = true;
+    // Its pipes are part of it: closed here, they are not reported apart.
+    for (const transport of this.#transports) transport?.loopClosed();
+    if (this.#returncode === null && this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
+    return wasOpen;
   }
 
   /** The child's process id. */
@@ -317,6 +335,7 @@ export class SubprocessTransport implements BaseTransport {
     if (this.#finished || this.#returncode === null) return;
     if (!this.#pipes.every((pipe) => pipe === null || pipe.disconnected)) return;
     this.#finished = true;
+    this.#loop.forgetAtClose(this);
     this.#call('connectionLost', () => this.#protocol.connectionLost?.(null));
   }
 

@@ -2,12 +2,14 @@
  * loop.close() with transports still holding their fds (core/fd-owners.ts,
  * each transport's loopClosed): a socket, a pipe each way, a UDP endpoint
  * and two servers (TCP, Unix) left open, and a socket closed just before
- * the loop (its last callback, which closes the fd, never ran). Every fd is closed by
+ * the loop (its last callback, which closes the fd, never ran); and a
+ * subprocess whose child still runs (killed). Every fd is closed by
  * loop.close(), the peers see end of file, no protocol callback runs, the
  * process's fd count is back where it was, and debug mode names the ones
  * nobody closed, once each (asyncio's "unclosed transport").
  */
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import test from 'node:test';
 import { connectReadPipe, connectWritePipe } from '../../src/io/connect-pipe.js';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
@@ -166,4 +168,24 @@ test("a server the loop closed counts as closed: its connections are gone, waitC
   assert.equal(heard, true, 'and what awaits it hears so');
   assert.equal(server.waitClosed().done(), true, 'a waiter taken after the close is resolved at once');
   server.close(); // still harmless
+});
+
+test('loop.close() kills the child of a subprocess transport nobody closed (else it would run on, and keep Node alive until it exits), and closes its pipes; debug mode names it; a finished one is left alone', async () => {
+  const fdsBefore = openFdCount();
+  const { warnings, logger } = recordingLogger();
+  const loop = new NodeEventLoop({ debug: true, logger });
+  const [running] = await loop.runUntilComplete(loop.subprocessExec(() => ({}), 'sleep', ['30']));
+  const [finished] = await loop.runUntilComplete(loop.subprocessExec(() => ({}), 'true', []));
+  const child = running.getExtraInfo('subprocess') as ChildProcess;
+  const exited = new Promise<string | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+  while (finished.getReturncode() === null || finished.isClosing() === false) {
+    await loop.runUntilComplete(loop.createTask(function* () { yield* sleep(5); }));
+    if (finished.getReturncode() !== null) finished.close();
+  }
+  const name = String(running);
+  loop.close();
+  assert.equal(await exited, 'SIGKILL', 'the running child was killed');
+  assert.equal(running.isClosing(), true);
+  assert.deepEqual(warnings, [`eventide: unclosed ${name} when the loop closed; closed it now`]);
+  assert.equal(openFdCount(), fdsBefore, "both transports' pipes are closed, and the loop's own fds");
 });
