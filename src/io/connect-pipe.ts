@@ -20,6 +20,7 @@ import { checkCallback } from '../core/assert.js';
 import type { Priority } from '../core/priority.js';
 import type { EventLoop } from '../tasks/event-loop.js';
 import type { Coroutine } from '../tasks/operation.js';
+import { onResultDropped } from '../tasks/dropped-result.js';
 import type { Task } from '../tasks/task.js';
 import { syscalls as sys } from './syscalls.js';
 import { checkErrno } from './errors.js';
@@ -42,9 +43,10 @@ export interface ConnectPipeOptions {
  */
 export function connectReadPipe<P extends ReadPipeProtocol>(loop: EventLoop, protocolFactory: () => P, pipe: number, options: ConnectPipeOptions = {}): Task<[ReadPipeTransport, P]> {
   checkArguments(loop, protocolFactory, pipe, options, 'connectReadPipe');
-  return loop.createTask(() => wrapPipe(loop, protocolFactory, (protocol, transportOptions) => new ReadPipeTransport(loop, pipe, protocol, transportOptions), options, 'connectReadPipe'), {
+  const task = loop.createTask(() => wrapPipe(loop, protocolFactory, (protocol, transportOptions) => new ReadPipeTransport(loop, pipe, protocol, transportOptions), options, 'connectReadPipe'), {
     name: `connectReadPipe fd ${pipe}`,
   });
+  return onResultDropped(task, ([transport]) => transport.close()); // a waiter cancelled as it connected: nobody holds it
 }
 
 /**
@@ -59,9 +61,10 @@ export function connectReadPipe<P extends ReadPipeProtocol>(loop: EventLoop, pro
  */
 export function connectWritePipe<P extends WritePipeProtocol>(loop: EventLoop, protocolFactory: () => P, pipe: number, options: ConnectPipeOptions = {}): Task<[WritePipeTransport, P]> {
   checkArguments(loop, protocolFactory, pipe, options, 'connectWritePipe');
-  return loop.createTask(() => wrapPipe(loop, protocolFactory, (protocol, transportOptions) => new WritePipeTransport(loop, pipe, protocol, transportOptions), options, 'connectWritePipe'), {
+  const task = loop.createTask(() => wrapPipe(loop, protocolFactory, (protocol, transportOptions) => new WritePipeTransport(loop, pipe, protocol, transportOptions), options, 'connectWritePipe'), {
     name: `connectWritePipe fd ${pipe}`,
   });
+  return onResultDropped(task, ([transport]) => transport.close()); // see connectReadPipe
 }
 
 /**

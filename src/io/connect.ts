@@ -30,6 +30,7 @@ import { getaddrinfo, type AddrInfo } from './dns.js';
 import { checkErrno, OSError, osError } from './errors.js';
 import { checkFd } from './selector-support.js';
 import { checkIoOptions } from './io-options.js';
+import { onResultDropped } from '../tasks/dropped-result.js';
 import { checkServerOptions, Server, type Listener } from './server.js';
 import { sockConnect } from './sock.js';
 import { SocketTransport } from './socket-transport.js';
@@ -285,7 +286,8 @@ export function createConnection<P extends StreamProtocol>(
   options: CreateConnectionOptions = {},
 ): Task<[SocketTransport, P]> {
   const connecting = connectionCoroutine(loop, protocolFactory, host, port, options);
-  return loop.createTask(connecting, { name: `createConnection ${host ?? `fd ${options.sock}`}:${port ?? ''}` });
+  const task = loop.createTask(connecting, { name: `createConnection ${host ?? `fd ${options.sock}`}:${port ?? ''}` });
+  return onResultDropped(task, ([transport]) => transport.close()); // a waiter cancelled as it connected: nobody holds it
 }
 
 /**
@@ -335,7 +337,8 @@ export function createUnixConnection<P extends StreamProtocol>(
   options: { sock?: number | null; priority?: Priority } = {},
 ): Task<[SocketTransport, P]> {
   const connecting = unixConnectionCoroutine(loop, protocolFactory, path, options);
-  return loop.createTask(connecting, { name: `createUnixConnection ${path ?? `fd ${options.sock}`}` });
+  const task = loop.createTask(connecting, { name: `createUnixConnection ${path ?? `fd ${options.sock}`}` });
+  return onResultDropped(task, ([transport]) => transport.close()); // see createConnection
 }
 
 /** @internal createUnixConnection's checks at the call and its work as a coroutine (see connectionCoroutine). */
@@ -375,7 +378,8 @@ export function connectAcceptedSocket<P extends StreamProtocol>(loop: EventLoop,
   checkIoOptions(options, 'connectAcceptedSocket');
   checkPriorityOption(options, 'connectAcceptedSocket');
   checkFd(sock, 'connectAcceptedSocket: sock');
-  return loop.createTask(() => wrapConnected(loop, sock, protocolFactory, socketFamily(sock), options.priority, 'connectAcceptedSocket'), { name: `connectAcceptedSocket fd ${sock}` });
+  const task = loop.createTask(() => wrapConnected(loop, sock, protocolFactory, socketFamily(sock), options.priority, 'connectAcceptedSocket'), { name: `connectAcceptedSocket fd ${sock}` });
+  return onResultDropped(task, ([transport]) => transport.close()); // see createConnection
 }
 
 /** Binds a listening-to-be socket for one address; closes it on failure. */
@@ -426,7 +430,7 @@ export function createServer(
   checkServerOptions(options, 'createServer');
   // null is the default, as undefined (asyncio's None; `?? default` below reads it so).
   for (const flag of ['reusePort', 'reuseAddress', 'keepAlive', 'startServing'] as const) checkOptionalBoolean(options[flag], `createServer: options.${flag}`, true);
-  return loop.createTask(function* (): Coroutine<Server> {
+  const task = loop.createTask(function* (): Coroutine<Server> {
     const listeners: Listener[] = [];
     try {
       if (options.sock != null) {
@@ -452,6 +456,7 @@ export function createServer(
     if (options.startServing ?? true) startOrClose(server);
     return server;
   }, { name: `createServer ${host ?? '*'}:${port ?? ''}` });
+  return onResultDropped(task, (server) => server.close()); // a waiter cancelled as it started: nobody would close it
 }
 
 /** host null: 0.0.0.0 and, if the machine has IPv6, '::'. */
@@ -507,7 +512,7 @@ export function createUnixServer(loop: EventLoop, protocolFactory: () => StreamP
   if (options.sock != null) checkFd(options.sock, 'createUnixServer: options.sock');
   else checkPathArgument(path, 'createUnixServer');
   checkServerOptions(options, 'createUnixServer');
-  return loop.createTask(function* (): Coroutine<Server> {
+  const task = loop.createTask(function* (): Coroutine<Server> {
     let fd: number;
     if (options.sock != null) fd = options.sock;
     else {
@@ -524,6 +529,7 @@ export function createUnixServer(loop: EventLoop, protocolFactory: () => StreamP
     if (options.startServing ?? true) startOrClose(server);
     return server;
   }, { name: `createUnixServer ${path ?? `fd ${options.sock}`}` });
+  return onResultDropped(task, (server) => server.close()); // see createServer
 }
 
 function removeStaleSocket(path: string): void {
@@ -549,7 +555,7 @@ export function createDatagramEndpoint<P extends DatagramProtocol>(loop: EventLo
   else if (options.localAddr == null && options.remoteAddr == null && !options.family) {
     throw new TypeError('createDatagramEndpoint: give localAddr, remoteAddr, family or sock');
   }
-  return loop.createTask(function* (): Coroutine<[UdpTransport, P]> {
+  const task = loop.createTask(function* (): Coroutine<[UdpTransport, P]> {
     let fd: number;
     let family: number;
     let remote: ResolvedAddress | null = null;
@@ -589,6 +595,7 @@ export function createDatagramEndpoint<P extends DatagramProtocol>(loop: EventLo
     }
     return [transport, protocol];
   }, { name: 'createDatagramEndpoint' });
+  return onResultDropped(task, ([transport]) => transport.close()); // see createConnection
 }
 
 interface ResolvedAddress {

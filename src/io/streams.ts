@@ -32,6 +32,7 @@ import {
 } from './connect.js';
 import { DrainGate } from './drain-gate.js';
 import { checkIoOptions } from './io-options.js';
+import { onResultDropped } from '../tasks/dropped-result.js';
 import type { Server } from './server.js';
 import { checkStreamLimit, StreamReader } from './stream-reader.js';
 import { StreamWriter, type DrainableProtocol } from './stream-writer.js';
@@ -179,10 +180,11 @@ export function openConnection(host: string | null, port: number | null, options
   // Connected in the task below, not in a task of its own that it waits for: a cancel landing between that
   // task's end and this one's next step would leave the connection open with no one to close it.
   const connecting = connectionCoroutine(loop, () => new StreamReaderProtocol(reader, null, loop), host, port, connectionOptions(options));
-  return loop.createTask(function* (): Coroutine<[StreamReader, StreamWriter]> {
+  const task = loop.createTask(function* (): Coroutine<[StreamReader, StreamWriter]> {
     const [transport, protocol] = yield* connecting;
     return [reader, new StreamWriter(transport, protocol, reader, loop)];
   }, { name: `openConnection ${host}:${port}` });
+  return onResultDropped(task, ([, writer]) => writer.close()); // a waiter cancelled as it connected: nobody holds it
 }
 
 /**
@@ -198,10 +200,11 @@ export function openUnixConnection(path: string | null, options: StreamOptions &
   const reader = new StreamReader({ loop, ...(options.limit !== undefined ? { limit: options.limit } : {}) });
   const { limit: _limit, loop: _loop, ...rest } = options;
   const connecting = unixConnectionCoroutine(loop, () => new StreamReaderProtocol(reader, null, loop), path, rest); // see openConnection
-  return loop.createTask(function* (): Coroutine<[StreamReader, StreamWriter]> {
+  const task = loop.createTask(function* (): Coroutine<[StreamReader, StreamWriter]> {
     const [transport, protocol] = yield* connecting;
     return [reader, new StreamWriter(transport, protocol, reader, loop)];
   }, { name: `openUnixConnection ${path}` });
+  return onResultDropped(task, ([, writer]) => writer.close()); // see openConnection
 }
 
 /** The per-connection protocol factory; a bad callback or limit, or a TLS option, throws here, at the call, not once per connection. */

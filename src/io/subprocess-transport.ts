@@ -42,6 +42,7 @@ import type { ScheduleOptions } from '../core/priority.js';
 import type { EventLoop } from '../tasks/event-loop.js';
 import type { Future } from '../tasks/future.js';
 import { until, type Coroutine } from '../tasks/operation.js';
+import { onResultDropped } from '../tasks/dropped-result.js';
 import type { Task } from '../tasks/task.js';
 import { checkCommand, checkProgram, checkSpawnOptions, closeAllQuietly, PIPE, planPipes, returnCode, type SpawnOptions } from './child-stdio.js';
 import { ESRCH, osError, ProcessLookupError } from './errors.js';
@@ -387,7 +388,8 @@ export function subprocessShell<P extends SubprocessProtocol>(loop: EventLoop, p
 function startTransport<P extends SubprocessProtocol>(loop: EventLoop, protocolFactory: () => P, file: string, args: string[], options: SubprocessTransportOptions, who: string): Task<[SubprocessTransport, P]> {
   checkSpawnOptions(options, who);
   const piped: SpawnOptions = { stdin: PIPE, stdout: PIPE, stderr: PIPE, ...withoutUndefined(options) };
-  return loop.createTask(() => spawnSubprocess(loop, protocolFactory, file, args, piped), { name: `${who} ${file}` });
+  const task = loop.createTask(() => spawnSubprocess(loop, protocolFactory, file, args, piped), { name: `${who} ${file}` });
+  return onResultDropped(task, ([transport]) => transport.close()); // a waiter cancelled as it started: the child would run on
 }
 
 /** Options with their undefined entries left out, so that spreading them keeps the defaults. */

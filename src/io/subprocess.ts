@@ -30,6 +30,7 @@ import { getRunningLoop, type EventLoop } from '../tasks/event-loop.js';
 import type { Future } from '../tasks/future.js';
 import { gather } from '../tasks/gather.js';
 import type { Coroutine } from '../tasks/operation.js';
+import { onResultDropped } from '../tasks/dropped-result.js';
 import type { Task } from '../tasks/task.js';
 import { DrainGate } from './drain-gate.js';
 import { BrokenPipeError, ConnectionResetError } from './errors.js';
@@ -315,11 +316,15 @@ function startProcess(file: string, args: string[], options: SubprocessOptions, 
   }
   const loop = options.loop ?? getRunningLoop();
   // Everything happens in the task: cancelled before its first step, it has opened nothing and started nothing.
-  return loop.createTask(
+  let started: SubprocessTransport | null = null;
+  const task = loop.createTask(
     function* (): Coroutine<Process> {
       const [transport, protocol] = yield* spawnSubprocess(loop, () => new SubprocessStreamProtocol(loop, options.limit), file, args, options);
+      started = transport;
       return new Process(transport, protocol);
     },
     { name: `${who} ${file}` },
   );
+  // A waiter cancelled as it started: nobody holds the Process, and the child would run on.
+  return onResultDropped(task, () => (started as SubprocessTransport | null)?.close());
 }

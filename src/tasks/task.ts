@@ -34,6 +34,7 @@ import { Handle, TimerHandle } from '../core/handle.js';
 import { setTaskBridge, type StepOwner } from '../core/instruments.js';
 import { laneOf, laneOfOptions, PRIORITIES, type Priority } from '../core/priority.js';
 import { currentTask, swapCurrentTask } from './current.js';
+import { dropResult } from './dropped-result.js';
 import { Future, SETTLE_HOOK } from './future.js';
 import { AwaitLoan, type PriorityLoan } from './inheritance.js';
 import { isCoroutine, isThenable, Sleep, type Coroutine } from './operation.js';
@@ -613,6 +614,7 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
   #step(): void {
     if (this.done()) throw new InvalidStateError(`step: ${this} is already done`);
     this.#steps++;
+    const wokenBy = this.#wokenStepQueued ? this.#waiter : null;
     // Not queued any more — before ending the loan below, which can come
     // back round a cycle of awaiting tasks as a loan to this task: with a
     // step still marked queued, that would queue a second one.
@@ -629,6 +631,9 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
       this.#mustCancel = false;
       throwing = true;
       error = new CancelledError(this.#cancelMessage);
+      // Cancelled after the future it waited for succeeded: its result is
+      // never taken (a connection would stay open; dropped-result.ts).
+      if (wokenBy instanceof Future) dropResult(wokenBy);
     }
     const sent = this.#sendValue;
     this.#throwPending = false;

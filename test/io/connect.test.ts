@@ -15,7 +15,7 @@ import { openConnection, openUnixConnection, startServer, startUnixServer } from
 import { ConnectionRefusedError, ECONNREFUSED, FileNotFoundError, GaiError } from '../../src/io/errors.js';
 import { syscalls as sys } from '../../src/io/syscalls.js';
 import type { Protocol } from '../../src/io/transport.js';
-import { sleep } from '../../src/tasks/operation.js';
+import { sleep, type Coroutine } from '../../src/tasks/operation.js';
 import { ipv6Loopback, openFdCount } from './fds.js';
 import { Collector, EchoProtocol, eventually, failure, hangingPort, refusingPort, runIo } from './net-helpers.js';
 
@@ -258,6 +258,63 @@ test('bad input throws at the call: a bad port, host, factory, or sock with a ho
     assert.throws(() => createUnixConnection(loop, factory, ''), TypeError);
     assert.throws(() => createUnixServer(loop, factory, 7 as unknown as string), TypeError);
     yield* sleep(0);
+  });
+});
+
+test('a task awaiting a connection call, cancelled at any tick: it gets the connection, or no connection is left open (the dropped result is closed)', T, async () => {
+  const path = `\0eventide-connect-cancel-${process.pid}`;
+  await runIo(function* (loop) {
+    let open = 0;
+    const counting = (): Protocol => {
+      const protocol = new EchoProtocol();
+      open++;
+      const lost = protocol.connectionLost.bind(protocol);
+      protocol.connectionLost = (exc) => {
+        open--;
+        lost(exc);
+      };
+      return protocol;
+    };
+    const tcp = yield* createServer(loop, counting, '127.0.0.1', 0);
+    const unix = yield* createUnixServer(loop, counting, path);
+    const [, port] = tcp.addresses()[0] as [string, number];
+    const calls: [string, () => Coroutine<() => void>][] = [
+      ['createConnection', function* () {
+        const [transport] = yield* createConnection(loop, () => new Collector(), '127.0.0.1', port);
+        return () => transport.close();
+      }],
+      ['createUnixConnection', function* () {
+        const [transport] = yield* createUnixConnection(loop, () => new Collector(), path);
+        return () => transport.close();
+      }],
+      ['openConnection', function* () {
+        const [, writer] = yield* openConnection('127.0.0.1', port);
+        return () => writer.close();
+      }],
+    ];
+    for (const [name, connect] of calls) {
+      // Cancel after 0, 1, 2, ... loop iterations: one of them lands between the connection's success and the waiter's step.
+      for (let ticks = 0; ticks < 30; ticks++) {
+        const waiter = loop.createTask(connect);
+        let left = ticks;
+        const countDown = (): void => {
+          if (waiter.done()) return;
+          if (left-- === 0) waiter.cancel();
+          else loop.callSoon(countDown);
+        };
+        loop.callSoon(countDown);
+        try {
+          (yield* waiter)();
+        } catch (error) {
+          assert.ok(error instanceof CancelledError, `${name} cancelled ${ticks} ticks in: ${String(error)}`);
+        }
+        yield* eventually(() => open === 0, `${name}: no connection left open after a cancel ${ticks} ticks in`);
+      }
+    }
+    tcp.close();
+    unix.close();
+    yield* tcp.waitClosed();
+    yield* unix.waitClosed();
   });
 });
 
