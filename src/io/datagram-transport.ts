@@ -223,7 +223,7 @@ export class UdpTransport implements DatagramTransport {
    * dropping unsent datagrams. Returns whether it was still open.
    */
   loopClosed(): boolean {
-    if (this.#fdClosed) return false; // closed already (a subprocess transport closes its pipes first)
+    if (this.#fdClosed) return false; // closed already: the fd number may be someone else's now
     const wasOpen = !this.#closing;
     this.#closing = true;
     this.#lost = true;

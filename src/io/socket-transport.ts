@@ -446,7 +446,7 @@ export class SocketTransport implements Transport {
    * What was queued is dropped. Returns whether it was still open.
    */
   loopClosed(): boolean {
-    if (this.#fdClosed) return false; // closed already (a subprocess transport closes its pipes first)
+    if (this.#fdClosed) return false; // closed already: the fd number may be someone else's now
     const wasOpen = !this.#closing;
     this.#closing = true;
     this.#lost = true;
