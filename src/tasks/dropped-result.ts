@@ -13,37 +13,40 @@
  * to do with a dropped result (close it), and the waiting Task calls
  * `dropResult` when it takes the cancel instead of the result.
  *
- * A WeakMap, not a field: only a few kinds of task have a hook, and the
- * lookup happens only on that rare path.
+ * The hook lives on the future (Future.setDropHook), which counts every
+ * interest shown in its result (done-callbacks, reads): the hook runs only
+ * if the cancelled task's wait was the only one. A connection Task that
+ * two tasks await, or that gather or an `await` also waits for, or whose
+ * result someone already took, is held by someone else: not dropped.
  */
 import type { Future } from './future.js';
 
-const hooks = new WeakMap<Future<unknown>, (value: never) => void>();
-
 /**
  * Registers `hook`, called with `future`'s result if a task waiting for it
- * is cancelled between its success and the task's next step. Returns
- * `future`.
+ * is cancelled between its success and the task's next step, and nobody
+ * else waited for it or took its result. Returns `future`. Call it as
+ * the future is made, before anything can wait for it.
  *
  * @example
  * return onResultDropped(task, ([transport]) => transport.close());
  */
 export function onResultDropped<F extends Future<unknown>>(future: F, hook: (value: F extends Future<infer T> ? T : never) => void): F {
-  hooks.set(future, hook as (value: never) => void);
+  future.setDropHook(hook as (value: never) => void);
   return future;
 }
 
 /**
  * @internal A task woken by `future` takes a cancel instead of its result:
- * if `future` succeeded and has a hook, the hook gets the result (once;
- * a hook that throws goes to the loop's exception handler).
+ * if `future` succeeded, has a hook, and nobody else showed interest in its
+ * result, the hook gets the result (once; a hook that throws goes to the
+ * loop's exception handler).
  */
 export function dropResult(future: Future<unknown>): void {
-  const hook = hooks.get(future);
-  if (hook === undefined || future.cancelled() || future.peekException() !== undefined) return;
-  hooks.delete(future);
+  const dropped = future.takeDropHook();
+  if (dropped === null) return;
+  const [hook, result] = dropped;
   try {
-    (hook as (value: unknown) => void)(future.result());
+    hook(result);
   } catch (exception) {
     future.loop.callExceptionHandler({ message: 'closing a result dropped by a cancelled task failed', exception, future });
   }

@@ -98,6 +98,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
   #more: (Registered | number)[] | null = null;
   /** Debug mode: registered with unretrievedRegistry until retrieved. */
   #unretrievedToken: object | null = null;
+  /**
+   * A hook for a result nobody will take (dropped-result.ts), and how often
+   * anyone showed interest in the result since it was set: a done-callback
+   * added (a task's wait is one) or the result read. Null on every future
+   * but the few with a hook, so the hot paths pay one null check.
+   */
+  #drop: { hook: (value: never) => void; interest: number } | null = null;
   /** @internal Debug mode: the trace of where the future was created. */
   creationTrace: Error | undefined = undefined;
   /**
@@ -156,9 +163,19 @@ export class Future<T = unknown> implements PromiseLike<T> {
         this.#markRetrieved();
         throw this.#exception;
       }
+      if (this.#drop !== null) this.#drop.interest++; // someone holds the result: not dropped
       return this.#result as T;
     }
     throw this.#notFinishedError('result');
+  }
+
+  /**
+   * @internal The result of a future that succeeded, for the wake-up of
+   * the task that waits for it (Task.#onWaiterDone): that task's wait
+   * already counts as its interest (see #drop), the read is not another.
+   */
+  resultForWaiter(): T {
+    return this.#result as T;
   }
 
   /**
@@ -236,6 +253,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 
   #register(callback: Registered, lane: number): void {
+    if (this.#drop !== null) this.#drop.interest++; // a waiter, combinator or callback will see the result
     if (this.#state !== PENDING) {
       this.#dispatch(callback, lane);
     } else if (this.#cb0 === null && this.#more === null) {
@@ -269,6 +287,28 @@ export class Future<T = unknown> implements PromiseLike<T> {
       more.length = kept;
     }
     return removed;
+  }
+
+  /** @internal onResultDropped (dropped-result.ts): registers `hook`; interest counts from here. */
+  setDropHook(hook: (value: never) => void): void {
+    this.#drop = { hook, interest: 0 };
+  }
+
+  /**
+   * @internal dropResult (dropped-result.ts): a task woken by this future
+   * takes a cancel instead of its result. Returns the hook with the result
+   * to give it, once, if the future succeeded and that task's wait was the
+   * only interest ever shown in it; else null. Another task waiting for
+   * it, a combinator (gather, wait, asCompleted, a TaskGroup), an `await`,
+   * a done-callback or a read of the result means someone else holds it,
+   * and closing it would take it from them.
+   */
+  // (value: never) and unknown, not T: Future<T> stays covariant in T.
+  takeDropHook(): [hook: (value: unknown) => void, result: unknown] | null {
+    const drop = this.#drop;
+    if (drop === null || this.#state !== FINISHED || this.#hasException || drop.interest > 1) return null;
+    this.#drop = null;
+    return [drop.hook as (value: unknown) => void, this.#result];
   }
 
   /** How many done-callbacks wait for this future (for introspection). */

@@ -712,7 +712,7 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
         this.#throwPending = true;
         this.#throwValue = exception;
       } else {
-        this.#sendValue = future.result();
+        this.#sendValue = future.resultForWaiter(); // succeeded: checked above
       }
     }
     this.#scheduleStep();

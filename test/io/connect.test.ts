@@ -318,6 +318,32 @@ test('a task awaiting a connection call, cancelled at any tick: it gets the conn
   });
 });
 
+test('a connection Task two tasks await: one cancelled as it connects leaves the connection open for the other (it is not a dropped result)', T, async () => {
+  await runIo(function* (loop) {
+    const server = yield* createServer(loop, () => new EchoProtocol(), '127.0.0.1', 0);
+    const [, port] = server.addresses()[0] as [string, number];
+    const connecting = createConnection(loop, () => new Collector(), '127.0.0.1', port);
+    const first = loop.createTask(function* () {
+      return yield* connecting;
+    });
+    const second = loop.createTask(function* () {
+      return yield* connecting;
+    });
+    // Woken first (critical lane): cancels `first` after the connection came, before its step.
+    loop.createTask(function* () {
+      yield* connecting;
+      first.cancel();
+    }, { priority: 'critical' });
+    yield* failure(first);
+    assert.equal(first.cancelled(), true);
+    const [transport] = yield* second;
+    assert.equal(transport.isClosing(), false, "the second task's connection is open");
+    transport.close();
+    server.close();
+    yield* server.waitClosed();
+  });
+});
+
 test('an option name a call does not know is a TypeError at the call naming it, before anything is opened (asyncio: an unexpected keyword argument); the loop goes on', T, async () => {
   await runIo(function* (loop) {
     const factory = (): Protocol => new Collector();

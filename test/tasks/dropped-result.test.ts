@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { CancelledError, EventLoop, sleep } from '../../src/index.js';
+import { CancelledError, EventLoop, gather, sleep } from '../../src/index.js';
 import { onResultDropped } from '../../src/tasks/dropped-result.js';
 import { runInVirtualTime } from '../../src/testing.js';
 
@@ -81,4 +81,49 @@ test('a hook that throws goes to the exception handler; the waiter is cancelled 
   await assert.rejects(Promise.resolve(waiter), CancelledError);
   assert.deepEqual(reported, ['closing a result dropped by a cancelled task failed: close failed']);
   loop.close();
+});
+
+test('a result someone else waits for or already took is not dropped: two tasks awaiting it, one cancelled; a task that took it before; gather', async () => {
+  const dropped: string[] = [];
+  await runInVirtualTime(function* (loop) {
+    // Two tasks await the same future (a connection Task shared by two callers): the one still waiting gets it, open.
+    const shared = onResultDropped(loop.createFuture<string>(), (value) => dropped.push(value));
+    const first = loop.createTask(function* () {
+      return yield* shared;
+    });
+    const second = loop.createTask(function* () {
+      return yield* shared;
+    });
+    yield* sleep(0);
+    shared.setResult('shared');
+    first.cancel(); // its wake-up is queued, as the second's is
+    yield* sleep(0);
+    assert.equal(first.cancelled(), true);
+    assert.equal(yield* second, 'shared');
+
+    // A task took the result already (the future was done: no wait); a second waiter, woken by it, is cancelled.
+    const taken = onResultDropped(loop.createFuture<string>(), (value) => dropped.push(value));
+    const late = loop.createTask(function* () {
+      return yield* taken;
+    });
+    yield* sleep(0);
+    taken.setResult('taken');
+    assert.equal(yield* taken, 'taken'); // this task holds it now
+    late.cancel();
+    yield* sleep(0);
+    assert.equal(late.cancelled(), true);
+
+    // gather waits for it too: its caller gets it.
+    const gathered = onResultDropped(loop.createFuture<string>(), (value) => dropped.push(value));
+    const waiter = loop.createTask(function* () {
+      return yield* gathered;
+    });
+    const all = gather(gathered);
+    yield* sleep(0);
+    gathered.setResult('gathered');
+    waiter.cancel();
+    assert.deepEqual(yield* all, ['gathered']);
+    assert.equal(waiter.cancelled(), true);
+  });
+  assert.deepEqual(dropped, [], 'nothing another holder has is closed');
 });
