@@ -252,6 +252,16 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this.#register(callback, lane);
   }
 
+  /**
+   * @internal A settle hook that only watches the future settle (an
+   * instrument's wake-up probe, Task.#armWakeReport): not an interest in
+   * its result, so it does not keep a dropped result from being dropped.
+   */
+  addSettleWatcher(callback: DoneCallback<T>): void {
+    this.#register(callback, SETTLE_HOOK);
+    if (this.#drop !== null) this.#drop.interest--;
+  }
+
   #register(callback: Registered, lane: number): void {
     if (this.#drop !== null) this.#drop.interest++; // a waiter, combinator or callback will see the result
     if (this.#state !== PENDING) {

@@ -815,7 +815,7 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
     const probe = this.#probeOf();
     if (probe.armedOn === future) return;
     probe.armedOn = future;
-    future.addDoneCallbackInLane((probe.wakeReporter ??= (settled) => this.#reportWake(settled)), SETTLE_HOOK);
+    future.addSettleWatcher((probe.wakeReporter ??= (settled) => this.#reportWake(settled)));
   }
 
   /** A taskScheduled hook was attached while this task waits: report that wake-up too. */

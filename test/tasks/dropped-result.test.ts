@@ -127,3 +127,27 @@ test('a result someone else waits for or already took is not dropped: two tasks 
   });
   assert.deepEqual(dropped, [], 'nothing another holder has is closed');
 });
+
+test('with an instrument watching wake-ups (its probe waits on the future too), a dropped result is still dropped: the probe is not a holder', async () => {
+  const dropped: string[] = [];
+  const loop = new EventLoop({ clock: 'virtual' });
+  const woken: string[] = [];
+  loop.addInstrument({ taskScheduled: (task, cause) => void woken.push(`${task.name} ${cause.kind}`) });
+  await loop.runUntilComplete(function* () {
+    const resource = onResultDropped(loop.createFuture<string>(), (value) => dropped.push(value));
+    const waiter = loop.createTask(
+      function* () {
+        return yield* resource;
+      },
+      { name: 'waiter' },
+    );
+    yield* sleep(0);
+    resource.setResult('connection 1');
+    waiter.cancel();
+    yield* sleep(0);
+    assert.equal(waiter.cancelled(), true);
+  });
+  loop.close();
+  assert.ok(woken.includes('waiter future'), `the instrument saw the wake-up: ${woken.join(', ')}`);
+  assert.deepEqual(dropped, ['connection 1']);
+});
