@@ -28,6 +28,7 @@ import type { EventLoop } from '../tasks/event-loop.js';
 import type { Future } from '../tasks/future.js';
 import { until, type Coroutine, type Operation } from '../tasks/operation.js';
 import type { Task } from '../tasks/task.js';
+import { onResultDropped } from '../tasks/dropped-result.js';
 import { read as readFile } from 'node:fs';
 import { EAGAIN, EINPROGRESS, EINVAL, ENOSYS, ESPIPE, osError, SendfileNotAvailableError } from './errors.js';
 import { checkFd } from './selector-support.js';
@@ -198,13 +199,17 @@ export function sockAccept(loop: EventLoop, fd: number): Future<[number, SocketA
   checkFd(fd, 'sockAccept');
   const future = loop.createFuture<[number, SocketAddress]>();
   const { SOCK_NONBLOCK, SOCK_CLOEXEC } = sys.constants;
-  return retryWhenReady(loop, fd, READ, future, () => {
+  const accepting = retryWhenReady(loop, fd, READ, future, () => {
     const conn = sys.accept4(fd, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (conn === -EAGAIN) return false;
     if (conn < 0) future.setException(osError(conn, 'accept4', `fd ${fd}`));
     else future.setResult([conn, peerAddress(conn) ?? '']);
     return true;
   }, 'sockAccept');
+  // A task waiting for it, cancelled once it has accepted and before its step, drops the new fd: nothing
+  // else would ever close it (fds are not collected). Registered after retryWhenReady's own done-callback,
+  // which is not a holder of the result.
+  return onResultDropped(accepting, ([conn]) => void sys.close(conn));
 }
 
 /**

@@ -18,6 +18,7 @@ import { newSockAddress, syscalls as sys } from '../../src/io/syscalls.js';
 import { describeTask } from '../../src/inspect/task-info.js';
 import { formatTaskTree } from '../../src/inspect/task-tree.js';
 import { sleep } from '../../src/tasks/operation.js';
+import { timeout } from '../../src/tasks/timeout.js';
 import { closeAll, socketpair } from './fds.js';
 import { failure, pattern, runIo } from './net-helpers.js';
 
@@ -67,6 +68,32 @@ test('sockConnect + sockAccept + sockSendAll + sockRecv: a round trip of 4 MiB o
     assert.equal(yield* sockRecvInto(loop, client, into), 4);
     assert.equal(into.toString('utf8', 0, 4), 'into');
     closeAll(conn, client, lfd);
+  });
+});
+
+test('a task awaiting sockAccept, cancelled after the connection was accepted and before its step: the accepted fd is closed, not leaked (nobody else holds it)', T, async () => {
+  await runIo(function* (loop) {
+    const [lfd, port] = listener();
+    const accepting = sockAccept(loop, lfd);
+    // Low priority: its step, queued when the accept succeeds, runs after the normal-lane poll below in that tick.
+    let waiting = false;
+    const waiter = loop.createTask(function* () {
+      waiting = true;
+      return yield* accepting;
+    }, { priority: 'low' });
+    while (!waiting) yield* sleep(0);
+    const poll = (): void => {
+      if (accepting.done()) waiter.cancel(); // done() shows no interest in the result
+      else loop.callSoon(poll);
+    };
+    loop.callSoon(poll);
+    const client = openSocket(C.AF_INET, C.SOCK_STREAM, 'test');
+    yield* sockConnect(loop, client, ['127.0.0.1', port]);
+    const error = yield* failure(waiter);
+    assert.ok(error instanceof CancelledError, String(error));
+    // Bounded, so that a leaked fd fails here instead of hanging (end of file on loopback is immediate).
+    assert.equal((yield* timeout(5000, sockRecv(loop, client, 10))).length, 0, 'the client sees the accepted end closed');
+    closeAll(client, lfd);
   });
 });
 
