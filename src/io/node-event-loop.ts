@@ -18,7 +18,7 @@
 import type { EventLoopOptions } from '../core/base-event-loop.js';
 import type { LoopHost } from '../core/host.js';
 import type { Selector } from '../core/selector.js';
-import type { ScheduleOptions } from '../core/priority.js';
+import type { Priority, ScheduleOptions } from '../core/priority.js';
 import { EventLoop, getRunningLoop as getAnyRunningLoop } from '../tasks/event-loop.js';
 import type { Future } from '../tasks/future.js';
 import type { Task } from '../tasks/task.js';
@@ -130,7 +130,7 @@ export class NodeEventLoop extends EventLoop {
   }
 
   /** See `createUnixConnection` (connect.ts). */
-  createUnixConnection<P extends StreamProtocol>(protocolFactory: () => P, path: string | null, options?: { sock?: number | null }): Task<[SocketTransport, P]> {
+  createUnixConnection<P extends StreamProtocol>(protocolFactory: () => P, path: string | null, options?: { sock?: number | null; priority?: Priority }): Task<[SocketTransport, P]> {
     return createUnixConnection(this, protocolFactory, path, options);
   }
 
@@ -140,8 +140,8 @@ export class NodeEventLoop extends EventLoop {
   }
 
   /** See `connectAcceptedSocket` (connect.ts). */
-  connectAcceptedSocket<P extends StreamProtocol>(protocolFactory: () => P, sock: number): Task<[SocketTransport, P]> {
-    return connectAcceptedSocket(this, protocolFactory, sock);
+  connectAcceptedSocket<P extends StreamProtocol>(protocolFactory: () => P, sock: number, options?: { priority?: Priority }): Task<[SocketTransport, P]> {
+    return connectAcceptedSocket(this, protocolFactory, sock, options);
   }
 
   /** See `createDatagramEndpoint` (connect.ts). */

@@ -195,9 +195,10 @@ export class SubprocessTransport implements BaseTransport {
   loopClosed(): boolean {
     const wasOpen = !this.#closed;
     this.#closed = true;
+    // The kill first: it must happen even if closing a pipe throws.
+    if (this.#returncode === null && this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
     // Its pipes are part of it: closed here, they are not reported apart.
     for (const transport of this.#transports) transport?.loopClosed();
-    if (this.#returncode === null && this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
     return wasOpen;
   }
 
