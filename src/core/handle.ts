@@ -14,7 +14,6 @@ export interface TimerOwner {
 /** A callback as the loop stores it: called with `arg`, or with no arguments when `arg` is undefined. */
 export type HandleCallback = (arg?: any) => unknown;
 
-
 function cancelledCallback(): void {}
 
 /**
