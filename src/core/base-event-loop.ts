@@ -254,8 +254,7 @@ export class BaseEventLoop {
     this.#checkOpen('callSoon');
     checkCallback(callback, 'callSoon: callback');
     const handle = new Handle(callback, undefined, laneOfOptions(options, 'callSoon'));
-    const context = this.runningContext;
-    if (context !== null) handle.context = context;
+    handle.context = this.runningContext;
     if (options?.deadlineMs !== undefined) handle.deadlineAt = this.#clock.now() + checkDeadline(options.deadlineMs, 'callSoon');
     if (this.#tracingHandles) handle.creationTrace = traceCreation();
     this.#ready.push(handle);
@@ -315,8 +314,7 @@ export class BaseEventLoop {
     const lane = laneOfOptions(options, what);
     const deadlineMs = options?.deadlineMs === undefined ? undefined : checkDeadline(options.deadlineMs, what);
     const handle = this.scheduleTimer(whenMs, callback, undefined, lane, delayMs);
-    const context = this.runningContext;
-    if (context !== null) handle.context = context;
+    handle.context = this.runningContext;
     if (deadlineMs !== undefined) handle.deadlineAt = whenMs + deadlineMs;
     if (this.#tracingHandles) handle.creationTrace = traceCreation();
     return handle;

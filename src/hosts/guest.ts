@@ -359,10 +359,10 @@ export class GuestDriver {
     let cut = false;
     const shouldYield = criticalOnly ? this.#always : this.#shouldYield;
     try {
-      const tick = (): void => this.loop.runOnce(0, () => (cut = shouldYield()));
+      const askYield = (): boolean => (cut = shouldYield());
       const context = this.#context;
-      if (context === null) tick();
-      else context(tick);
+      if (context === null) this.loop.runOnce(0, askYield);
+      else context(() => this.loop.runOnce(0, askYield)); // the closure only for a loop with contexts
     } catch (error) {
       this.#inTurn = false;
       this.#finish(error);

@@ -371,17 +371,14 @@ export class Server {
     const loopClosed = this.#loop.isClosed();
     for (const waiter of waiters) {
       if (waiter.done()) continue;
-      if (!loopClosed) {
-        waiter.setResult();
-        continue;
-      }
-      // loop.close() closed the server and its connections: what awaits a
-      // waiter from outside (then) hears it. A task's wake-up can no longer
-      // be scheduled (RuntimeError: the loop is closed); it could never run.
       try {
         waiter.setResult();
-      } catch {
-        // the rest still resolve
+      } catch (error) {
+        // loop.close() closed the server and its connections: what awaits a
+        // waiter from outside (then) hears it, but a task's wake-up can no
+        // longer be scheduled (RuntimeError: the loop is closed); it could
+        // never run. The rest still resolve. On an open loop, nothing to hide.
+        if (!loopClosed) throw error;
       }
     }
   }
