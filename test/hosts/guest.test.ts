@@ -441,6 +441,14 @@ test('bad arguments: clear TypeError/RangeError naming the argument; nothing sta
   assert.throws(() => new GuestDriver(loop, host, { budgetMs: Number.NaN }), RangeError);
   assert.throws(() => loop.runOnce(0, 'soon' as unknown as () => boolean), /runOnce: shouldYield must be a function/);
   assert.equal(loop.isRunning(), false);
+  // What the loop's captureTaskContext returns is checked at start(), before anything is attached.
+  const odd = new EventLoop({ clock: host.clock, captureTaskContext: () => 7 as never });
+  assert.throws(() => new GuestDriver(odd, host).start(), {
+    name: 'TypeError',
+    message: 'GuestDriver.start: what captureTaskContext returned must be a function that runs a callback in the context (e.g. AsyncLocalStorage.snapshot()), or null; got 7',
+  });
+  assert.equal(odd.isRunning(), false, 'not attached');
+  odd.close();
   log.assertEmpty();
   assertLoopClean(loop);
 });
