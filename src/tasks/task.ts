@@ -629,11 +629,16 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
     let error = this.#throwValue;
     if (this.#mustCancel) {
       this.#mustCancel = false;
-      throwing = true;
-      error = new CancelledError(this.#cancelMessage);
-      // Cancelled after the future it waited for succeeded: its result is
-      // never taken (a connection would stay open; dropped-result.ts).
-      if (wokenBy instanceof Future) dropResult(wokenBy);
+      // A CancelledError already on its way in (the waiter was cancelled by
+      // an earlier cancel()) is kept, with its message: as asyncio's
+      // __step, a later cancel() does not replace the first one's.
+      if (!(throwing && error instanceof CancelledError)) {
+        throwing = true;
+        error = new CancelledError(this.#cancelMessage);
+        // Cancelled after the future it waited for succeeded: its result is
+        // never taken (a connection would stay open; dropped-result.ts).
+        if (wokenBy instanceof Future) dropResult(wokenBy);
+      }
     }
     const sent = this.#sendValue;
     this.#throwPending = false;
