@@ -16,6 +16,11 @@
  * "something changed" broadcast replaces the condition, and `reset()` and
  * `abort()` are ordinary methods rather than coroutines. A task cancelled
  * while filling simply leaves (the barrier is not broken), as in asyncio.
+ * One visible difference: in asyncio a cancelled party's Condition.wait()
+ * passes a spurious notify on, which can reorder the others' wake-ups or
+ * let a blocked newcomer in early; here parties resume first come, first
+ * served, and a newcomer blocked while draining enters when draining ends
+ * (test/tasks/asyncio-compat-sync.test.ts pins both).
  */
 import { Deque } from '../core/deque.js';
 import { RuntimeError } from '../core/errors.js';
