@@ -10,7 +10,7 @@
  * extends this class with `createFuture`, `createTask` and
  * `runUntilComplete`, so that core stays free of everything above it.
  */
-import { checkCallback, checkMilliseconds, describe } from './assert.js';
+import { checkCallback, checkMilliseconds, checkNotGeneratorFunction, describe } from './assert.js';
 import { traceCreation } from './creation-trace.js';
 import { MonotonicClock, VirtualClock, type Clock } from './clock.js';
 import { RuntimeError } from './errors.js';
@@ -73,6 +73,28 @@ function nextCheckInterval(meanCallbackMs: number, sliceMs: number): number {
 
 /** A timeout passed to the selector never exceeds this (ms): ~24.8 days, setTimeout's limit. */
 export const MAX_SELECT_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** `String(value)`, or a note saying it failed (asyncio logs `<exception str() failed>`). */
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return '<could not be converted to a string>';
+  }
+}
+
+/** An exception's stack if it has one, else its text; never throws. */
+function exceptionText(exception: unknown): string {
+  if (exception instanceof Error) {
+    try {
+      const stack = exception.stack;
+      if (typeof stack === 'string') return stack;
+    } catch {
+      // A throwing `stack` getter: fall back to the text.
+    }
+  }
+  return safeString(exception);
+}
 
 /** The wall-clock used to time callbacks in debug mode, even on a virtual loop. */
 let debugTimer: Clock | null = null;
@@ -253,6 +275,7 @@ export class BaseEventLoop {
   callSoon(callback: () => unknown, options?: CallOptions): Handle {
     this.#checkOpen('callSoon');
     checkCallback(callback, 'callSoon: callback');
+    if (this.#debug) checkNotGeneratorFunction(callback, 'callSoon: callback');
     const handle = new Handle(callback, undefined, laneOfOptions(options, 'callSoon'));
     // A branch, not a plain store of null on every handle: the form measured
     // on this hot path (a plain store read slower in one interleaved A/B,
@@ -298,6 +321,7 @@ export class BaseEventLoop {
     this.#checkOpen('callLater');
     checkMilliseconds(delayMs, 'callLater: delayMs');
     checkCallback(callback, 'callLater: callback');
+    if (this.#debug) checkNotGeneratorFunction(callback, 'callLater: callback');
     return this.#scheduleTimerWithOptions(this.#clock.now() + delayMs, callback, options, 'callLater', delayMs);
   }
 
@@ -311,6 +335,7 @@ export class BaseEventLoop {
     this.#checkOpen('callAt');
     checkMilliseconds(whenMs, 'callAt: whenMs');
     checkCallback(callback, 'callAt: callback');
+    if (this.#debug) checkNotGeneratorFunction(callback, 'callAt: callback');
     return this.#scheduleTimerWithOptions(whenMs, callback, options, 'callAt', NaN);
   }
 
@@ -463,6 +488,7 @@ export class BaseEventLoop {
     if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`${what}: fd must be a non-negative integer, got ${describe(fd)}`);
     if (checkOwner) this.#fdOwners.check(fd, what);
     checkCallback(callback, `${what}: callback`);
+    if (this.#debug) checkNotGeneratorFunction(callback, `${what}: callback`);
     if (!this.#selector.supportsFds) {
       throw new TypeError(
         `${what}(${fd}): this loop's selector (${this.#selector.name}) watches no file descriptors; ` +
@@ -1149,31 +1175,81 @@ export class BaseEventLoop {
   /**
    * Reports `context` to the exception handler. If the handler itself
    * throws, both errors are logged by the default handler; the loop goes on.
+   * A handler reporting a callback runs in that callback's context (its
+   * handle's, as asyncio 3.12 runs it in the handle's contextvars context).
+   * Throws only for a `context` that is not an object: whatever it is
+   * asked to report, the loop goes on.
    */
   callExceptionHandler(context: ExceptionContext): void {
+    if (context === null || typeof context !== 'object') {
+      throw new TypeError(`callExceptionHandler: context must be an object like {message, exception}, got ${describe(context)}`);
+    }
     const handler = this.#exceptionHandler;
     if (handler === null) {
-      this.defaultExceptionHandler(context);
+      this.#logSafely(context);
       return;
     }
     try {
-      handler(context, this);
+      const runIn = context.handle instanceof Handle ? context.handle.context : null;
+      if (runIn === null) handler(context, this);
+      else this.#handleInContext(handler, context, runIn);
     } catch (exception) {
       // Log both errors: what the handler was asked to report, then how it failed.
-      this.defaultExceptionHandler(context);
-      this.defaultExceptionHandler({ message: 'Unhandled error in exception handler', exception, context: context.message });
+      this.#logSafely(context);
+      this.#logSafely({ message: 'Unhandled error in exception handler', exception, context: context.message });
     }
   }
 
-  /** Logs `context` with the loop's logger. */
+  /**
+   * Calls `handler` inside `runIn`, the failed callback's context. A runner
+   * that fails before calling it (the very failure being reported may be
+   * that runner throwing) must not swallow the report: the handler then
+   * runs outside. An error from the handler itself propagates.
+   */
+  #handleInContext(handler: ExceptionHandler, context: ExceptionContext, runIn: TaskContext): void {
+    let called = false;
+    try {
+      runIn(() => {
+        called = true;
+        handler(context, this);
+      });
+    } catch (error) {
+      if (called) throw error;
+      handler(context, this);
+    }
+  }
+
+  /**
+   * The default handler, kept from throwing (asyncio's second layer of
+   * protection): a subclass may override it, or the logger may fail.
+   */
+  #logSafely(context: ExceptionContext): void {
+    try {
+      this.defaultExceptionHandler(context);
+    } catch (failure) {
+      try {
+        console.error(`eventide: the exception handler's logging failed (${safeString(failure)}) while reporting: ${safeString(context.message)}`);
+      } catch {
+        // Nowhere left to report to.
+      }
+    }
+  }
+
+  /**
+   * Logs `context` with the loop's logger. Values that cannot be turned
+   * into text (an object with no prototype, a throwing toString) are
+   * logged as such, never thrown.
+   */
   defaultExceptionHandler(context: ExceptionContext): void {
-    const lines = [`eventide: ${context.message}`];
+    // asyncio's default for a missing or empty message.
+    const message = context.message === undefined || context.message === '' ? 'Unhandled exception in event loop' : safeString(context.message);
+    const lines = [`eventide: ${message}`];
     for (const [key, value] of Object.entries(context)) {
       if (key === 'message' || key === 'exception') continue;
-      lines.push(`  ${key}: ${String(value)}`);
+      lines.push(`  ${key}: ${safeString(value)}`);
     }
     const exception = context.exception;
-    if (exception !== undefined) lines.push(exception instanceof Error ? (exception.stack ?? String(exception)) : String(exception));
+    if (exception !== undefined) lines.push(exceptionText(exception));
     this.#logger.error(lines.join('\n'));
   }
 

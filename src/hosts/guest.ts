@@ -61,7 +61,8 @@ import { RuntimeError } from '../core/errors.js';
 import { DEFAULT_HOST_SLICE_MS } from '../core/host.js';
 import { checkTaskContext, type TaskContext } from '../core/loop-options.js';
 import type { CoroutineLike, EventLoop } from '../tasks/event-loop.js';
-import { Future, SETTLE_HOOK } from '../tasks/future.js';
+import { Future } from '../tasks/future.js';
+import { stopWhenDone } from '../tasks/stop-when-done.js';
 
 /**
  * What a foreign loop must offer to drive eventide (see docs/hosts.md).
@@ -326,12 +327,11 @@ export class GuestDriver {
    */
   async runUntilComplete<T>(main: CoroutineLike<T> | Future<T>): Promise<T> {
     const target: Future<T> = main instanceof Future ? main : this.loop.createTask(main, { name: 'main' });
-    const stopWhenDone = (): void => this.loop.stop();
-    target.addDoneCallbackInLane(stopWhenDone, SETTLE_HOOK);
+    const withdrawStop = stopWhenDone(target);
     try {
       await this.start();
     } finally {
-      target.removeDoneCallback(stopWhenDone);
+      withdrawStop();
     }
     if (!target.done()) throw new RuntimeError('GuestDriver.runUntilComplete: the driver stopped before the future completed');
     return target.result();

@@ -10,6 +10,7 @@ import { BaseEventLoop, type EventLoopOptions } from '../core/base-event-loop.js
 import { RuntimeError } from '../core/errors.js';
 import { requireRunningLoop } from '../core/running.js';
 import { Future, SETTLE_HOOK } from './future.js';
+import { stopWhenDone } from './stop-when-done.js';
 import { isCoroutine, type Coroutine, type CoroutineFunction } from './operation.js';
 import { Task, type TaskOptions } from './task.js';
 
@@ -95,7 +96,9 @@ export class EventLoop extends BaseEventLoop {
 
   /**
    * Runs the loop until `future` is done and returns its result (throws its
-   * exception). A coroutine is wrapped in a task first.
+   * exception). A coroutine is wrapped in a task first. As in asyncio, the
+   * loop stops from one of the future's done-callbacks, so the others (the
+   * wake-up of a task waiting on it among them) run before this returns.
    *
    * @example
    * const value = await loop.runUntilComplete(function* () { return 42; });
@@ -106,8 +109,11 @@ export class EventLoop extends BaseEventLoop {
     const isNewTask = !(future instanceof Future);
     const target: Future<T> = future instanceof Future ? future : this.createTask(future);
     if (target.loop !== this) throw new RuntimeError(`runUntilComplete: ${target} belongs to a different event loop`);
-    const stopWhenDone = (): void => this.stop();
-    target.addDoneCallbackInLane(stopWhenDone, SETTLE_HOOK);
+    // A task made here that the loop stops before it completes is reported
+    // by the RuntimeError below; debug mode must not report it again when
+    // it is collected (asyncio: _log_destroy_pending = False).
+    if (isNewTask) (target as Task<T>).skipDestroyedPendingReport();
+    const withdrawStop = stopWhenDone(target);
     try {
       await this.runForever();
     } catch (error) {
@@ -115,7 +121,7 @@ export class EventLoop extends BaseEventLoop {
       if (isNewTask && target.done() && !target.cancelled()) target.exception();
       throw error;
     } finally {
-      target.removeDoneCallback(stopWhenDone);
+      withdrawStop();
     }
     if (!target.done()) throw new RuntimeError('runUntilComplete: the event loop stopped before the future completed');
     const result = target.result();

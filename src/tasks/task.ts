@@ -765,6 +765,15 @@ export class Task<T = unknown> extends Future<T> implements StepOwner {
     return this.#deadlineMs;
   }
 
+  /**
+   * @internal Debug mode will not report this task as "destroyed but
+   * pending" (asyncio's `_log_destroy_pending = False`): for a task whose
+   * owner reports its fate another way (runUntilComplete's own task).
+   */
+  skipDestroyedPendingReport(): void {
+    this.#finish();
+  }
+
   #finish(): void {
     if (this.#registryToken !== null) {
       pendingTaskRegistry.unregister(this.#registryToken);

@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { promises as fsPromises } from 'node:fs';
 import test from 'node:test';
 import type { Clock, VirtualClock } from '../../src/core/clock.js';
-import { MAX_SELECT_TIMEOUT_MS, type ExceptionContext, type LoopLogger } from '../../src/core/base-event-loop.js';
+import { MAX_SELECT_TIMEOUT_MS, type ExceptionContext } from '../../src/core/base-event-loop.js';
 import { Handle, TimerHandle } from '../../src/core/handle.js';
 import type { Priority } from '../../src/core/priority.js';
 import { EVENT_READ, EVENT_WRITE, TimerOnlySelector, type ReadyCallback, type Selector } from '../../src/core/selector.js';
@@ -26,23 +26,12 @@ import { assertLoopClean, runInVirtualTime } from '../../src/testing.js';
 import { EventLoop, getRunningLoop } from '../../src/tasks/event-loop.js';
 import { sleep, until } from '../../src/tasks/operation.js';
 import { Log } from '../log.js';
+import { recordingLogger } from '../logger.js';
 
 // ------------------------------------------------------------------ helpers
 
 function virtualLoop(options: ConstructorParameters<typeof EventLoop>[0] = {}): EventLoop {
   return new EventLoop({ ...options, clock: 'virtual' });
-}
-
-/** A logger that records instead of printing. */
-function recordingLogger(): LoopLogger & { warnings: string[]; errors: string[] } {
-  const warnings: string[] = [];
-  const errors: string[] = [];
-  return {
-    warnings,
-    errors,
-    warn: (...args: unknown[]) => void warnings.push(args.map(String).join(' ')),
-    error: (...args: unknown[]) => void errors.push(args.map(String).join(' ')),
-  };
 }
 
 /** A clock that moves only when the test sets `nowMs`, and cannot autojump. */

@@ -167,6 +167,7 @@ test('GuestDriver on a GLibHost: the epoll fd is watched, sleeps are GLib timeou
     'woke at 30',
     'idle 200', // the promise settled outside a tick: the driver asks for a turn
     'promise gave 21',
+    'idle 200', // one more turn: the task's done-callbacks, runUntilComplete's stop among them
     'remove fd',
   ]);
   assert.deepEqual(glib.attached(), []);

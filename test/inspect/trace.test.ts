@@ -96,8 +96,14 @@ test("each task's steps are slices on its own track; the loop track has I/O wait
   assert.ok(slicesOn(events, 0, 'ready batch').length >= 4);
   assert.equal(slicesOn(events, 0, 'timers').length, 1);
   assert.equal(slicesOn(events, 0, 'plainCallback').length, 1);
-  // Task steps are not repeated as callbacks on the loop track.
-  assert.equal(slicesOn(events, 0).filter((e) => e.cat === 'callback').length, 1);
+  // Task steps are not repeated as callbacks on the loop track: its
+  // callbacks are plainCallback and runUntilComplete's stop.
+  assert.deepEqual(
+    slicesOn(events, 0)
+      .filter((e) => e.cat === 'callback')
+      .map((e) => e.name),
+    ['plainCallback', 'stop'],
+  );
   const exits = events.filter((e) => e.ph === 'i' && e.name.startsWith('exit')).map((e) => [e.tid, e.name]);
   assert.deepEqual(exits, [
     [child.id, 'exit (finished)'],
@@ -131,6 +137,9 @@ test("the loop track shows each tick's phases in order: io wait, timers (only in
     ['ready batch', 23000, 4000],
     ['io wait', 27000, 1000],
     ['ready batch', 28000, 3000],
+    // main's done-callbacks: runUntilComplete's stop ends the run after this tick
+    ['io wait', 31000, 1000],
+    ['ready batch', 32000, 2000],
   ]);
   assert.deepEqual(slicesOn(events, 0, 'timers')[0]?.args, { due: 1 });
   const timerWake = events.filter((e) => e.ph === 's' && e.args?.['cause'] === 'timer');
