@@ -70,6 +70,24 @@ test('createTask with a Task or Future (or a function returning one) says to wai
   assertLoopClean(loop);
 });
 
+test('runUntilComplete ended by another stop() in the tick its future completes leaves no stop behind for the next run', async () => {
+  const loop = newLoop();
+  const log = new Log();
+  const future = loop.createFuture<number>();
+  loop.callSoon(() => {
+    future.setResult(1); // queues the future's done-callbacks, runUntilComplete's stop among them
+    loop.stop(); // ends this run first
+  });
+  assert.equal(await loop.runUntilComplete(future), 1);
+  assert.equal(loop.statistics().ready, 1, 'the withdrawn stop is still queued');
+  loop.callLater(10, () => log.push(`timer at ${loop.time()}`));
+  loop.callLater(20, () => loop.stop());
+  await loop.runForever(); // the queued stop is disarmed: this run goes on to its own stop
+  log.assert(['timer at 10']);
+  assert.equal(loop.time(), 20);
+  assertLoopClean(loop);
+});
+
 for (const [label, value, shown] of [
   ['a number', 42, 'got 42'],
   ['null', null, 'got null'],
