@@ -42,7 +42,7 @@
  */
 import { constants as osConstants } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
-import { checkCallback, describe } from '../core/assert.js';
+import { checkCallback, checkNotGeneratorFunction, describe } from '../core/assert.js';
 import { RuntimeError } from '../core/errors.js';
 import type { Handle } from '../core/handle.js';
 import { laneOf, type Priority, type ScheduleOptions } from '../core/priority.js';
@@ -80,7 +80,7 @@ const tables = new WeakMap<EventLoop, Map<number, Registration>>();
  * The signal's number and canonical name; a TypeError or RangeError naming
  * the bad value otherwise (SIGKILL and SIGSTOP cannot be caught).
  */
-function resolveSignal(signal: unknown, who: string): { number: number; name: NodeJS.Signals } {
+function resolveSignal(signal: unknown, who: string, refuseUncatchable = true): { number: number; name: NodeJS.Signals } {
   let number: number | undefined;
   if (typeof signal === 'string') {
     number = NUMBER_OF_NAME.get(signal);
@@ -97,7 +97,7 @@ function resolveSignal(signal: unknown, who: string): { number: number; name: No
     throw new TypeError(`${who}: signal must be a signal name such as 'SIGINT' or its number, got ${describe(signal)}`);
   }
   const name = NAME_OF_NUMBER.get(number) as NodeJS.Signals;
-  if (UNCATCHABLE.has(number)) throw new RangeError(`${who}: ${name} (signal ${number}) cannot be caught or handled`);
+  if (refuseUncatchable && UNCATCHABLE.has(number)) throw new RangeError(`${who}: ${name} (signal ${number}) cannot be caught or handled`);
   return { number, name };
 }
 
@@ -116,6 +116,7 @@ export function addSignalHandler(loop: EventLoop, signal: SignalLike, callback: 
   const who = 'addSignalHandler';
   const { number, name } = resolveSignal(signal, who);
   checkCallback(callback, `${who}: callback`);
+  checkNotGeneratorFunction(callback, `${who}: callback`); // as asyncio, in and out of debug mode
   if (options === null || typeof options !== 'object') throw new TypeError(`${who}: options must be an object, got ${describe(options)}`);
   const priority = options.priority ?? 'normal';
   laneOf(priority); // throws a TypeError naming a bad priority
@@ -144,14 +145,17 @@ export function addSignalHandler(loop: EventLoop, signal: SignalLike, callback: 
 
 /**
  * Removes the handler for `signal` installed on this loop; deliveries
- * already queued are cancelled. Returns false if there was none.
+ * already queued are cancelled. Returns false if there was none (always
+ * for SIGKILL and SIGSTOP, which cannot have one). An unknown signal is a
+ * RangeError.
  *
  * @example
  * removeSignalHandler(loop, 'SIGINT'); // true: Ctrl-C ends the process again
  * removeSignalHandler(loop, 'SIGINT'); // false
  */
 export function removeSignalHandler(loop: EventLoop, signal: SignalLike): boolean {
-  const { number } = resolveSignal(signal, 'removeSignalHandler');
+  // SIGKILL and SIGSTOP are valid signals that never have a handler: false, as asyncio.
+  const { number } = resolveSignal(signal, 'removeSignalHandler', false);
   const table = tables.get(loop);
   const registration = table?.get(number);
   if (table === undefined || registration === undefined) return false;

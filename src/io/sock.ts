@@ -76,15 +76,17 @@ function retryWhenReady<T>(loop: EventLoop, fd: number, direction: number, futur
   return future;
 }
 
-function checkSize(n: unknown, what: string): asserts n is number {
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 0x7fffffff) {
-    throw new RangeError(`${what} must be a positive integer, got ${describe(n)}`);
+function checkSize(n: unknown, what: string, min = 1): asserts n is number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > 0x7fffffff) {
+    throw new RangeError(`${what} must be ${min === 0 ? 'an integer >= 0' : 'a positive integer'}, got ${describe(n)}`);
   }
 }
 
 /**
  * Receives up to `nbytes` from the socket `fd`: a Buffer with what arrived
- * (empty at EOF).
+ * (empty at EOF). With `nbytes` 0, an empty Buffer at once, whatever the
+ * socket's state, as asyncio's `sock_recv(sock, 0)` (Python's
+ * `socket.recv(0)` makes no system call).
  *
  * @example
  * const data = yield* sockRecv(loop, fd, 4096);
@@ -92,8 +94,12 @@ function checkSize(n: unknown, what: string): asserts n is number {
  */
 export function sockRecv(loop: EventLoop, fd: number, nbytes: number): Future<Buffer> {
   checkFd(fd, 'sockRecv');
-  checkSize(nbytes, 'sockRecv: nbytes');
+  checkSize(nbytes, 'sockRecv: nbytes', 0);
   const future = loop.createFuture<Buffer>();
+  if (nbytes === 0) {
+    future.setResult(Buffer.alloc(0));
+    return future;
+  }
   const own = nbytes > READ_CHUNK_BYTES ? Buffer.allocUnsafe(nbytes) : null;
   return retryWhenReady(loop, fd, READ, future, () => {
     const buffer = own ?? sharedReceiveBuffer();

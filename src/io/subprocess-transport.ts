@@ -37,6 +37,7 @@
  * a signal does nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { checkCallback, describe } from '../core/assert.js';
 import type { ScheduleOptions } from '../core/priority.js';
 import type { EventLoop } from '../tasks/event-loop.js';
@@ -399,6 +400,23 @@ function withoutUndefined<T extends object>(options: T): Partial<T> {
 }
 
 /**
+ * What to say of a child that could not be started: its working directory
+ * when that is what failed (the child changes directory before it execs,
+ * and a missing directory reports ENOENT just as a missing program does),
+ * else `otherwise`.
+ */
+function spawnFailureDetail(file: string, cwd: string | undefined, otherwise: string): string {
+  if (cwd === undefined) return otherwise;
+  let usable = false;
+  try {
+    usable = statSync(cwd).isDirectory();
+  } catch {
+    // Missing, or not reachable: the directory is what failed.
+  }
+  return usable ? otherwise : `${file}: its working directory ${JSON.stringify(cwd)} does not exist or is not a directory`;
+}
+
+/**
  * @internal Starts the child and its transport, in the calling task:
  * cancelled before this runs, nothing is started. Each fd has one owner at
  * every moment; if connecting fails or the task is cancelled, the
@@ -418,7 +436,7 @@ export function* spawnSubprocess<P extends SubprocessProtocol>(loop: EventLoop, 
     closeAllQuietly([...plan.ours, ...plan.theirs]);
     // Node throws some refusals at once (an fd in the options that is not open: EBADF).
     const errno = (error as NodeJS.ErrnoException).errno;
-    throw typeof errno === 'number' ? osError(errno, 'spawn', `${file}, stdio ${describe(plan.stdio)}`) : error;
+    throw typeof errno === 'number' ? osError(errno, 'spawn', spawnFailureDetail(file, options.cwd, `${file}, stdio ${describe(plan.stdio)}`)) : error;
   }
   closeAllQuietly(plan.theirs); // the child has its copies
   child.on('error', () => {}); // a refused kill() is reported by sendSignal itself: no unhandled 'error'
@@ -427,7 +445,7 @@ export function* spawnSubprocess<P extends SubprocessProtocol>(loop: EventLoop, 
     closeAllQuietly(plan.ours);
     const error = yield* until(new Promise<Error>((resolve) => child.once('error', resolve)));
     const errno = (error as NodeJS.ErrnoException).errno;
-    throw typeof errno === 'number' ? osError(errno, 'spawn', file) : error;
+    throw typeof errno === 'number' ? osError(errno, 'spawn', spawnFailureDetail(file, options.cwd, file)) : error;
   }
   const waiter = loop.createFuture<void>();
   let transport: SubprocessTransport;

@@ -304,7 +304,11 @@ test('bad signals, callbacks and options are clear errors that install nothing',
     assert.throws(() => addSignalHandler(loop, 'SIGUSR2', 'cb' as unknown as () => void), typeError(/addSignalHandler: callback must be a function, got "cb"/));
     assert.throws(() => addSignalHandler(loop, 'SIGUSR2', cb, { priority: 'urgent' as 'high' }), typeError(/priority must be one of/));
     assert.throws(() => removeSignalHandler(loop, 'SIGNOPE' as NodeJS.Signals), rangeError(/removeSignalHandler: unknown signal "SIGNOPE"/));
-    assert.throws(() => loop.removeSignalHandler('SIGSTOP'), rangeError(/removeSignalHandler: SIGSTOP/));
+    // SIGKILL and SIGSTOP never have a handler: removing one says so (asyncio: False).
+    assert.equal(loop.removeSignalHandler('SIGSTOP'), false);
+    assert.equal(removeSignalHandler(loop, osConstants.signals.SIGKILL), false);
+    // A generator function would only make a generator per signal (asyncio: TypeError, always).
+    assert.throws(() => addSignalHandler(loop, 'SIGUSR2', function* () {}), typeError(/addSignalHandler: callback is a generator function/));
     assert.deepEqual(listenerCounts(), before);
     assert.deepEqual(signalHandlerNames(loop), []);
     yield* sleep(0);

@@ -131,6 +131,19 @@ test('cancelling a waiting sockRecv removes its reader at once; the fd can be re
   });
 });
 
+test('sockRecv of 0 bytes is an empty Buffer at once, with no data waiting (asyncio: sock.recv(0) is b"")', T, async () => {
+  await runIo(function* (loop) {
+    const [a, b] = socketpair();
+    try {
+      const empty = sockRecv(loop, a, 0);
+      assert.equal(empty.done(), true);
+      assert.deepEqual(yield* empty, Buffer.alloc(0));
+    } finally {
+      closeAll(a, b);
+    }
+  });
+});
+
 test('a second waiting read on the same fd is a RuntimeError; the first is undisturbed', T, async () => {
   await runIo(function* (loop) {
     const [a, b] = socketpair();
@@ -152,7 +165,7 @@ test('a closed fd: the Future fails with OSError EBADF; bad arguments throw at t
     assert.ok(error instanceof OSError && error.code === 'EBADF' && error.syscall === 'recv', String(error));
     assert.match(String((error as Error).message), new RegExp(`fd ${a}`));
     assert.throws(() => sockRecv(loop, -1, 10), TypeError);
-    assert.throws(() => sockRecv(loop, 0, 0), RangeError);
+    assert.throws(() => sockRecv(loop, 0, -1), { name: 'RangeError', message: 'sockRecv: nbytes must be an integer >= 0, got -1' });
     assert.throws(() => sockSendAll(loop, 0, 'text' as unknown as Buffer), TypeError);
     assert.throws(() => sockConnect(loop, 0, ['localhost', 80]), TypeError, 'names must be resolved first');
     assert.throws(() => sockConnect(loop, 0, ['127.0.0.1', 99999]), RangeError);

@@ -14,7 +14,7 @@ import test from 'node:test';
 import { closeFd, openPipe } from '../../src/io/connect-pipe.js';
 import { FileNotFoundError } from '../../src/io/errors.js';
 import { createSubprocessExec, createSubprocessShell, DEVNULL, PIPE, STDOUT } from '../../src/io/subprocess.js';
-import { sleep } from '../../src/tasks/operation.js';
+import { sleep, type Coroutine } from '../../src/tasks/operation.js';
 import { waitFor } from '../../src/tasks/wait.js';
 import { TimeoutError } from '../../src/core/errors.js';
 import type { ExceptionContext } from '../../src/core/base-event-loop.js';
@@ -117,6 +117,25 @@ test('a program that does not exist fails the task with FileNotFoundError, and i
     assert.equal(error.code, 'ENOENT');
     assert.equal(error.syscall, 'spawn');
     assert.match(error.message, /eventide-no-such-program/);
+  }); // runIo asserts the fd count is back where it was
+});
+
+test('a working directory that is missing, or is a file, is what the error names (not the program, which exists)', T, async () => {
+  await runIo(function* () {
+    const failure = function* (cwd: string): Coroutine<Error> {
+      try {
+        yield* createSubprocessExec('true', [], { stdout: PIPE, cwd });
+      } catch (caught) {
+        return caught as Error;
+      }
+      throw new Error(`started in ${cwd}`);
+    };
+    const missing = yield* failure('/nonexistent/eventide-no-such-dir');
+    assert.ok(missing instanceof FileNotFoundError, `got ${String(missing)}`);
+    assert.match(missing.message, /true: its working directory "\/nonexistent\/eventide-no-such-dir" does not exist or is not a directory/);
+    const file = yield* failure(fileURLToPath(import.meta.url));
+    assert.equal((file as NodeJS.ErrnoException).code, 'ENOTDIR');
+    assert.match(file.message, /its working directory ".*subprocess\.test\.js" does not exist or is not a directory/);
   }); // runIo asserts the fd count is back where it was
 });
 
