@@ -19,7 +19,7 @@ import { WriteFlowControl } from './flow-control.js';
 import type { BaseEventLoop } from '../core/base-event-loop.js';
 import { RuntimeError } from '../core/errors.js';
 import type { Future } from '../tasks/future.js';
-import { EAGAIN, osError, toError } from './errors.js';
+import { EAGAIN, osError, reportsFatalError, toError } from './errors.js';
 import { READ_CHUNK_BYTES, sharedReceiveBuffer } from './socket-transport.js';
 import { formatAddress, socketNames, toNativeAddress, toSocketAddress, TransportSocket, type NativeAddress } from './sockets.js';
 import { newSockAddress, syscalls as sys } from './syscalls.js';
@@ -254,7 +254,7 @@ export class UdpTransport implements DatagramTransport {
   }
 
   #fatalError(exception: unknown, message: string): void {
-    this.#loop.callExceptionHandler({ message, exception, transport: this, protocol: this.#protocol });
+    if (reportsFatalError(exception, this.#loop.getDebug())) this.#loop.callExceptionHandler({ message, exception, transport: this, protocol: this.#protocol });
     this.#forceClose(toError(exception));
   }
 

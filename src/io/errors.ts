@@ -336,6 +336,19 @@ export function isPeerGone(exc: unknown): boolean {
   return exc instanceof BrokenPipeError || exc instanceof ConnectionResetError || exc instanceof ConnectionAbortedError;
 }
 
+/**
+ * Whether a transport's fatal error goes to the loop's exception handler.
+ * As asyncio's `_fatal_error`: an OSError (a reset, a timeout, an
+ * unreachable host) is a condition of the connection, which the protocol
+ * hears in `connectionLost`; it is reported only in debug mode, and never
+ * when it only means the other end went away (`otherEndGone`). Anything
+ * else (a protocol method that threw) is a bug: always reported.
+ */
+export function reportsFatalError(exc: unknown, debug: boolean, otherEndGone: (exc: unknown) => boolean = isPeerGone): boolean {
+  if (!(exc instanceof OSError)) return true;
+  return debug && !otherEndGone(exc);
+}
+
 /** `exc` as an Error (connectionLost takes one), wrapping anything else thrown. */
 export function toError(exc: unknown): Error {
   return exc instanceof Error ? exc : new Error(String(exc));

@@ -31,10 +31,11 @@
  *    to fail: `connectionLost(BrokenPipeError)` if data was still queued,
  *    else `connectionLost(null)`.
  *
- * Errors that only mean the other end went away (EPIPE, ECONNRESET, and
- * EIO from a tty whose terminal closed) reach `connectionLost` but not the
- * loop's exception handler; any other error, or a protocol method that
- * throws, is reported there too. Writes after the user's own `close()`,
+ * Every fatal error reaches `connectionLost`. The loop's exception handler
+ * hears of a protocol method that threw, always; of a failure of the pipe
+ * itself (an OSError), only in debug mode, as asyncio's `_fatal_error`;
+ * and never of one that only means the other end went away (EPIPE,
+ * ECONNRESET, EIO from a tty whose terminal closed). Writes after the user's own `close()`,
  * `abort()` or `writeEof()` throw; writes after the pipe was lost are
  * dropped, as the socket transport does (socket-transport.ts).
  */
@@ -42,7 +43,7 @@ import type { BaseEventLoop } from '../core/base-event-loop.js';
 import { RuntimeError } from '../core/errors.js';
 import type { ScheduleOptions } from '../core/priority.js';
 import type { Future } from '../tasks/future.js';
-import { BrokenPipeError, EAGAIN, EPIPE, checkErrno, isPeerGone, osError, OSError, toError } from './errors.js';
+import { BrokenPipeError, EAGAIN, EPIPE, checkErrno, isPeerGone, osError, OSError, reportsFatalError, toError } from './errors.js';
 import { WriteFlowControl } from './flow-control.js';
 import { COPY_BELOW_BYTES, readData } from './receive-slab.js';
 import { checkFd } from './selector-support.js';
@@ -210,9 +211,9 @@ abstract class PipeTransport<P extends BaseProtocol<never>> {
     this.loop.callSoon(() => this.callConnectionLost(exc), this.scheduleOptions);
   }
 
-  /** Reports `exc` unless it only means the other end went away, then closes with it. */
+  /** Reports `exc` if it is a bug, or in debug mode a failure of the pipe itself (errors.ts, reportsFatalError), then closes with it. */
   protected fatalError(exc: unknown, message: string): void {
-    if (!isOtherEndGone(exc)) this.loop.callExceptionHandler({ message, exception: exc, transport: this, protocol: this.protocol });
+    if (reportsFatalError(exc, this.loop.getDebug(), isOtherEndGone)) this.loop.callExceptionHandler({ message, exception: exc, transport: this, protocol: this.protocol });
     this.closeWith(toError(exc));
   }
 

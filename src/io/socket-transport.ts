@@ -24,7 +24,11 @@
  *  - `close()`: stop reading; once the queue is flushed, connectionLost(null);
  *  - `abort()`: drop the queue, connectionLost(null) on the next tick;
  *  - a fatal error (ECONNRESET, EPIPE, a protocol method that threw):
- *    as abort, but connectionLost(error).
+ *    as abort, but connectionLost(error). A protocol method that threw is
+ *    also reported to the loop's exception handler; an OSError only in
+ *    debug mode, and not even then when the peer is just gone (as
+ *    asyncio's `_fatal_error`: a reset or a timeout is the connection's
+ *    condition, not a bug).
  * The fd is closed right after `connectionLost` returns, and only after
  * its reader and writer were removed (epoll's rule: unregister, then close).
  *
@@ -40,7 +44,7 @@ import { describe } from '../core/assert.js';
 import { RuntimeError } from '../core/errors.js';
 import type { ScheduleOptions } from '../core/priority.js';
 import type { Future } from '../tasks/future.js';
-import { BrokenPipeError, EAGAIN, ENOTCONN, EPIPE, isPeerGone, osError, toError } from './errors.js';
+import { BrokenPipeError, EAGAIN, ENOTCONN, EPIPE, osError, reportsFatalError, toError } from './errors.js';
 import { socketNames, TransportSocket } from './sockets.js';
 import { syscalls as sys } from './syscalls.js';
 import { COPY_BELOW_BYTES, recvData } from './receive-slab.js';
@@ -462,7 +466,7 @@ export class SocketTransport implements Transport {
   }
 
   #fatalError(exc: unknown, message: string): void {
-    if (!isPeerGone(exc)) {
+    if (reportsFatalError(exc, this.#loop.getDebug())) {
       this.#loop.callExceptionHandler({ message, exception: exc, transport: this, protocol: this.#protocol });
     }
     this.#forceClose(toError(exc));

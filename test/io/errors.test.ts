@@ -24,6 +24,7 @@ import {
   OSError,
   osError,
   PermissionError,
+  reportsFatalError,
   SocketTimeoutError,
   toGaiError,
 } from '../../src/io/errors.js';
@@ -70,6 +71,19 @@ test('every OSError carries the positive errno, its code and the syscall; the me
   assert.equal(error.syscall, 'recv');
   assert.equal(error.message, 'recv (fd 7) failed: ECONNRESET: connection reset by peer');
   assert.equal(new OSError(E.ENOENT, 'bind').message, 'bind failed: ENOENT: no such file or directory');
+});
+
+test("a transport's fatal error reaches the exception handler as asyncio's _fatal_error decides: a bug always, an OSError only in debug mode, a gone peer never", () => {
+  const bug = new TypeError('protocol.dataReceived() threw');
+  const timedOut = osError(-E.ETIMEDOUT, 'recv');
+  const reset = osError(-E.ECONNRESET, 'recv');
+  assert.deepEqual([reportsFatalError(bug, false), reportsFatalError(bug, true)], [true, true]);
+  assert.deepEqual([reportsFatalError('thrown string', false), reportsFatalError(undefined, false)], [true, true]);
+  assert.deepEqual([reportsFatalError(timedOut, false), reportsFatalError(timedOut, true)], [false, true]);
+  assert.deepEqual([reportsFatalError(reset, false), reportsFatalError(reset, true)], [false, false]);
+  const eio = osError(-E.EIO, 'read');
+  const ttyGone = (exc: unknown): boolean => exc instanceof OSError && exc.code === 'EIO';
+  assert.deepEqual([reportsFatalError(eio, true), reportsFatalError(eio, true, ttyGone)], [true, false]);
 });
 
 test('errnoName and errnoMessage accept either sign and prefer the common name for aliases', () => {
