@@ -9,7 +9,7 @@ import { createDatagramEndpoint } from '../../src/io/connect.js';
 import type { UdpTransport } from '../../src/io/datagram-transport.js';
 import type { DatagramProtocol, DatagramTransport, SocketAddress } from '../../src/io/transport.js';
 import { sleep } from '../../src/tasks/operation.js';
-import { eventually, failure, runIo } from './net-helpers.js';
+import { eventually, failure, runIo, UdpCollector } from './net-helpers.js';
 
 const T = { timeout: 30_000 };
 
@@ -21,25 +21,6 @@ class UdpEcho implements DatagramProtocol {
   }
   datagramReceived(data: Buffer, from: SocketAddress): void {
     this.transport?.sendto(Buffer.concat([Buffer.from('echo:'), data]), from as [string, number]);
-  }
-  connectionLost(exc: Error | null): void {
-    this.lost = exc;
-  }
-}
-
-class UdpCollector implements DatagramProtocol {
-  transport: DatagramTransport | null = null;
-  readonly received: [string, SocketAddress][] = [];
-  readonly errors: Error[] = [];
-  lost: Error | null | undefined = undefined;
-  connectionMade(transport: DatagramTransport): void {
-    this.transport = transport;
-  }
-  datagramReceived(data: Buffer, from: SocketAddress): void {
-    this.received.push([data.toString(), from]);
-  }
-  errorReceived(exc: Error): void {
-    this.errors.push(exc);
   }
   connectionLost(exc: Error | null): void {
     this.lost = exc;

@@ -10,7 +10,7 @@ import type { ExceptionContext } from '../../src/core/base-event-loop.js';
 import { getRunningLoop } from '../../src/tasks/event-loop.js';
 import { sleep, type Coroutine, type Operation } from '../../src/tasks/operation.js';
 import type { NodeEventLoop } from '../../src/io/node-event-loop.js';
-import type { Protocol, Transport } from '../../src/io/transport.js';
+import type { DatagramProtocol, DatagramTransport, Protocol, SocketAddress, Transport } from '../../src/io/transport.js';
 import { assertLoopClean } from '../../src/testing.js';
 import { syscalls as sys } from '../../src/io/syscalls.js';
 import { openFdCount } from './fds.js';
@@ -202,4 +202,24 @@ export function hangingPort(family: number = sys.constants.AF_INET): [port: numb
     fds.push(fd);
   }
   return [port, fds];
+}
+
+/** A datagram protocol that records what it hears: datagrams (as text, with the sender), errors, and its end. */
+export class UdpCollector implements DatagramProtocol {
+  transport: DatagramTransport | null = null;
+  readonly received: [string, SocketAddress][] = [];
+  readonly errors: Error[] = [];
+  lost: Error | null | undefined = undefined;
+  connectionMade(transport: DatagramTransport): void {
+    this.transport = transport;
+  }
+  datagramReceived(data: Buffer, from: SocketAddress): void {
+    this.received.push([data.toString(), from]);
+  }
+  errorReceived(exc: Error): void {
+    this.errors.push(exc);
+  }
+  connectionLost(exc: Error | null): void {
+    this.lost = exc;
+  }
 }
