@@ -79,6 +79,15 @@ test('runInVirtualTime fails, naming the task, when main leaves a task pending',
   assert.match(label, /^<Task #\d+ "forgotten" pending>$/);
 });
 
+test('runInVirtualTime passes when main stops the loop itself as it returns: the run leaves no stop of its own behind', async () => {
+  const value = await runInVirtualTime(function* (loop) {
+    yield* sleep(10);
+    loop.stop(); // the run ends with this tick; runUntilComplete's own stop, queued by main's end, is withdrawn
+    return 7;
+  });
+  assert.equal(value, 7);
+});
+
 test('runInVirtualTime fails when main leaves a callback queued', async () => {
   await assert.rejects(
     runInVirtualTime(function* (loop) {

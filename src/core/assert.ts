@@ -29,8 +29,11 @@ export function checkCallback(value: unknown, what: string): asserts value is (.
  */
 export function checkNotGeneratorFunction(callback: () => unknown, what: string): void {
   const tag = Object.prototype.toString.call(callback);
-  if (tag === '[object GeneratorFunction]' || tag === '[object AsyncGeneratorFunction]') {
+  if (tag === '[object GeneratorFunction]') {
     throw new TypeError(`${what} is a generator function: called as a callback it only makes a generator and none of its body runs; run it as a task instead (loop.createTask(fn))`);
+  }
+  if (tag === '[object AsyncGeneratorFunction]') {
+    throw new TypeError(`${what} is an async generator function: called as a callback it only makes an async generator and none of its body runs`);
   }
 }
 

@@ -83,6 +83,16 @@ function safeString(value: unknown): string {
   }
 }
 
+/** A report's message as text ('' if it has none); never throws, even for a throwing getter. */
+function messageOf(context: ExceptionContext): string {
+  try {
+    const message = context.message;
+    return message === undefined ? '' : safeString(message);
+  } catch {
+    return '<message could not be read>';
+  }
+}
+
 /** An exception's stack if it has one, else its text; never throws. */
 function exceptionText(exception: unknown): string {
   if (exception instanceof Error) {
@@ -287,6 +297,18 @@ export class BaseEventLoop {
     this.#ready.push(handle);
     if (this.#hostWaiting) this.#wakeHost();
     return handle;
+  }
+
+  /**
+   * @internal Takes a handle that `callSoon` queued and that has not run
+   * out of the ready queue, cancelled; says whether it was there. Outside
+   * a tick only (a batch counts its lanes when it begins); inside one the
+   * handle is only cancelled, and its slot runs as a no-op.
+   */
+  withdrawReady(handle: Handle): boolean {
+    const removed = !this.#inTick && this.#ready.remove(handle);
+    handle.cancel();
+    return removed;
   }
 
   /**
@@ -1185,10 +1207,13 @@ export class BaseEventLoop {
       throw new TypeError(`callExceptionHandler: context must be an object like {message, exception}, got ${describe(context)}`);
     }
     const handler = this.#exceptionHandler;
-    if (handler === null) {
+    // A report made while the custom handler runs (the handler calling this
+    // again, directly or not) goes to the default handler: no recursion.
+    if (handler === null || this.#inExceptionHandler) {
       this.#logSafely(context);
       return;
     }
+    this.#inExceptionHandler = true;
     try {
       const runIn = context.handle instanceof Handle ? context.handle.context : null;
       if (runIn === null) handler(context, this);
@@ -1196,9 +1221,13 @@ export class BaseEventLoop {
     } catch (exception) {
       // Log both errors: what the handler was asked to report, then how it failed.
       this.#logSafely(context);
-      this.#logSafely({ message: 'Unhandled error in exception handler', exception, context: context.message });
+      this.#logSafely({ message: 'Unhandled error in exception handler', exception, context: messageOf(context) });
+    } finally {
+      this.#inExceptionHandler = false;
     }
   }
+
+  #inExceptionHandler = false;
 
   /**
    * Calls `handler` inside `runIn`, the failed callback's context. A runner
@@ -1208,10 +1237,18 @@ export class BaseEventLoop {
    */
   #handleInContext(handler: ExceptionHandler, context: ExceptionContext, runIn: TaskContext): void {
     let called = false;
+    const outer = this.runningContext;
     try {
       runIn(() => {
+        if (called) return; // a runner that calls twice: the report is made once
         called = true;
-        handler(context, this);
+        // What the handler schedules keeps the context too, as from the callback itself.
+        this.runningContext = runIn;
+        try {
+          handler(context, this);
+        } finally {
+          this.runningContext = outer;
+        }
       });
     } catch (error) {
       if (called) throw error;
@@ -1228,7 +1265,7 @@ export class BaseEventLoop {
       this.defaultExceptionHandler(context);
     } catch (failure) {
       try {
-        console.error(`eventide: the exception handler's logging failed (${safeString(failure)}) while reporting: ${safeString(context.message)}`);
+        console.error(`eventide: the exception handler's logging failed (${safeString(failure)}) while reporting: ${messageOf(context)}`);
       } catch {
         // Nowhere left to report to.
       }
@@ -1242,7 +1279,7 @@ export class BaseEventLoop {
    */
   defaultExceptionHandler(context: ExceptionContext): void {
     // asyncio's default for a missing or empty message.
-    const message = context.message === undefined || context.message === '' ? 'Unhandled exception in event loop' : safeString(context.message);
+    const message = messageOf(context) || 'Unhandled exception in event loop';
     const lines = [`eventide: ${message}`];
     for (const [key, value] of Object.entries(context)) {
       if (key === 'message' || key === 'exception') continue;

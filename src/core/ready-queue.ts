@@ -104,6 +104,17 @@ export class ReadyQueue<T extends Laned> {
     return item;
   }
 
+  /**
+   * Removes `item` from its lane's FIFO and says whether it was there
+   * (O(n); an item with a deadline is not looked for). Cold paths only,
+   * never during a batch: the batch counted its lanes when it began.
+   */
+  remove(item: T): boolean {
+    const removed = (this.#lanes[item.lane] as Deque<T>).remove(item);
+    if (removed) this.#length--;
+    return removed;
+  }
+
   /** The highest-priority lane with an item, or -1 when all are empty. */
   firstNonEmptyLane(): number {
     if (this.#length === 0) return -1;

@@ -327,6 +327,7 @@ export class GuestDriver {
    */
   async runUntilComplete<T>(main: CoroutineLike<T> | Future<T>): Promise<T> {
     const target: Future<T> = main instanceof Future ? main : this.loop.createTask(main, { name: 'main' });
+    if (target.loop !== this.loop) throw new RuntimeError(`GuestDriver.runUntilComplete: ${target} belongs to a different event loop`);
     const withdrawStop = stopWhenDone(target);
     try {
       await this.start();

@@ -53,6 +53,7 @@ export const EINTR = errnoValue('EINTR');
 export const EINPROGRESS = errnoValue('EINPROGRESS');
 export const EBADF = errnoValue('EBADF');
 export const ENOENT = errnoValue('ENOENT');
+export const ENOTDIR = errnoValue('ENOTDIR');
 export const EEXIST = errnoValue('EEXIST');
 export const EPIPE = errnoValue('EPIPE');
 export const EMFILE = errnoValue('EMFILE');
@@ -342,7 +343,10 @@ export function isPeerGone(exc: unknown): boolean {
  * unreachable host) is a condition of the connection, which the protocol
  * hears in `connectionLost`; it is reported only in debug mode, and never
  * when it only means the other end went away (`otherEndGone`). Anything
- * else (a protocol method that threw) is a bug: always reported.
+ * else (typically a protocol method that threw) is a bug: always reported.
+ * The test is by class, as asyncio's: a protocol method that throws an
+ * OSError counts as one. asyncio logs a debug-mode OSError at its debug
+ * level; here it goes to the exception handler.
  */
 export function reportsFatalError(exc: unknown, debug: boolean, otherEndGone: (exc: unknown) => boolean = isPeerGone): boolean {
   if (!(exc instanceof OSError)) return true;

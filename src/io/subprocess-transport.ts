@@ -46,7 +46,7 @@ import { until, type Coroutine } from '../tasks/operation.js';
 import { onResultDropped } from '../tasks/dropped-result.js';
 import type { Task } from '../tasks/task.js';
 import { checkCommand, checkProgram, checkSpawnOptions, closeAllQuietly, PIPE, planPipes, returnCode, type SpawnOptions } from './child-stdio.js';
-import { ESRCH, osError, ProcessLookupError } from './errors.js';
+import { ENOENT, ENOTDIR, ESRCH, osError, ProcessLookupError } from './errors.js';
 import { ReadPipeTransport, WritePipeTransport, type ReadPipeProtocol, type WritePipeProtocol } from './pipe-transport.js';
 import { makeProtocol, type BaseTransport } from './transport.js';
 
@@ -405,8 +405,8 @@ function withoutUndefined<T extends object>(options: T): Partial<T> {
  * and a missing directory reports ENOENT just as a missing program does),
  * else `otherwise`.
  */
-function spawnFailureDetail(file: string, cwd: string | undefined, otherwise: string): string {
-  if (cwd === undefined) return otherwise;
+function spawnFailureDetail(file: string, cwd: string | undefined, errno: number, otherwise: string): string {
+  if (cwd === undefined || (Math.abs(errno) !== ENOENT && Math.abs(errno) !== ENOTDIR)) return otherwise;
   let usable = false;
   try {
     usable = statSync(cwd).isDirectory();
@@ -436,7 +436,7 @@ export function* spawnSubprocess<P extends SubprocessProtocol>(loop: EventLoop, 
     closeAllQuietly([...plan.ours, ...plan.theirs]);
     // Node throws some refusals at once (an fd in the options that is not open: EBADF).
     const errno = (error as NodeJS.ErrnoException).errno;
-    throw typeof errno === 'number' ? osError(errno, 'spawn', spawnFailureDetail(file, options.cwd, `${file}, stdio ${describe(plan.stdio)}`)) : error;
+    throw typeof errno === 'number' ? osError(errno, 'spawn', spawnFailureDetail(file, options.cwd, errno, `${file}, stdio ${describe(plan.stdio)}`)) : error;
   }
   closeAllQuietly(plan.theirs); // the child has its copies
   child.on('error', () => {}); // a refused kill() is reported by sendSignal itself: no unhandled 'error'
@@ -445,7 +445,7 @@ export function* spawnSubprocess<P extends SubprocessProtocol>(loop: EventLoop, 
     closeAllQuietly(plan.ours);
     const error = yield* until(new Promise<Error>((resolve) => child.once('error', resolve)));
     const errno = (error as NodeJS.ErrnoException).errno;
-    throw typeof errno === 'number' ? osError(errno, 'spawn', spawnFailureDetail(file, options.cwd, file)) : error;
+    throw typeof errno === 'number' ? osError(errno, 'spawn', spawnFailureDetail(file, options.cwd, errno, file)) : error;
   }
   const waiter = loop.createFuture<void>();
   let transport: SubprocessTransport;

@@ -97,8 +97,10 @@ export class EventLoop extends BaseEventLoop {
   /**
    * Runs the loop until `future` is done and returns its result (throws its
    * exception). A coroutine is wrapped in a task first. As in asyncio, the
-   * loop stops from one of the future's done-callbacks, so the others (the
-   * wake-up of a task waiting on it among them) run before this returns.
+   * loop stops in the tick after the future settles, with its done-callbacks
+   * and the wake-ups of the tasks waiting on it: those run before this
+   * returns (in a low or idle lane, unless higher-priority work made ready
+   * in that tick holds their lane back; see tasks/stop-when-done.ts).
    *
    * @example
    * const value = await loop.runUntilComplete(function* () { return 42; });

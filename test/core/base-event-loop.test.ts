@@ -898,6 +898,20 @@ test('with no handler set, the default handler logs the message, the handle and 
   assertLoopClean(loop);
 });
 
+test('a handler that reports again (calls callExceptionHandler) reaches the default handler once, with no recursion', () => {
+  const logger = recordingLogger();
+  const loop = virtualLoop({ logger });
+  const handled: string[] = [];
+  loop.setExceptionHandler((context, l) => {
+    handled.push(context.message);
+    l.callExceptionHandler({ message: `again: ${context.message}` });
+  });
+  loop.callExceptionHandler({ message: 'first' });
+  assert.deepEqual(handled, ['first']);
+  assert.deepEqual(logger.errors, ['eventide: again: first']);
+  assertLoopClean(loop);
+});
+
 test('a handler that throws is reported through the default handler with both errors, and the loop goes on (asyncio test_base_events: test_set_exc_handler_broken)', () => {
   const logger = recordingLogger();
   const loop = virtualLoop({ logger });

@@ -181,12 +181,12 @@ test('hook order for a known program: spawn, steps, callbacks, I/O waits, timers
     'exit main',
     '/step main',
     '/cb step main',
-    // tick 5: main's done-callbacks, among them runUntilComplete's stop (as
-    // asyncio's _run_until_complete_cb); the run ends after this tick
+    // tick 5: what main's completion made ready, runUntilComplete's stop
+    // among it (as asyncio's _run_until_complete_cb); the run ends after this tick
     'io wait 0',
     '/io wait 0',
-    'cb step main',
-    '/cb step main',
+    'cb stop',
+    '/cb stop',
     'afterRun',
   ]);
   assert.equal(loop.time(), 5);

@@ -39,6 +39,19 @@ test('items of one lane come out FIFO, and lanes do not mix', () => {
   assert.equal(queue.length, 0);
 });
 
+test('remove takes one item out of its lane, keeps the others in order, and says whether it was there', () => {
+  const queue = new ReadyQueue<Item>();
+  const n2 = item(LANE_NORMAL, 'n2');
+  for (const it of [item(LANE_NORMAL, 'n1'), n2, item(LANE_NORMAL, 'n3'), item(LANE_LOW, 'l1')]) queue.push(it);
+  assert.equal(queue.remove(n2), true);
+  assert.equal(queue.remove(n2), false);
+  assert.equal(queue.remove(item(LANE_NORMAL, 'never pushed')), false);
+  assert.equal(queue.length, 3);
+  assert.deepEqual(lengths(queue), [0, 0, 2, 1, 0]);
+  assert.deepEqual([queue.shiftFrom(LANE_NORMAL)?.label, queue.shiftFrom(LANE_NORMAL)?.label, queue.shiftFrom(LANE_LOW)?.label], ['n1', 'n3', 'l1']);
+  assert.equal(queue.length, 0);
+});
+
 test('firstNonEmptyLane is the highest-priority lane with an item, or -1 when all are empty', () => {
   const queue = new ReadyQueue<Item>();
   assert.equal(queue.firstNonEmptyLane(), -1);

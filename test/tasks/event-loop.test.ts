@@ -79,10 +79,10 @@ test('runUntilComplete ended by another stop() in the tick its future completes 
     loop.stop(); // ends this run first
   });
   assert.equal(await loop.runUntilComplete(future), 1);
-  assert.equal(loop.statistics().ready, 1, 'the withdrawn stop is still queued');
+  assert.equal(loop.statistics().ready, 0, 'the withdrawn stop was taken out of the ready queue');
   loop.callLater(10, () => log.push(`timer at ${loop.time()}`));
   loop.callLater(20, () => loop.stop());
-  await loop.runForever(); // the queued stop is disarmed: this run goes on to its own stop
+  await loop.runForever(); // no stop left behind: this run goes on to its own stop
   log.assert(['timer at 10']);
   assert.equal(loop.time(), 20);
   assertLoopClean(loop);

@@ -186,6 +186,28 @@ test("done-callbacks keep the context they were added in (asyncio's add_done_cal
   assert.deepEqual(seen, ['already done 7: request 2', 'pending 1: request 2', 'by main 1: loop']);
 });
 
+test("the exception handler runs in the failed callback's context, and what it schedules keeps that context (asyncio 3.12: ctx.run(handler))", async () => {
+  const seen: string[] = [];
+  await runInVirtualTime(function* (loop) {
+    loop.setExceptionHandler(() => {
+      seen.push(`handler: ${fake.current}`);
+      loop.callSoon(() => seen.push(`scheduled by the handler: ${fake.current}`));
+    });
+    yield* loop.createTask(
+      function* () {
+        loop.callSoon(() => {
+          throw new Error('in a callback');
+        });
+        yield* sleep(0);
+      },
+      { context: contextOf('request 9') },
+    );
+    yield* sleep(0);
+    loop.setExceptionHandler(null);
+  });
+  assert.deepEqual(seen, ['handler: request 9', 'scheduled by the handler: request 9']);
+});
+
 test('a callback whose context runner throws: the error goes to the exception handler, the next callback runs in its own context', async () => {
   const loop = new EventLoop({ clock: 'virtual' });
   const reported: unknown[] = [];
