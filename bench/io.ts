@@ -29,7 +29,9 @@
  * the other, as fd 3, in the side under test, which writes one byte and
  * waits for it to come back through its loop's reader path, timing every
  * round trip: eventide addReader (guest and blocking hosts), Node
- * `net.Socket`, asyncio / uvloop `add_reader`, and C epoll (the floor).
+ * `net.Socket`, asyncio / uvloop `add_reader`, C epoll (the floor), and
+ * the addon floor: a JavaScript loop of epoll_wait, read and write on
+ * eventide's addon with no event loop, the floor for any loop built on it.
  * Both ends share one core (see runPing for why).
  *
  * Rounds are interleaved: each round runs every case once, in an order
@@ -338,6 +340,7 @@ function pingSides(pingBin: string, python: boolean, uvloop: boolean): PingSide[
     { name: 'eventide addReader, guest host', argv: node('eventide-guest') },
     { name: 'eventide addReader, blocking host', argv: node('eventide-blocking') },
     { name: 'Node net.Socket', argv: node('node-net') },
+    { name: 'addon floor (no loop)', argv: node('addon-floor') },
   ];
   if (python) sides.push({ name: 'asyncio add_reader', argv: py('asyncio') });
   if (python && uvloop) sides.push({ name: 'uvloop add_reader', argv: py('uvloop') });
@@ -449,7 +452,9 @@ function ratioSpecs(caseNames: Set<string>, bestPython16k: string | null): Ratio
     add(`wake-up p99: eventide ${host} / asyncio reader`, side, latencyCase('asyncio add_reader'), false, null);
     add(`wake-up p99: eventide ${host} / Node net.Socket`, side, latencyCase('Node net.Socket'), false, null);
     add(`wake-up p99: eventide ${host} / C epoll`, side, latencyCase('C epoll'), false, null);
+    add(`wake-up p99: eventide ${host} / addon floor`, side, latencyCase('addon floor (no loop)'), false, null);
   }
+  add('wake-up p99: addon floor / uvloop reader', latencyCase('addon floor (no loop)'), latencyCase('uvloop add_reader'), false, null);
   return specs;
 }
 
