@@ -225,7 +225,8 @@ export class SubprocessTransport implements BaseTransport {
    * Sends `signal` (a name such as 'SIGINT', or a number) to the child.
    * Nothing once it has exited; ProcessLookupError once the transport is
    * finished (asyncio's rule). An unknown signal name throws Node's
-   * TypeError; a signal the kernel refuses throws its OSError.
+   * TypeError; a signal the kernel refuses, a number it does not know
+   * among them (EINVAL, as asyncio's os.kill), throws its OSError.
    */
   sendSignal(signal: NodeJS.Signals | number): void {
     // Node's kill() would take undefined (or anything else) as SIGTERM.
@@ -234,6 +235,21 @@ export class SubprocessTransport implements BaseTransport {
     }
     if (this.#finished) throw new ProcessLookupError(ESRCH, 'kill', `process ${this.getPid()} has finished`);
     if (this.#returncode !== null) return;
+    if (typeof signal === 'number') {
+      // A number goes to kill(2) as it is, so a signal the kernel does not
+      // know is its EINVAL, as asyncio's os.kill (ChildProcess.kill would
+      // refuse any number Node has no name for with a TypeError of its own).
+      // Never to a reaped child: its pid may belong to another process now
+      // (Node sets exitCode / signalCode as it reaps, before any event).
+      if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
+      try {
+        process.kill(this.getPid(), signal);
+      } catch (error) {
+        const errno = (error as NodeJS.ErrnoException).errno;
+        throw typeof errno === 'number' ? osError(errno, 'kill', `signal ${signal} to process ${this.getPid()}`) : error;
+      }
+      return;
+    }
     let refused: NodeJS.ErrnoException | null = null;
     const onError = (error: NodeJS.ErrnoException): void => void (refused = error);
     // Node reports a refused kill() (EPERM) as an 'error' event, synchronously, and returns false.
